@@ -1,0 +1,154 @@
+/**
+ * Stable codes carried by every error this package throws. Match on `error.code` rather than
+ * `instanceof`: a dual ESM/CJS package can be loaded twice, and then the classes differ.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_OPTIONS'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_INVALID_MEASUREMENT'
+  | 'ERR_INVALID_CHECKPOINT'
+  | 'ERR_SESSION_LIMIT'
+  | 'ERR_STORE_CLOSED'
+
+/** Renders a value for an error message: `` `0` (number) ``. */
+export function describeValue(value: unknown): string {
+  let shown: string
+  if (typeof value === 'string') shown = JSON.stringify(value)
+  else if (typeof value === 'function') shown = value.name ? `[Function ${value.name}]` : '[Function]'
+  else if (typeof value === 'bigint') shown = `${value}n`
+  else if (typeof value === 'symbol') shown = value.toString()
+  else if (value !== null && typeof value === 'object') {
+    try {
+      shown = JSON.stringify(value) ?? String(value)
+    } catch {
+      shown = Object.prototype.toString.call(value)
+    }
+  } else shown = String(value)
+  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  return `\`${shown}\` (${type})`
+}
+
+/**
+ * Thrown by a constructor whose options are invalid: a wrong type, a number out of range, or an
+ * unknown key. Nothing is constructed.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   new RingBufferHistory({ maxMessages: 0 })
+ * } catch (error) {
+ *   // error.code === 'ERR_INVALID_OPTIONS', error.field === 'maxMessages'
+ * }
+ * ```
+ */
+export class InvalidOptionsError extends TypeError {
+  /** Always `'ERR_INVALID_OPTIONS'`. */
+  readonly code = 'ERR_INVALID_OPTIONS' as const
+  /** The option at fault, such as `'maxMessages'`. */
+  readonly field: string
+  /** The value that was given for it. */
+  readonly value: unknown
+
+  /** @param field - the option at fault; @param value - what was given; @param expected - what was expected, in words */
+  constructor(field: string, value: unknown, expected: string) {
+    super(`Expected \`${field}\` to be ${expected}, got ${describeValue(value)}`)
+    this.name = 'InvalidOptionsError'
+    this.field = field
+    this.value = value
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.push} when a message cannot fit the history's byte or token
+ * budget even after trimming every message that may be trimmed. The history is left unchanged.
+ */
+export class MessageTooLargeError extends RangeError {
+  /** Always `'ERR_MESSAGE_TOO_LARGE'`. */
+  readonly code = 'ERR_MESSAGE_TOO_LARGE' as const
+  /** The budget that cannot be met. */
+  readonly budget: 'bytes' | 'tokens'
+  /** The budget's limit (`maxBytes` or `maxTokens`). */
+  readonly limit: number
+  /** What the message needs, together with the pinned messages that must stay beside it. */
+  readonly needed: number
+
+  /** @param budget - which budget; @param limit - its limit; @param needed - what the message needs */
+  constructor(budget: 'bytes' | 'tokens', limit: number, needed: number) {
+    const field = budget === 'bytes' ? 'maxBytes' : 'maxTokens'
+    super(
+      `Expected a message to fit \`${field}\` (${limit} ${budget}) beside the pinned messages, but it needs ${needed} ${budget}`,
+    )
+    this.name = 'MessageTooLargeError'
+    this.budget = budget
+    this.limit = limit
+    this.needed = needed
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.push} (and by a session store weighing a session) when a
+ * `sizeOf` or `countTokens` callback returns something other than a finite number from 0 to
+ * 2^32 - 1. Nothing is changed.
+ */
+export class InvalidMeasurementError extends TypeError {
+  /** Always `'ERR_INVALID_MEASUREMENT'`. */
+  readonly code = 'ERR_INVALID_MEASUREMENT' as const
+  /** The callback that returned the value. */
+  readonly measure: 'sizeOf' | 'countTokens'
+  /** What it returned. */
+  readonly value: unknown
+
+  /** @param measure - the callback's name; @param value - what it returned */
+  constructor(measure: 'sizeOf' | 'countTokens', value: unknown) {
+    super(`Expected \`${measure}\` to return a finite number from 0 to 4294967295, got ${describeValue(value)}`)
+    this.name = 'InvalidMeasurementError'
+    this.measure = measure
+    this.value = value
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.rollback} for a checkpoint that this history did not make,
+ * or that lies after its newest message. The history is left unchanged.
+ */
+export class InvalidCheckpointError extends TypeError {
+  /** Always `'ERR_INVALID_CHECKPOINT'`. */
+  readonly code = 'ERR_INVALID_CHECKPOINT' as const
+
+  /** @param value - the checkpoint given */
+  constructor(value: unknown) {
+    super(`Expected \`checkpoint\` to be a checkpoint made by this history, got ${describeValue(value)}`)
+    this.name = 'InvalidCheckpointError'
+  }
+}
+
+/**
+ * Thrown when a store built with `whenFull: 'reject'` is asked to add a session while it holds
+ * `maxSessions` live sessions. No session is evicted and the store is unchanged.
+ */
+export class SessionLimitError extends RangeError {
+  /** Always `'ERR_SESSION_LIMIT'`. */
+  readonly code = 'ERR_SESSION_LIMIT' as const
+  /** The store's `maxSessions`. */
+  readonly limit: number
+
+  /** @param limit - the store's `maxSessions` */
+  constructor(limit: number) {
+    super(`Expected fewer than \`maxSessions\` (${limit}) live sessions to add one, got ${limit}`)
+    this.name = 'SessionLimitError'
+    this.limit = limit
+  }
+}
+
+/** Thrown by a store's reading and writing methods after {@link BoundedSessionStore.close}. */
+export class StoreClosedError extends Error {
+  /** Always `'ERR_STORE_CLOSED'`. */
+  readonly code = 'ERR_STORE_CLOSED' as const
+
+  /** @param method - the method that was called */
+  constructor(method: string) {
+    super(`Expected an open store for \`${method}()\`, but it was closed`)
+    this.name = 'StoreClosedError'
+  }
+}

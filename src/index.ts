@@ -1,0 +1,16 @@
+export { RingBufferHistory, defaultCountTokens, defaultSizeOf } from './ring-buffer-history.js'
+export type {
+  HistoryBudget,
+  HistoryCheckpoint,
+  RingBufferHistoryOptions,
+  TrimReason,
+} from './ring-buffer-history.js'
+export {
+  InvalidCheckpointError,
+  InvalidMeasurementError,
+  InvalidOptionsError,
+  MessageTooLargeError,
+  SessionLimitError,
+  StoreClosedError,
+} from './errors.js'
+export type { ErrorCode } from './errors.js'

@@ -1,0 +1,891 @@
+import * as z from 'zod/mini'
+import {
+  InvalidCheckpointError,
+  InvalidMeasurementError,
+  InvalidOptionsError,
+  MessageTooLargeError,
+} from './errors.js'
+import { type HistoryWatcher, watchKey } from './history-watch.js'
+import { callback, lazyOptionsParser, nonNegativeInteger, positiveInteger } from './options.js'
+
+/** Why a message was trimmed: the budget that was exceeded. */
+export type TrimReason = 'count' | 'bytes' | 'tokens'
+
+/**
+ * A budget for {@link RingBufferHistory.window}. A field left out is not limited.
+ */
+export interface HistoryBudget {
+  /** At most this many messages. */
+  maxMessages?: number | undefined
+  /** At most this many bytes, as the history's `sizeOf` counts them. */
+  maxBytes?: number | undefined
+  /** At most this many tokens, as the history's `countTokens` counts them. */
+  maxTokens?: number | undefined
+}
+
+/**
+ * An opaque mark made by {@link RingBufferHistory.checkpoint}, to give to
+ * {@link RingBufferHistory.rollback}.
+ */
+export interface HistoryCheckpoint {
+  /** How many messages the history had been given when the checkpoint was made. */
+  readonly position: number
+}
+
+/**
+ * Options of {@link RingBufferHistory}. Every field is optional.
+ *
+ * @typeParam T - the message type
+ */
+export interface RingBufferHistoryOptions<T> {
+  /**
+   * The most messages the history holds (its capacity). A positive integer. Storage grows on
+   * demand up to it, so a large capacity costs nothing until it is used.
+   *
+   * @defaultValue 50
+   */
+  maxMessages?: number | undefined
+  /**
+   * The most bytes the history holds, as `sizeOf` counts them, pinned messages included.
+   * A positive integer.
+   *
+   * @defaultValue no byte budget
+   */
+  maxBytes?: number | undefined
+  /**
+   * The most tokens the history holds, as `countTokens` counts them, pinned messages included.
+   * A positive integer.
+   *
+   * @defaultValue no token budget
+   */
+  maxTokens?: number | undefined
+  /**
+   * The size of one message in bytes: a finite number from 0 to 2^32 - 1, rounded up. Called
+   * once per message, when it is pushed.
+   *
+   * @defaultValue {@link defaultSizeOf}
+   */
+  sizeOf?: ((message: T) => number) | undefined
+  /**
+   * The tokens of one message: a finite number from 0 to 2^32 - 1, rounded up. Called once per
+   * message, when it is pushed.
+   *
+   * @defaultValue {@link defaultCountTokens}: characters / 4, rounded up
+   */
+  countTokens?: ((message: T) => number) | undefined
+  /**
+   * Marks messages to keep, such as the prompt that carries the agent's instructions. Of the
+   * messages it marks, the newest `maxPinned` are never trimmed; older ones are trimmed like any
+   * other. Called once per message, when it is pushed.
+   *
+   * @defaultValue nothing is pinned
+   */
+  pin?: ((message: T) => boolean) | undefined
+  /**
+   * How many pinned messages are protected from trimming at once: a non-negative integer smaller
+   * than `maxMessages`.
+   *
+   * @defaultValue 1
+   */
+  maxPinned?: number | undefined
+  /**
+   * Marks the messages a turn starts with, such as `m => m.role === 'user'`. After a push trims,
+   * it goes on trimming until the oldest unpinned message left starts a turn (or is the newest
+   * message), so a reply or a tool result is never left without what came before it. Called
+   * once per message, when it is pushed.
+   *
+   * @defaultValue trimming does not look at turns
+   */
+  startOn?: ((message: T) => boolean) | undefined
+  /**
+   * Told of every trim, after the history is consistent again: the trimmed messages, oldest
+   * first, and the budget that made room for them. Costs nothing when not given. If it throws,
+   * the push has still taken effect, and the error is thrown from `push` after every call.
+   *
+   * @defaultValue none
+   */
+  onTrim?: ((trimmed: T[], reason: TrimReason) => void) | undefined
+}
+
+const STRING_HEADER_BYTES = 16
+const MESSAGE_OBJECT_BYTES = 64
+const MAX_MEASURE = 0xffff_ffff
+const PINNED = 1
+const STARTS_TURN = 2
+const FIRST_ALLOCATION = 8
+
+function textOf(message: unknown): string | undefined {
+  if (typeof message === 'string') return message
+  if (message !== null && typeof message === 'object') {
+    const content = (message as { content?: unknown }).content
+    if (typeof content === 'string') return content
+  }
+  return undefined
+}
+
+/**
+ * The default `sizeOf`: an estimate of the heap bytes a message holds, cheap enough to run on
+ * every push (it reads one string length and never serialises).
+ *
+ * - a string: 16 bytes of header plus 2 bytes per UTF-16 code unit;
+ * - an object with a string `content` (`{ role, content }`): 64 bytes for the object plus the
+ *   same count for `content`;
+ * - anything else: 64 bytes.
+ *
+ * V8 keeps Latin-1 text at 1 byte per character and other text at 2, so for ASCII content this
+ * counts up to twice the string's real size, and never less: a byte budget built on it is a
+ * safe upper bound. Strings shared between messages (role names) are not counted. For other
+ * shapes (content blocks, tool calls), pass your own `sizeOf`.
+ *
+ * @example
+ * ```ts
+ * defaultSizeOf({ role: 'user', content: 'hello' }) // 64 + 16 + 10 = 90
+ * ```
+ */
+export function defaultSizeOf(message: unknown): number {
+  if (typeof message === 'string') return STRING_HEADER_BYTES + 2 * message.length
+  const text = textOf(message)
+  return text === undefined ? MESSAGE_OBJECT_BYTES : MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * text.length
+}
+
+/**
+ * The default `countTokens`: the usual estimate of one token per 4 characters, rounded up, of a
+ * string message or of the string `content` of an object message; 0 for anything else.
+ *
+ * @example
+ * ```ts
+ * defaultCountTokens({ role: 'user', content: 'hello' }) // 2
+ * ```
+ */
+export function defaultCountTokens(message: unknown): number {
+  const text = textOf(message)
+  return text === undefined ? 0 : Math.ceil(text.length / 4)
+}
+
+const parseOptions = lazyOptionsParser(() => ({
+  schema: z.strictObject({
+    maxMessages: positiveInteger(),
+    maxBytes: positiveInteger(),
+    maxTokens: positiveInteger(),
+    sizeOf: callback(),
+    countTokens: callback(),
+    pin: callback(),
+    maxPinned: nonNegativeInteger(),
+    startOn: callback(),
+    onTrim: callback(),
+  }),
+  expected: {
+    maxMessages: 'a positive integer',
+    maxBytes: 'a positive integer',
+    maxTokens: 'a positive integer',
+    sizeOf: 'a function',
+    countTokens: 'a function',
+    pin: 'a function',
+    maxPinned: 'a non-negative integer',
+    startOn: 'a function',
+    onTrim: 'a function',
+  },
+}))
+
+const checkpointOwner = Symbol('checkpointOwner')
+
+interface TrimGroup<T> {
+  reason: TrimReason
+  messages: T[]
+}
+
+function measure<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'countTokens'): number {
+  const value = fn(message)
+  // `!(x >= 0)` also catches NaN; a non-number fails the typeof test first.
+  if (typeof value !== 'number' || !(value >= 0) || value > MAX_MEASURE) {
+    throw new InvalidMeasurementError(name, value)
+  }
+  return Math.ceil(value)
+}
+
+function budgetField(budget: HistoryBudget, field: keyof HistoryBudget): number {
+  const value = budget[field]
+  if (value === undefined) return Infinity
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionsError(field, value, 'a positive integer')
+  }
+  return value
+}
+
+/**
+ * A conversation history with a fixed budget: a ring buffer that drops its oldest messages as
+ * new ones arrive, so it can be appended to forever in constant memory. It replaces the plain
+ * array that an agent appends every prompt and reply to, and reads like one.
+ *
+ * - `push` is O(1) whatever the capacity, and allocates nothing once the buffer is full.
+ * - Bounded by message count, and optionally by bytes and tokens.
+ * - The newest `maxPinned` messages marked by `pin` (the agent's instructions) are never trimmed.
+ * - With `startOn`, trimming removes whole turns.
+ * - Trimmed messages are no longer referenced, so the garbage collector can reclaim them.
+ *
+ * @typeParam T - the message type. The defaults suit `{ role: string; content: string }`.
+ *
+ * @example
+ * ```ts
+ * import { RingBufferHistory } from 'bounded-session'
+ *
+ * type Message = { role: 'user' | 'assistant'; content: string }
+ * const history = new RingBufferHistory<Message>({
+ *   maxMessages: 50,
+ *   maxTokens: 100_000,
+ *   pin: (m) => m.role === 'user' && m.content.startsWith('<instructions>'),
+ *   startOn: (m) => m.role === 'user',
+ * })
+ * history.push({ role: 'user', content: '<instructions>…' })
+ * history.push({ role: 'assistant', content: 'ok' })
+ * const request = history.map((m) => ({ role: m.role, parts: [{ text: m.content }] }))
+ * ```
+ */
+export class RingBufferHistory<T> implements Iterable<T> {
+  readonly #max: number
+  readonly #maxBytes: number
+  readonly #maxTokens: number
+  readonly #maxPinned: number
+  readonly #sizeOf: (message: T) => number
+  readonly #countTokens: (message: T) => number
+  readonly #pin: ((message: T) => boolean) | undefined
+  readonly #startOn: ((message: T) => boolean) | undefined
+  readonly #onTrim: ((trimmed: T[], reason: TrimReason) => void) | undefined
+
+  // Parallel columns of one ring: slot p holds a message, its size, its tokens and its flags.
+  #buf: (T | undefined)[] = []
+  #sizes = new Uint32Array(0)
+  #tokenCounts = new Uint32Array(0)
+  #flags = new Uint8Array(0)
+  // Push sequence numbers, kept only once checkpoint() has been called.
+  #seqs: Float64Array | undefined
+  #tracking = false
+  #cap = 0
+  #head = 0
+  #len = 0
+
+  #bytes = 0
+  #tokens = 0
+  #pushed = 0
+  #evicted = 0
+
+  // Logical indexes (0 = oldest) of the protected messages, ascending; at most maxPinned.
+  #protected: number[] = []
+  #protectedBytes = 0
+  #protectedTokens = 0
+
+  #watchers: HistoryWatcher[] | undefined
+  #trimGroups: TrimGroup<T>[] | undefined
+
+  /**
+   * @param options - budgets and callbacks, see {@link RingBufferHistoryOptions}
+   * @throws {@link InvalidOptionsError} when an option is invalid
+   */
+  constructor(options?: RingBufferHistoryOptions<T>) {
+    const o = parseOptions(options)
+    this.#max = o.maxMessages ?? 50
+    this.#maxBytes = o.maxBytes ?? Infinity
+    this.#maxTokens = o.maxTokens ?? Infinity
+    this.#maxPinned = o.maxPinned ?? 1
+    if (this.#maxPinned >= this.#max) {
+      throw new InvalidOptionsError(
+        'maxPinned',
+        this.#maxPinned,
+        `a non-negative integer smaller than \`maxMessages\` (${this.#max})`,
+      )
+    }
+    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
+    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
+    this.#pin = o.pin as ((message: T) => boolean) | undefined
+    this.#startOn = o.startOn as ((message: T) => boolean) | undefined
+    this.#onTrim = o.onTrim as ((trimmed: T[], reason: TrimReason) => void) | undefined
+  }
+
+  /**
+   * Makes a history and pushes `items` into it in order, trimming as `push` would.
+   *
+   * @param items - the messages, oldest first
+   * @param options - see {@link RingBufferHistoryOptions}
+   * @example
+   * ```ts
+   * const history = RingBufferHistory.from(session.conversationHistory, { maxMessages: 50 })
+   * ```
+   */
+  static from<T>(items: Iterable<T>, options?: RingBufferHistoryOptions<T>): RingBufferHistory<T> {
+    const history = new RingBufferHistory<T>(options)
+    history.push(...items)
+    return history
+  }
+
+  /** How many messages the history holds. */
+  get length(): number {
+    return this.#len
+  }
+
+  /** The most messages it can hold: `maxMessages`. */
+  get capacity(): number {
+    return this.#max
+  }
+
+  /** The bytes of the messages it holds, as `sizeOf` counted them. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** The tokens of the messages it holds, as `countTokens` counted them. */
+  get tokens(): number {
+    return this.#tokens
+  }
+
+  /** How many messages pushes have trimmed since the history was made (`clear` and `rollback` do not count). */
+  get evictedCount(): number {
+    return this.#evicted
+  }
+
+  /**
+   * Appends messages in order, then trims the oldest unpinned messages until every budget is
+   * met. The newest message is always kept. All or nothing: if any message is rejected, or a
+   * callback throws, the history is left exactly as it was.
+   *
+   * @returns the new length
+   * @throws {@link MessageTooLargeError} when a message cannot fit `maxBytes` or `maxTokens`
+   * beside the pinned messages, even with everything else trimmed
+   * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid
+   * number; an error thrown by a callback is passed on as it is
+   */
+  push(...messages: T[]): number {
+    const n = messages.length
+    if (n === 0) return this.#len
+    const bytesBefore = this.#bytes
+    if (n === 1) {
+      const message = messages[0] as T
+      const size = measure(this.#sizeOf, message, 'sizeOf')
+      const tokens = measure(this.#countTokens, message, 'countTokens')
+      const flags = this.#flagsOf(message)
+      if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
+      this.#append(message, size, tokens, flags)
+    } else {
+      this.#pushMany(messages)
+    }
+    this.#afterChange(bytesBefore)
+    return this.#len
+  }
+
+  #flagsOf(message: T): number {
+    let flags = 0
+    if (this.#pin !== undefined && this.#pin(message)) flags |= PINNED
+    if (this.#startOn !== undefined && this.#startOn(message)) flags |= STARTS_TURN
+    return flags
+  }
+
+  #slot(index: number): number {
+    const p = this.#head + index
+    return p >= this.#cap ? p - this.#cap : p
+  }
+
+  // Whether a message with these measures fits beside the messages that will stay protected.
+  #checkFits(size: number, tokens: number, flags: number): void {
+    let bytes = this.#protectedBytes + size
+    let tokenSum = this.#protectedTokens + tokens
+    if ((flags & PINNED) !== 0 && this.#maxPinned > 0 && this.#protected.length === this.#maxPinned) {
+      const oldest = this.#slot(this.#protected[0] as number)
+      bytes -= this.#sizes[oldest] as number
+      tokenSum -= this.#tokenCounts[oldest] as number
+    }
+    if (bytes > this.#maxBytes) throw new MessageTooLargeError('bytes', this.#maxBytes, bytes)
+    if (tokenSum > this.#maxTokens) throw new MessageTooLargeError('tokens', this.#maxTokens, tokenSum)
+  }
+
+  #pushMany(messages: T[]): void {
+    const n = messages.length
+    const sizes = new Array<number>(n)
+    const tokens = new Array<number>(n)
+    const flags = new Array<number>(n)
+    for (let i = 0; i < n; i++) {
+      const message = messages[i] as T
+      sizes[i] = measure(this.#sizeOf, message, 'sizeOf')
+      tokens[i] = measure(this.#countTokens, message, 'countTokens')
+      flags[i] = this.#flagsOf(message)
+    }
+    if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) {
+      // Replay how the protected set evolves, message by message, before changing anything.
+      const protSizes: number[] = []
+      const protTokens: number[] = []
+      for (const index of this.#protected) {
+        const p = this.#slot(index)
+        protSizes.push(this.#sizes[p] as number)
+        protTokens.push(this.#tokenCounts[p] as number)
+      }
+      let protBytes = this.#protectedBytes
+      let protTokenSum = this.#protectedTokens
+      for (let i = 0; i < n; i++) {
+        const size = sizes[i] as number
+        const tokenCount = tokens[i] as number
+        let needBytes = protBytes + size
+        let needTokens = protTokenSum + tokenCount
+        if (((flags[i] as number) & PINNED) !== 0 && this.#maxPinned > 0) {
+          if (protSizes.length === this.#maxPinned) {
+            const droppedSize = protSizes.shift() as number
+            const droppedTokens = protTokens.shift() as number
+            protBytes -= droppedSize
+            protTokenSum -= droppedTokens
+            needBytes -= droppedSize
+            needTokens -= droppedTokens
+          }
+          protSizes.push(size)
+          protTokens.push(tokenCount)
+          protBytes += size
+          protTokenSum += tokenCount
+        }
+        if (needBytes > this.#maxBytes) throw new MessageTooLargeError('bytes', this.#maxBytes, needBytes)
+        if (needTokens > this.#maxTokens) throw new MessageTooLargeError('tokens', this.#maxTokens, needTokens)
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      this.#append(messages[i] as T, sizes[i] as number, tokens[i] as number, flags[i] as number)
+    }
+  }
+
+  // Appends one measured message that is known to fit, then trims. Never throws.
+  #append(message: T, size: number, tokens: number, flags: number): void {
+    if ((flags & PINNED) !== 0 && this.#maxPinned > 0) {
+      if (this.#protected.length === this.#maxPinned) this.#unprotectOldest()
+      this.#protected.push(this.#len)
+      this.#protectedBytes += size
+      this.#protectedTokens += tokens
+    }
+    let reason: TrimReason | undefined
+    if (this.#len === this.#cap) {
+      if (this.#cap < this.#max) this.#grow()
+      else {
+        // Full: make room first. An unprotected message older than this one exists, because
+        // maxPinned < maxMessages.
+        reason = 'count'
+        this.#trimOne(reason)
+      }
+    }
+    const p = this.#slot(this.#len)
+    this.#buf[p] = message
+    this.#sizes[p] = size
+    this.#tokenCounts[p] = tokens
+    this.#flags[p] = flags
+    if (this.#seqs !== undefined) this.#seqs[p] = this.#pushed
+    this.#pushed++
+    this.#len++
+    this.#bytes += size
+    this.#tokens += tokens
+    for (;;) {
+      if (this.#bytes > this.#maxBytes) reason = 'bytes'
+      else if (this.#tokens > this.#maxTokens) reason = 'tokens'
+      else break
+      this.#trimOne(reason)
+    }
+    if (reason !== undefined && this.#startOn !== undefined) {
+      for (;;) {
+        const index = this.#firstUnprotected()
+        if (index >= this.#len - 1 || ((this.#flags[this.#slot(index)] as number) & STARTS_TURN) !== 0) break
+        this.#trimOne(reason)
+      }
+    }
+  }
+
+  #unprotectOldest(): void {
+    const p = this.#slot(this.#protected.shift() as number)
+    this.#protectedBytes -= this.#sizes[p] as number
+    this.#protectedTokens -= this.#tokenCounts[p] as number
+  }
+
+  // Protected messages sit at the front once older ones are gone: the first unprotected index
+  // is the length of the run 0, 1, 2, … at the start of the ascending protected list.
+  #firstUnprotected(): number {
+    const prot = this.#protected
+    let i = 0
+    while (i < prot.length && prot[i] === i) i++
+    return i
+  }
+
+  // Removes the oldest unprotected message. The protected messages before it move up one slot,
+  // so the ring stays contiguous: O(maxPinned), independent of the capacity.
+  #trimOne(reason: TrimReason): void {
+    const index = this.#firstUnprotected()
+    const p = this.#slot(index)
+    const message = this.#buf[p] as T
+    this.#bytes -= this.#sizes[p] as number
+    this.#tokens -= this.#tokenCounts[p] as number
+    for (let k = index - 1; k >= 0; k--) {
+      const from = this.#slot(k)
+      const to = this.#slot(k + 1)
+      this.#buf[to] = this.#buf[from]
+      this.#sizes[to] = this.#sizes[from] as number
+      this.#tokenCounts[to] = this.#tokenCounts[from] as number
+      this.#flags[to] = this.#flags[from] as number
+      if (this.#seqs !== undefined) this.#seqs[to] = this.#seqs[from] as number
+    }
+    this.#buf[this.#head] = undefined
+    this.#head = this.#head + 1 === this.#cap ? 0 : this.#head + 1
+    this.#len--
+    const prot = this.#protected
+    for (let k = index; k < prot.length; k++) prot[k] = (prot[k] as number) - 1
+    this.#evicted++
+    if (this.#onTrim !== undefined) {
+      const groups = (this.#trimGroups ??= [])
+      const last = groups[groups.length - 1]
+      if (last !== undefined && last.reason === reason) last.messages.push(message)
+      else groups.push({ reason, messages: [message] })
+    }
+  }
+
+  // Storage grows by doubling up to the capacity, so an idle history costs a few hundred bytes.
+  #grow(): void {
+    const cap = Math.min(Math.max(this.#cap * 2, FIRST_ALLOCATION), this.#max)
+    const buf = new Array<T | undefined>(cap)
+    const sizes = new Uint32Array(cap)
+    const tokens = new Uint32Array(cap)
+    const flags = new Uint8Array(cap)
+    const seqs = this.#tracking ? new Float64Array(cap).fill(-1) : undefined
+    for (let i = 0; i < this.#len; i++) {
+      const p = this.#slot(i)
+      buf[i] = this.#buf[p]
+      sizes[i] = this.#sizes[p] as number
+      tokens[i] = this.#tokenCounts[p] as number
+      flags[i] = this.#flags[p] as number
+      if (seqs !== undefined && this.#seqs !== undefined) seqs[i] = this.#seqs[p] as number
+    }
+    for (let i = this.#len; i < cap; i++) buf[i] = undefined
+    this.#buf = buf
+    this.#sizes = sizes
+    this.#tokenCounts = tokens
+    this.#flags = flags
+    this.#seqs = seqs
+    this.#cap = cap
+    this.#head = 0
+  }
+
+  #afterChange(bytesBefore: number): void {
+    const delta = this.#bytes - bytesBefore
+    const watchers = this.#watchers
+    if (delta !== 0 && watchers !== undefined) {
+      // A watcher may unsubscribe while told; iterate a copy only when there are several.
+      if (watchers.length === 1) (watchers[0] as HistoryWatcher).historyResized(delta)
+      else for (const watcher of watchers.slice()) watcher.historyResized(delta)
+    }
+    const groups = this.#trimGroups
+    if (groups === undefined || this.#onTrim === undefined) return
+    this.#trimGroups = undefined
+    let failed = false
+    let error: unknown
+    for (const group of groups) {
+      try {
+        this.#onTrim(group.messages, group.reason)
+      } catch (e) {
+        if (!failed) {
+          failed = true
+          error = e
+        }
+      }
+    }
+    if (failed) throw error
+  }
+
+  /**
+   * The message at `index`; a negative index counts back from the newest, as on arrays.
+   *
+   * @returns the message, or `undefined` when the index is out of range
+   */
+  at(index: number): T | undefined {
+    let i = Math.trunc(index) || 0
+    if (i < 0) i += this.#len
+    if (i < 0 || i >= this.#len) return undefined
+    return this.#buf[this.#slot(i)]
+  }
+
+  /** Iterates the messages, oldest first. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.#len; i++) yield this.#buf[this.#slot(i)] as T
+  }
+
+  /** Like `Array.prototype.map`, oldest first. */
+  map<U>(fn: (message: T, index: number, history: this) => U): U[] {
+    const n = this.#len
+    const out = new Array<U>(n)
+    const buf = this.#buf
+    const cap = this.#cap
+    let p = this.#head
+    for (let i = 0; i < n; i++) {
+      out[i] = fn(buf[p] as T, i, this)
+      if (++p === cap) p = 0
+    }
+    return out
+  }
+
+  /** Like `Array.prototype.filter`, oldest first. */
+  filter<S extends T>(fn: (message: T, index: number, history: this) => message is S): S[]
+  filter(fn: (message: T, index: number, history: this) => unknown): T[]
+  filter(fn: (message: T, index: number, history: this) => unknown): T[] {
+    const out: T[] = []
+    for (let i = 0; i < this.#len; i++) {
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) out.push(message)
+    }
+    return out
+  }
+
+  /**
+   * Like `Array.prototype.reduce`, oldest first.
+   *
+   * @throws TypeError when the history is empty and no initial value is given
+   */
+  reduce(fn: (accumulator: T, message: T, index: number, history: this) => T): T
+  reduce<U>(fn: (accumulator: U, message: T, index: number, history: this) => U, initial: U): U
+  reduce<U>(fn: (accumulator: U, message: T, index: number, history: this) => U, ...rest: [U?]): U {
+    let i = 0
+    let acc: U
+    if (rest.length > 0) acc = rest[0] as U
+    else if (this.#len === 0) throw new TypeError('Reduce of empty history with no initial value')
+    else acc = this.#buf[this.#slot(i++)] as unknown as U
+    for (; i < this.#len; i++) acc = fn(acc, this.#buf[this.#slot(i)] as T, i, this)
+    return acc
+  }
+
+  /** Like `Array.prototype.forEach`, oldest first. */
+  forEach(fn: (message: T, index: number, history: this) => void): void {
+    for (let i = 0; i < this.#len; i++) fn(this.#buf[this.#slot(i)] as T, i, this)
+  }
+
+  /** Like `Array.prototype.some`, oldest first. */
+  some(fn: (message: T, index: number, history: this) => unknown): boolean {
+    for (let i = 0; i < this.#len; i++) if (fn(this.#buf[this.#slot(i)] as T, i, this)) return true
+    return false
+  }
+
+  /** Like `Array.prototype.every`, oldest first. */
+  every(fn: (message: T, index: number, history: this) => unknown): boolean {
+    for (let i = 0; i < this.#len; i++) if (!fn(this.#buf[this.#slot(i)] as T, i, this)) return false
+    return true
+  }
+
+  /** Like `Array.prototype.find`, oldest first. */
+  find<S extends T>(fn: (message: T, index: number, history: this) => message is S): S | undefined
+  find(fn: (message: T, index: number, history: this) => unknown): T | undefined
+  find(fn: (message: T, index: number, history: this) => unknown): T | undefined {
+    for (let i = 0; i < this.#len; i++) {
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) return message
+    }
+    return undefined
+  }
+
+  /** Like `Array.prototype.slice`: a new array of the messages from `start` up to `end`. */
+  slice(start?: number, end?: number): T[] {
+    const n = this.#len
+    const from = relativeIndex(start, 0, n)
+    const to = relativeIndex(end, n, n)
+    const count = Math.max(to - from, 0)
+    const out = new Array<T>(count)
+    const buf = this.#buf
+    const cap = this.#cap
+    let p = this.#slot(from)
+    for (let i = 0; i < count; i++) {
+      out[i] = buf[p] as T
+      if (++p === cap) p = 0
+    }
+    return out
+  }
+
+  /** A new array of the messages, oldest first. */
+  toArray(): T[] {
+    return this.slice()
+  }
+
+  /** The messages as an array, so that `JSON.stringify(history)` writes them as one. */
+  toJSON(): T[] {
+    return this.slice()
+  }
+
+  /** Removes every message and frees the storage. Not counted as trimming. */
+  clear(): void {
+    const bytesBefore = this.#bytes
+    this.#buf = []
+    this.#sizes = new Uint32Array(0)
+    this.#tokenCounts = new Uint32Array(0)
+    this.#flags = new Uint8Array(0)
+    this.#seqs = undefined
+    this.#cap = 0
+    this.#head = 0
+    this.#len = 0
+    this.#bytes = 0
+    this.#tokens = 0
+    this.#protected = []
+    this.#protectedBytes = 0
+    this.#protectedTokens = 0
+    this.#afterChange(bytesBefore)
+  }
+
+  /**
+   * The messages to send to a model under a tighter budget, as a new array: every protected
+   * pinned message, the newest message, and as many of the messages before it as fit the budget
+   * (pinned messages count toward it). If anything was left out, the oldest unpinned message
+   * included starts a turn (`startOn`). The history itself is not changed.
+   *
+   * @param budget - limits for this window; a field left out is not limited
+   * @throws {@link InvalidOptionsError} when a budget field is not a positive integer
+   * @example
+   * ```ts
+   * const messages = history.window({ maxMessages: 20, maxTokens: 100_000 })
+   * ```
+   */
+  window(budget: HistoryBudget = {}): T[] {
+    const maxMessages = budgetField(budget, 'maxMessages')
+    const maxBytes = budgetField(budget, 'maxBytes')
+    const maxTokens = budgetField(budget, 'maxTokens')
+    const n = this.#len
+    if (n === 0) return []
+    const prot = this.#protected
+    const newest = n - 1
+    let k = prot.length - 1
+    const newestProtected = k >= 0 && prot[k] === newest
+    if (newestProtected) k--
+    const pn = this.#slot(newest)
+    let count = prot.length + (newestProtected ? 0 : 1)
+    let bytes = this.#protectedBytes + (newestProtected ? 0 : (this.#sizes[pn] as number))
+    let tokens = this.#protectedTokens + (newestProtected ? 0 : (this.#tokenCounts[pn] as number))
+    // Walk back from the newest while messages fit; protected ones are already counted.
+    let cut = newest
+    for (let i = newest - 1; i >= 0; i--) {
+      if (k >= 0 && prot[k] === i) {
+        k--
+        cut = i
+        continue
+      }
+      const p = this.#slot(i)
+      const b = this.#sizes[p] as number
+      const t = this.#tokenCounts[p] as number
+      if (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens) break
+      count++
+      bytes += b
+      tokens += t
+      cut = i
+    }
+    const leftOut = cut - (k + 1) > 0
+    if (leftOut && this.#startOn !== undefined) {
+      // Protected indexes below the cut are prot[0..k]; skip those within [cut, newest) too.
+      let j = k + 1
+      while (cut < newest) {
+        if (j < prot.length && prot[j] === cut) {
+          j++
+          cut++
+          continue
+        }
+        if (((this.#flags[this.#slot(cut)] as number) & STARTS_TURN) !== 0) break
+        cut++
+      }
+    }
+    const out: T[] = []
+    let j = 0
+    for (let i = 0; i < n; i++) {
+      while (j < prot.length && (prot[j] as number) < i) j++
+      if (i >= cut || prot[j] === i) out.push(this.#buf[this.#slot(i)] as T)
+    }
+    return out
+  }
+
+  /**
+   * Marks the current end of the history, so that a failed model call can take back the
+   * messages it pushed: see {@link RingBufferHistory.rollback}.
+   *
+   * @example
+   * ```ts
+   * const mark = history.checkpoint()
+   * history.push(prompt)
+   * try {
+   *   history.push(await callModel(history.toArray()))
+   * } catch (error) {
+   *   history.rollback(mark) // the retry will push the prompt again
+   *   throw error
+   * }
+   * ```
+   */
+  checkpoint(): HistoryCheckpoint {
+    if (!this.#tracking) {
+      this.#tracking = true
+      // Messages already here were pushed before any checkpoint: mark them as older than all.
+      if (this.#cap > 0) this.#seqs = new Float64Array(this.#cap).fill(-1)
+    }
+    return Object.freeze({ position: this.#pushed, [checkpointOwner]: this })
+  }
+
+  /**
+   * Removes the messages pushed after `checkpoint` that are still held. Messages trimmed since
+   * the checkpoint cannot come back: a rollback never restores anything. Not counted as
+   * trimming; `onTrim` is not called.
+   *
+   * @returns how many messages were removed
+   * @throws {@link InvalidCheckpointError} for a checkpoint this history did not make
+   */
+  rollback(checkpoint: HistoryCheckpoint): number {
+    if (
+      checkpoint === null ||
+      typeof checkpoint !== 'object' ||
+      (checkpoint as { [checkpointOwner]?: unknown })[checkpointOwner] !== this ||
+      !(checkpoint.position <= this.#pushed)
+    ) {
+      throw new InvalidCheckpointError(checkpoint)
+    }
+    const seqs = this.#seqs
+    if (seqs === undefined) return 0
+    const bytesBefore = this.#bytes
+    let removed = 0
+    while (this.#len > 0) {
+      const p = this.#slot(this.#len - 1)
+      if ((seqs[p] as number) < checkpoint.position) break
+      this.#bytes -= this.#sizes[p] as number
+      this.#tokens -= this.#tokenCounts[p] as number
+      this.#buf[p] = undefined
+      this.#len--
+      removed++
+    }
+    if (removed > 0) {
+      this.#reprotect()
+      this.#afterChange(bytesBefore)
+    }
+    return removed
+  }
+
+  // Finds the newest maxPinned pinned messages again, after messages left from the end.
+  #reprotect(): void {
+    const prot: number[] = []
+    let bytes = 0
+    let tokens = 0
+    for (let i = this.#len - 1; i >= 0 && prot.length < this.#maxPinned; i--) {
+      const p = this.#slot(i)
+      if (((this.#flags[p] as number) & PINNED) !== 0) {
+        prot.push(i)
+        bytes += this.#sizes[p] as number
+        tokens += this.#tokenCounts[p] as number
+      }
+    }
+    this.#protected = prot.reverse()
+    this.#protectedBytes = bytes
+    this.#protectedTokens = tokens
+  }
+
+  /** @internal Lets a session store follow this history's size. */
+  [watchKey](watcher: HistoryWatcher, subscribe: boolean): void {
+    const watchers = this.#watchers
+    if (subscribe) {
+      if (watchers === undefined) this.#watchers = [watcher]
+      else if (!watchers.includes(watcher)) watchers.push(watcher)
+    } else if (watchers !== undefined) {
+      const i = watchers.indexOf(watcher)
+      if (i >= 0) watchers.splice(i, 1)
+      if (watchers.length === 0) this.#watchers = undefined
+    }
+  }
+}
+
+function relativeIndex(value: number | undefined, fallback: number, length: number): number {
+  if (value === undefined) return fallback
+  const i = Math.trunc(value) || 0
+  if (i < 0) return Math.max(length + i, 0)
+  return Math.min(i, length)
+}
