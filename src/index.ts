@@ -14,3 +14,12 @@ export {
   StoreClosedError,
 } from './errors.js'
 export type { ErrorCode } from './errors.js'
+export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
+export type {
+  BoundedSessionStoreOptions,
+  EvictionReason,
+  OverflowInfo,
+  SessionLease,
+  SessionStoreEvents,
+  SessionStoreStats,
+} from './bounded-session-store.js'
