@@ -85,7 +85,7 @@ export interface RingBufferHistoryOptions<T> {
    * How many pinned messages are protected from trimming at once: a non-negative integer smaller
    * than `maxMessages`.
    *
-   * @defaultValue 1
+   * @defaultValue 1 (0 when `maxMessages` is 1)
    */
   maxPinned?: number | undefined
   /**
@@ -99,7 +99,8 @@ export interface RingBufferHistoryOptions<T> {
   startOn?: ((message: T) => boolean) | undefined
   /**
    * Told of every trim, after the history is consistent again: the trimmed messages, oldest
-   * first, and the budget that made room for them. Costs nothing when not given. If it throws,
+   * first, and the budget that made room for them. One call per appended message and reason
+   * (a push of several messages may make several calls). Costs nothing when not given. If it throws,
    * the push has still taken effect, and the error is thrown from `push` after every call.
    *
    * @defaultValue none
@@ -276,6 +277,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
 
   #watchers: HistoryWatcher[] | undefined
   #trimGroups: TrimGroup<T>[] | undefined
+  // Set at each appended message, so its trims are reported apart from the previous one's.
+  #newStep = false
 
   /**
    * @param options - budgets and callbacks, see {@link RingBufferHistoryOptions}
@@ -286,7 +289,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
     this.#max = o.maxMessages ?? 50
     this.#maxBytes = o.maxBytes ?? Infinity
     this.#maxTokens = o.maxTokens ?? Infinity
-    this.#maxPinned = o.maxPinned ?? 1
+    this.#maxPinned = o.maxPinned ?? Math.min(1, this.#max - 1)
     if (this.#maxPinned >= this.#max) {
       throw new InvalidOptionsError(
         'maxPinned',
@@ -448,6 +451,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
 
   // Appends one measured message that is known to fit, then trims. Never throws.
   #append(message: T, size: number, tokens: number, flags: number): void {
+    this.#newStep = true
     if ((flags & PINNED) !== 0 && this.#maxPinned > 0) {
       if (this.#protected.length === this.#maxPinned) this.#unprotectOldest()
       this.#protected.push(this.#len)
@@ -530,8 +534,9 @@ export class RingBufferHistory<T> implements Iterable<T> {
     if (this.#onTrim !== undefined) {
       const groups = (this.#trimGroups ??= [])
       const last = groups[groups.length - 1]
-      if (last !== undefined && last.reason === reason) last.messages.push(message)
+      if (last !== undefined && last.reason === reason && !this.#newStep) last.messages.push(message)
       else groups.push({ reason, messages: [message] })
+      this.#newStep = false
     }
   }
 
@@ -832,10 +837,9 @@ export class RingBufferHistory<T> implements Iterable<T> {
       throw new InvalidCheckpointError(checkpoint)
     }
     const seqs = this.#seqs
-    if (seqs === undefined) return 0
     const bytesBefore = this.#bytes
     let removed = 0
-    while (this.#len > 0) {
+    while (seqs !== undefined && this.#len > 0) {
       const p = this.#slot(this.#len - 1)
       if ((seqs[p] as number) < checkpoint.position) break
       this.#bytes -= this.#sizes[p] as number
@@ -844,6 +848,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
       this.#len--
       removed++
     }
+    // Later pushes continue from the checkpoint: a checkpoint made after it is now in the future.
+    this.#pushed = checkpoint.position
     if (removed > 0) {
       this.#reprotect()
       this.#afterChange(bytesBefore)
