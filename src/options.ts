@@ -9,7 +9,10 @@ import { InvalidOptionsError } from './errors.js'
 export const positiveInteger = () => z.optional(z.number().check(z.int(), z.positive()))
 export const nonNegativeInteger = () => z.optional(z.number().check(z.int(), z.nonnegative()))
 export const positiveNumber = () => z.optional(z.number().check(z.positive()))
-export const callback = () => z.optional(z.function())
+// Not z.function(): zod wraps a function schema's output in a validating proxy, which would put a
+// parse on every call of the user's callback.
+export const callback = () =>
+  z.optional(z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function'))
 
 /** A schema with the words for what each field expects. */
 export interface OptionsSpec<S extends z.ZodMiniType> {

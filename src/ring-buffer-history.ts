@@ -144,9 +144,13 @@ function textOf(message: unknown): string | undefined {
  * ```
  */
 export function defaultSizeOf(message: unknown): number {
-  if (typeof message === 'string') return STRING_HEADER_BYTES + 2 * message.length
   const text = textOf(message)
-  return text === undefined ? MESSAGE_OBJECT_BYTES : MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * text.length
+  return text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
+}
+
+function textBytes(message: unknown, text: string): number {
+  const stringBytes = STRING_HEADER_BYTES + 2 * text.length
+  return message === text ? stringBytes : MESSAGE_OBJECT_BYTES + stringBytes
 }
 
 /**
@@ -252,6 +256,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
   readonly #pin: ((message: T) => boolean) | undefined
   readonly #startOn: ((message: T) => boolean) | undefined
   readonly #onTrim: ((trimmed: T[], reason: TrimReason) => void) | undefined
+  readonly #defaultMeasures: boolean
 
   // Parallel columns of one ring: slot p holds a message, its size, its tokens and its flags.
   #buf: (T | undefined)[] = []
@@ -299,6 +304,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
     }
     this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
     this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
+    this.#defaultMeasures = this.#sizeOf === defaultSizeOf && this.#countTokens === defaultCountTokens
     this.#pin = o.pin as ((message: T) => boolean) | undefined
     this.#startOn = o.startOn as ((message: T) => boolean) | undefined
     this.#onTrim = o.onTrim as ((trimmed: T[], reason: TrimReason) => void) | undefined
@@ -357,21 +363,29 @@ export class RingBufferHistory<T> implements Iterable<T> {
    * number; an error thrown by a callback is passed on as it is
    */
   push(...messages: T[]): number {
-    const n = messages.length
-    if (n === 0) return this.#len
-    const bytesBefore = this.#bytes
-    if (n === 1) {
-      const message = messages[0] as T
-      const size = measure(this.#sizeOf, message, 'sizeOf')
-      const tokens = measure(this.#countTokens, message, 'countTokens')
-      const flags = this.#flagsOf(message)
-      if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
-      this.#append(message, size, tokens, flags)
-    } else {
-      this.#pushMany(messages)
-    }
-    this.#afterChange(bytesBefore)
+    // Kept tiny so that it inlines and the rest array is never allocated for one message.
+    if (messages.length === 1) this.#pushOne(messages[0] as T)
+    else if (messages.length > 1) this.#pushMany(messages)
     return this.#len
+  }
+
+  #pushOne(message: T): void {
+    let size: number
+    let tokens: number
+    if (this.#defaultMeasures) {
+      // Both defaults read the same text; they cannot return an invalid number.
+      const text = textOf(message)
+      size = text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
+      tokens = text === undefined ? 0 : Math.ceil(text.length / 4)
+    } else {
+      size = measure(this.#sizeOf, message, 'sizeOf')
+      tokens = measure(this.#countTokens, message, 'countTokens')
+    }
+    const flags = this.#pin === undefined && this.#startOn === undefined ? 0 : this.#flagsOf(message)
+    if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
+    const bytesBefore = this.#bytes
+    this.#append(message, size, tokens, flags)
+    if (this.#watchers !== undefined || this.#trimGroups !== undefined) this.#afterChange(bytesBefore)
   }
 
   #flagsOf(message: T): number {
@@ -444,9 +458,11 @@ export class RingBufferHistory<T> implements Iterable<T> {
         if (needTokens > this.#maxTokens) throw new MessageTooLargeError('tokens', this.#maxTokens, needTokens)
       }
     }
+    const bytesBefore = this.#bytes
     for (let i = 0; i < n; i++) {
       this.#append(messages[i] as T, sizes[i] as number, tokens[i] as number, flags[i] as number)
     }
+    this.#afterChange(bytesBefore)
   }
 
   // Appends one measured message that is known to fit, then trims. Never throws.
