@@ -7,7 +7,6 @@ import { InvalidOptionsError } from './errors.js'
 
 /** zod check shapes shared by the options schemas. */
 export const positiveInteger = () => z.optional(z.number().check(z.int(), z.positive()))
-export const nonNegativeInteger = () => z.optional(z.number().check(z.int(), z.nonnegative()))
 export const positiveNumber = () => z.optional(z.number().check(z.positive()))
 // Not z.function(): zod wraps a function schema's output in a validating proxy, which would put a
 // parse on every call of the user's callback.

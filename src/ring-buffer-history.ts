@@ -1,4 +1,3 @@
-import * as z from 'zod/mini'
 import {
   InvalidCheckpointError,
   InvalidMeasurementError,
@@ -6,7 +5,7 @@ import {
   MessageTooLargeError,
 } from './errors.js'
 import { type HistoryWatcher, watchKey } from './history-watch.js'
-import { callback, lazyOptionsParser, nonNegativeInteger, positiveInteger } from './options.js'
+import { checkOptions, type FieldCheck, isFunction, isNonNegativeInteger, isPositiveInteger } from './validate.js'
 
 /** Why a message was trimmed: the budget that was exceeded. */
 export type TrimReason = 'count' | 'bytes' | 'tokens'
@@ -167,30 +166,19 @@ export function defaultCountTokens(message: unknown): number {
   return text === undefined ? 0 : Math.ceil(text.length / 4)
 }
 
-const parseOptions = lazyOptionsParser(() => ({
-  schema: z.strictObject({
-    maxMessages: positiveInteger(),
-    maxBytes: positiveInteger(),
-    maxTokens: positiveInteger(),
-    sizeOf: callback(),
-    countTokens: callback(),
-    pin: callback(),
-    maxPinned: nonNegativeInteger(),
-    startOn: callback(),
-    onTrim: callback(),
-  }),
-  expected: {
-    maxMessages: 'a positive integer',
-    maxBytes: 'a positive integer',
-    maxTokens: 'a positive integer',
-    sizeOf: 'a function',
-    countTokens: 'a function',
-    pin: 'a function',
-    maxPinned: 'a non-negative integer',
-    startOn: 'a function',
-    onTrim: 'a function',
-  },
-}))
+const positiveInteger: FieldCheck = [isPositiveInteger, 'a positive integer']
+const callback: FieldCheck = [isFunction, 'a function']
+const optionChecks: Record<keyof RingBufferHistoryOptions<unknown>, FieldCheck> = {
+  maxMessages: positiveInteger,
+  maxBytes: positiveInteger,
+  maxTokens: positiveInteger,
+  sizeOf: callback,
+  countTokens: callback,
+  pin: callback,
+  maxPinned: [isNonNegativeInteger, 'a non-negative integer'],
+  startOn: callback,
+  onTrim: callback,
+}
 
 const checkpointOwner = Symbol('checkpointOwner')
 
@@ -211,9 +199,7 @@ function measure<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'co
 function budgetField(budget: HistoryBudget, field: keyof HistoryBudget): number {
   const value = budget[field]
   if (value === undefined) return Infinity
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionsError(field, value, 'a positive integer')
-  }
+  if (!isPositiveInteger(value)) throw new InvalidOptionsError(field, value, 'a positive integer')
   return value
 }
 
@@ -290,7 +276,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
    * @throws {@link InvalidOptionsError} when an option is invalid
    */
   constructor(options?: RingBufferHistoryOptions<T>) {
-    const o = parseOptions(options)
+    const o = checkOptions(options, optionChecks)
     this.#max = o.maxMessages ?? 50
     this.#maxBytes = o.maxBytes ?? Infinity
     this.#maxTokens = o.maxTokens ?? Infinity
