@@ -29,7 +29,11 @@ export interface HistoryBudget {
 export interface HistoryCheckpoint {
   /** How many messages the history had been given when the checkpoint was made. */
   readonly position: number
+  /** Only {@link RingBufferHistory.checkpoint} makes checkpoints. */
+  readonly [checkpointBrand]: true
 }
+
+declare const checkpointBrand: unique symbol
 
 /**
  * Options of {@link RingBufferHistory}. Every field is optional.
@@ -181,6 +185,21 @@ const optionChecks: Record<keyof RingBufferHistoryOptions<unknown>, FieldCheck> 
 }
 
 const checkpointOwner = Symbol('checkpointOwner')
+const checkpointLine = Symbol('checkpointLine')
+
+// Every rollback starts a new line of history. A checkpoint stays valid across a rollback only
+// if it lies at or before the point rolled back to; lines are linked forward, so the history
+// holds only its current line and old ones live as long as checkpoints refer to them.
+interface Line {
+  next: Line | undefined
+  rolledBackTo: number
+}
+
+interface CheckpointRecord {
+  readonly position: number
+  readonly [checkpointOwner]: unknown
+  readonly [checkpointLine]: Line
+}
 
 interface TrimGroup<T> {
   reason: TrimReason
@@ -265,6 +284,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
   #protected: number[] = []
   #protectedBytes = 0
   #protectedTokens = 0
+
+  #line: Line = { next: undefined, rolledBackTo: Infinity }
 
   #watchers: HistoryWatcher[] | undefined
   #trimGroups: TrimGroup<T>[] | undefined
@@ -818,7 +839,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
       // Messages already here were pushed before any checkpoint: mark them as older than all.
       if (this.#cap > 0) this.#seqs = new Float64Array(this.#cap).fill(-1)
     }
-    return Object.freeze({ position: this.#pushed, [checkpointOwner]: this })
+    const record: CheckpointRecord = { position: this.#pushed, [checkpointOwner]: this, [checkpointLine]: this.#line }
+    return Object.freeze(record) as unknown as HistoryCheckpoint
   }
 
   /**
@@ -826,37 +848,47 @@ export class RingBufferHistory<T> implements Iterable<T> {
    * the checkpoint cannot come back: a rollback never restores anything. Not counted as
    * trimming; `onTrim` is not called.
    *
+   * A rollback also withdraws every checkpoint made after `checkpoint`: they point at messages
+   * that no longer exist, and rolling back to one of them throws.
+   *
    * @returns how many messages were removed
-   * @throws {@link InvalidCheckpointError} for a checkpoint this history did not make
+   * @throws {@link InvalidCheckpointError} for a checkpoint this history did not make, or one
+   * withdrawn by an earlier rollback
    */
   rollback(checkpoint: HistoryCheckpoint): number {
-    if (
-      checkpoint === null ||
-      typeof checkpoint !== 'object' ||
-      (checkpoint as { [checkpointOwner]?: unknown })[checkpointOwner] !== this ||
-      !(checkpoint.position <= this.#pushed)
-    ) {
-      throw new InvalidCheckpointError(checkpoint)
-    }
+    if (!this.#isValid(checkpoint)) throw new InvalidCheckpointError(checkpoint)
+    const position = checkpoint.position
     const seqs = this.#seqs
     const bytesBefore = this.#bytes
     let removed = 0
     while (seqs !== undefined && this.#len > 0) {
       const p = this.#slot(this.#len - 1)
-      if ((seqs[p] as number) < checkpoint.position) break
+      if ((seqs[p] as number) < position) break
       this.#bytes -= this.#sizes[p] as number
       this.#tokens -= this.#tokenCounts[p] as number
       this.#buf[p] = undefined
       this.#len--
       removed++
     }
-    // Later pushes continue from the checkpoint: a checkpoint made after it is now in the future.
-    this.#pushed = checkpoint.position
+    const line: Line = { next: undefined, rolledBackTo: Infinity }
+    this.#line.rolledBackTo = position
+    this.#line.next = line
+    this.#line = line
     if (removed > 0) {
       this.#reprotect()
       this.#afterChange(bytesBefore)
     }
     return removed
+  }
+
+  #isValid(checkpoint: unknown): checkpoint is CheckpointRecord {
+    if (checkpoint === null || typeof checkpoint !== 'object') return false
+    const record = checkpoint as Partial<CheckpointRecord>
+    if (record[checkpointOwner] !== this || typeof record.position !== 'number') return false
+    for (let line = record[checkpointLine]; line !== this.#line; line = line.next) {
+      if (line === undefined || record.position > line.rolledBackTo) return false
+    }
+    return true
   }
 
   // Finds the newest maxPinned pinned messages again, after messages left from the end.
