@@ -259,11 +259,20 @@ type QueuedEvent<K, V> =
 function historiesOf(value: unknown): WatchableHistory[] | undefined {
   if (value === null || typeof value !== 'object') return undefined
   let found: WatchableHistory[] | undefined
-  for (const name of Object.keys(value)) {
+  // for…in over an object's own keys allocates nothing, unlike Object.keys.
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue
     const property = (value as Record<string, unknown>)[name]
     if (isWatchableHistory(property)) (found ??= []).push(property)
   }
   return found
+}
+
+function sameHistories(a: WatchableHistory[] | undefined, b: WatchableHistory[] | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function noDepartures(): Record<EvictionReason, number> {
@@ -452,7 +461,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (entry !== undefined && this.#expiry(entry, now) === undefined) {
       entry.lastRead = now
       this.#hits++
-      if (this.#overflowed) this.#settle()
+      if (this.#overflowed) this.#settle(entry)
       return entry.value
     }
     this.#misses++
@@ -686,7 +695,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#assertOpen(method)
     const entry = this.#lru.get(key as K & {})
     if (entry === undefined) {
-      if (this.#overflowed) this.#settle()
+      if (this.#overflowed) this.#settle(undefined)
       return undefined
     }
     const now = this.#now()
@@ -703,15 +712,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     entry.lastRead = now
-    if (this.#overflowed) this.#settle()
+    // The session being read is about to be used: never evict it to settle a bound.
+    if (this.#overflowed) this.#settle(entry)
     return entry
   }
 
   // Retries the bounds that busy sessions kept exceeded: some may be idle by now.
-  #settle(): void {
+  #settle(exclude: Entry<K, V> | undefined): void {
     this.#depth++
     try {
-      this.#enforce(undefined)
+      this.#enforce(exclude)
     } finally {
       this.#end()
     }
@@ -763,9 +773,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       if (expiry === undefined && Object.is(old.value, value)) {
         this.#lru.get(key as K & {})
         old.lastRead = now
-        this.#watch(old, false)
-        old.histories = histories
-        this.#watch(old, true)
+        if (!sameHistories(old.histories, histories)) {
+          this.#watch(old, false)
+          old.histories = histories
+          this.#watch(old, true)
+        }
         this.#bytes += bytes - old.bytes
         old.bytes = bytes
         this.#enforce(old)
