@@ -456,9 +456,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   getOrCreate(key: K, create: (key: K) => V): V {
     this.#assertOpen('getOrCreate')
-    const entry = this.#lru.get(key as K & {})
+    // peek first: a miss must leave the order alone if create throws.
+    const entry = this.#lru.peek(key as K & {})
     const now = this.#now()
     if (entry !== undefined && this.#expiry(entry, now) === undefined) {
+      this.#lru.get(key as K & {})
       entry.lastRead = now
       this.#hits++
       if (this.#overflowed) this.#settle(entry)
@@ -705,6 +707,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#depth++
         try {
           this.#remove(entry, expiry)
+          if (this.#overflowed) this.#enforce(undefined)
         } finally {
           this.#end()
         }
@@ -909,7 +912,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     try {
       entry.lastRead = this.#now()
       if (this.#lru.peek(entry.key as K & {}) === entry) this.#lru.get(entry.key as K & {})
-      if (entry.leases === 0 && this.#overflowed) this.#enforce(undefined)
+      if (this.#overflowed) this.#enforce(undefined)
     } finally {
       this.#end()
     }

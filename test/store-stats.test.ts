@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest'
+import {
+  BoundedSessionStore,
+  RingBufferHistory,
+  SESSION_OVERHEAD_BYTES,
+  type BoundedSessionStoreOptions,
+  type EvictionReason,
+} from '../src/index.js'
+
+// stats(): current and peak size and bytes, hits and misses, departures counted by reason.
+
+interface Session {
+  id: string
+  busy: boolean
+  history: RingBufferHistory<string>
+}
+
+const REASONS: EvictionReason[] = ['idle', 'max-age', 'capacity', 'size', 'pressure', 'delete', 'replace', 'clear', 'close']
+const zeroDepartures = () => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<EvictionReason, number>
+
+function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
+  const clock = { t: 0 }
+  const store = new BoundedSessionStore<string, Session>({
+    now: () => clock.t,
+    sweepIntervalMs: 0,
+    isBusy: (v) => v.busy,
+    ...options,
+  })
+  return { store, clock }
+}
+
+const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
+
+describe('stats()', () => {
+  it('starts at zero with every reason present', () => {
+    const { store } = setup()
+    expect(store.stats()).toEqual({
+      size: 0,
+      peakSize: 0,
+      bytes: 0,
+      peakBytes: 0,
+      hits: 0,
+      misses: 0,
+      departures: zeroDepartures(),
+    })
+  })
+
+  it('reports size and bytes, and their peaks', () => {
+    const { store } = setup()
+    const a = session('a')
+    store.set('a', a).set('b', session('b')).set('c', session('c'))
+    a.history.push('x'.repeat(100))
+    store.delete('b')
+    store.delete('c')
+    const s = store.stats()
+    expect(s.size).toBe(1)
+    expect(s.size).toBe(store.size)
+    expect(s.peakSize).toBe(3)
+    expect(s.bytes).toBe(SESSION_OVERHEAD_BYTES + 216)
+    expect(s.bytes).toBe(store.bytes)
+    expect(s.peakBytes).toBe(3 * SESSION_OVERHEAD_BYTES + 216)
+  })
+
+  it('peakSize records an overflow above maxSessions', () => {
+    const { store } = setup({ maxSessions: 1 })
+    store.set('a', session('a', true)).set('b', session('b', true))
+    store.delete('a')
+    expect(store.stats().peakSize).toBe(2)
+  })
+
+  it('counts hits and misses of get, getOrCreate and acquire only', () => {
+    const { store, clock } = setup({ idleTtlMs: 1000 })
+    store.set('a', session('a'))
+    store.get('a') // hit
+    store.get('nope') // miss
+    store.getOrCreate('a', (k) => session(k)) // hit
+    store.getOrCreate('b', (k) => session(k)) // miss
+    store.acquire('a')?.release() // hit
+    store.acquire('nope') // miss
+    store.peek('a')
+    store.has('a')
+    store.touch('a')
+    store.peek('nope')
+    store.has('nope')
+    store.touch('nope')
+    ;[...store.keys()]
+    expect(store.stats()).toMatchObject({ hits: 3, misses: 3 })
+    clock.t = 5000
+    store.get('b') // expired: a miss
+    expect(store.stats()).toMatchObject({ hits: 3, misses: 4 })
+  })
+
+  it('counts departures by reason', async () => {
+    const { store, clock } = setup({ maxSessions: 3, idleTtlMs: 1000, maxAgeMs: 3000, maxBytes: 3 * SESSION_OVERHEAD_BYTES + 500 })
+    // capacity
+    store.set('a', session('a')).set('b', session('b')).set('c', session('c')).set('d', session('d'))
+    // size
+    const d = store.peek('d')!
+    d.history.push('x'.repeat(300))
+    // delete, replace
+    store.delete('c')
+    store.set('d', session('d2'))
+    // idle
+    store.set('e', session('e'))
+    clock.t = 1000
+    store.sweep()
+    // max-age
+    store.set('f', session('f'))
+    for (clock.t = 1900; clock.t < 4000; clock.t += 900) store.get('f')
+    clock.t = 4000
+    store.sweep()
+    // clear, close
+    store.set('g', session('g'))
+    store.clear()
+    store.set('h', session('h'))
+    await store.close()
+    expect(store.stats().departures).toEqual({
+      ...zeroDepartures(),
+      capacity: 1,
+      size: 1,
+      delete: 1,
+      replace: 1,
+      idle: 2, // d2 and e
+      'max-age': 1,
+      clear: 1,
+      close: 1,
+    })
+  })
+
+  it('counts pressure departures', () => {
+    const { store } = setup({ heapHighWaterBytes: 1 })
+    store.set('a', session('a')).set('b', session('b'))
+    store.sweep()
+    expect(store.stats().departures.pressure).toBe(2)
+  })
+
+  it('returns a snapshot that later operations do not change', () => {
+    const { store } = setup()
+    const before = store.stats()
+    store.set('a', session('a'))
+    store.get('a')
+    store.delete('a')
+    expect(before).toEqual({
+      size: 0,
+      peakSize: 0,
+      bytes: 0,
+      peakBytes: 0,
+      hits: 0,
+      misses: 0,
+      departures: zeroDepartures(),
+    })
+  })
+})

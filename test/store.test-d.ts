@@ -1,0 +1,199 @@
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  BoundedSessionStore,
+  RingBufferHistory,
+  SESSION_OVERHEAD_BYTES,
+  SessionLimitError,
+  StoreClosedError,
+  type BoundedSessionStoreOptions,
+  type EvictionReason,
+  type OverflowInfo,
+  type SessionLease,
+  type SessionStoreEvents,
+  type SessionStoreStats,
+} from '../src/index.js'
+
+interface ActiveSession {
+  sessionDbId: number
+  generatorPromise: Promise<void> | null
+  abortController: AbortController
+  conversationHistory: RingBufferHistory<{ role: 'user' | 'assistant'; content: string }>
+}
+
+declare const store: BoundedSessionStore<number, ActiveSession>
+declare const session: ActiveSession
+
+describe('BoundedSessionStore types', () => {
+  it('EvictionReason is the union of the nine reasons', () => {
+    expectTypeOf<EvictionReason>().toEqualTypeOf<
+      'idle' | 'max-age' | 'capacity' | 'size' | 'pressure' | 'delete' | 'replace' | 'clear' | 'close'
+    >()
+  })
+
+  it('events are labelled tuples over K and V', () => {
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['create']>().toEqualTypeOf<
+      [key: number, value: ActiveSession]
+    >()
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['evict']>().toEqualTypeOf<
+      [key: number, value: ActiveSession, reason: EvictionReason]
+    >()
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['overflow']>().toEqualTypeOf<[info: OverflowInfo]>()
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['error']>().toEqualTypeOf<
+      [error: unknown, key: number | undefined]
+    >()
+  })
+
+  it('listeners get typed arguments', () => {
+    store.on('create', (key, value) => {
+      expectTypeOf(key).toEqualTypeOf<number>()
+      expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+    })
+    store.on('evict', (key, value, reason) => {
+      expectTypeOf(key).toEqualTypeOf<number>()
+      expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+      expectTypeOf(reason).toEqualTypeOf<EvictionReason>()
+    })
+    store.on('overflow', (info) => {
+      expectTypeOf(info).toEqualTypeOf<OverflowInfo>()
+      expectTypeOf(info.bound).toEqualTypeOf<'maxSessions' | 'maxBytes'>()
+      expectTypeOf(info.size).toEqualTypeOf<number>()
+      expectTypeOf(info.bytes).toEqualTypeOf<number>()
+      expectTypeOf(info.limit).toEqualTypeOf<number>()
+    })
+    store.on('error', (error, key) => {
+      expectTypeOf(error).toEqualTypeOf<unknown>()
+      expectTypeOf(key).toEqualTypeOf<number | undefined>()
+    })
+    expectTypeOf(store.on('create', () => {})).toEqualTypeOf(store)
+    store.off('create', () => {})
+    store.once('evict', () => {})
+  })
+
+  it('rejects a wrong event name or a wrongly typed listener', () => {
+    // @ts-expect-error: no such event
+    store.on('evicted', () => {})
+    // @ts-expect-error: no such event
+    store.off('dispose', () => {})
+    // @ts-expect-error: keys are numbers here
+    store.on('create', (key: string) => void key)
+    // @ts-expect-error: the reason is an EvictionReason, not a number
+    store.on('evict', (_key: number, _value: ActiveSession, reason: number) => void reason)
+  })
+
+  it('options are typed over K and V', () => {
+    const options: BoundedSessionStoreOptions<number, ActiveSession> = {
+      maxSessions: 100,
+      idleTtlMs: 3_600_000,
+      maxAgeMs: 86_400_000,
+      maxBytes: 50_000_000,
+      sizeOf: (value, key) => {
+        expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+        expectTypeOf(key).toEqualTypeOf<number>()
+        return 1
+      },
+      isBusy: (s) => s.generatorPromise !== null,
+      dispose: async (value, key, reason) => {
+        expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+        expectTypeOf(key).toEqualTypeOf<number>()
+        expectTypeOf(reason).toEqualTypeOf<EvictionReason>()
+        value.abortController.abort()
+        await value.generatorPromise
+      },
+      whenFull: 'reject',
+      sweepIntervalMs: 0,
+      heapHighWaterBytes: 1_000_000_000,
+      now: () => Date.now(),
+    }
+    new BoundedSessionStore(options)
+    new BoundedSessionStore<number, ActiveSession>()
+    new BoundedSessionStore<number, ActiveSession>({})
+    new BoundedSessionStore<number, ActiveSession>({ dispose: () => {} })
+    // @ts-expect-error: whenFull is 'evict' | 'reject'
+    new BoundedSessionStore<number, ActiveSession>({ whenFull: 'drop' })
+    // @ts-expect-error: unknown option
+    new BoundedSessionStore<number, ActiveSession>({ maxSession: 5 })
+    // @ts-expect-error: sizeOf returns a number
+    new BoundedSessionStore<number, ActiveSession>({ sizeOf: () => 'big' })
+    // @ts-expect-error: isBusy returns a boolean
+    new BoundedSessionStore<number, ActiveSession>({ isBusy: () => 'yes' })
+  })
+
+  it('K and V are inferred from the options', () => {
+    const inferred = new BoundedSessionStore({ dispose: (_v: ActiveSession, _k: number) => {} })
+    expectTypeOf(inferred).toEqualTypeOf<BoundedSessionStore<number, ActiveSession>>()
+  })
+
+  it('methods are typed like a Map over K and V', () => {
+    expectTypeOf(store.get(1)).toEqualTypeOf<ActiveSession | undefined>()
+    expectTypeOf(store.peek(1)).toEqualTypeOf<ActiveSession | undefined>()
+    expectTypeOf(store.has(1)).toEqualTypeOf<boolean>()
+    expectTypeOf(store.set(1, session)).toEqualTypeOf(store)
+    expectTypeOf(store.getOrCreate(1, (key) => ({ ...session, sessionDbId: key }))).toEqualTypeOf<ActiveSession>()
+    expectTypeOf(store.delete(1)).toEqualTypeOf<boolean>()
+    expectTypeOf(store.touch(1)).toEqualTypeOf<boolean>()
+    expectTypeOf(store.sweep()).toEqualTypeOf<number>()
+    expectTypeOf(store.clear()).toEqualTypeOf<void>()
+    expectTypeOf(store.close()).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(store[Symbol.asyncDispose]()).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(store.size).toEqualTypeOf<number>()
+    expectTypeOf(store.bytes).toEqualTypeOf<number>()
+    expectTypeOf([...store.keys()]).toEqualTypeOf<number[]>()
+    expectTypeOf([...store.values()]).toEqualTypeOf<ActiveSession[]>()
+    expectTypeOf([...store.entries()]).toEqualTypeOf<Array<[number, ActiveSession]>>()
+    expectTypeOf([...store]).toEqualTypeOf<Array<[number, ActiveSession]>>()
+    store.forEach((value, key, self) => {
+      expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+      expectTypeOf(key).toEqualTypeOf<number>()
+      expectTypeOf(self).toEqualTypeOf(store)
+    })
+    for (const [id, s] of store) {
+      expectTypeOf(id).toEqualTypeOf<number>()
+      expectTypeOf(s).toEqualTypeOf<ActiveSession>()
+    }
+    // @ts-expect-error: keys are numbers
+    store.get('1')
+    // @ts-expect-error: values are ActiveSession
+    store.set(1, { sessionDbId: 1 })
+  })
+
+  it('readonly size and bytes', () => {
+    // @ts-expect-error: size is read-only
+    store.size = 3
+    // @ts-expect-error: bytes is read-only
+    store.bytes = 3
+  })
+
+  it('acquire returns a lease over K and V', () => {
+    const lease = store.acquire(1)
+    expectTypeOf(lease).toEqualTypeOf<SessionLease<number, ActiveSession> | undefined>()
+    if (lease) {
+      expectTypeOf(lease.key).toEqualTypeOf<number>()
+      expectTypeOf(lease.value).toEqualTypeOf<ActiveSession>()
+      expectTypeOf(lease.release).toEqualTypeOf<() => void>()
+      expectTypeOf(lease[Symbol.dispose]).toEqualTypeOf<() => void>()
+      expectTypeOf(lease).toExtend<Disposable>()
+      // @ts-expect-error: the key is read-only
+      lease.key = 2
+    }
+  })
+
+  it('stats() counts departures by every reason', () => {
+    const stats = store.stats()
+    expectTypeOf(stats).toEqualTypeOf<SessionStoreStats>()
+    expectTypeOf(stats.departures).toEqualTypeOf<Record<EvictionReason, number>>()
+    expectTypeOf(stats.size).toEqualTypeOf<number>()
+    expectTypeOf(stats.peakSize).toEqualTypeOf<number>()
+    expectTypeOf(stats.bytes).toEqualTypeOf<number>()
+    expectTypeOf(stats.peakBytes).toEqualTypeOf<number>()
+    expectTypeOf(stats.hits).toEqualTypeOf<number>()
+    expectTypeOf(stats.misses).toEqualTypeOf<number>()
+  })
+
+  it('the store is AsyncDisposable and the errors carry literal codes', () => {
+    expectTypeOf(store).toExtend<AsyncDisposable>()
+    expectTypeOf(SESSION_OVERHEAD_BYTES).toExtend<number>()
+    expectTypeOf<SessionLimitError['code']>().toEqualTypeOf<'ERR_SESSION_LIMIT'>()
+    expectTypeOf<SessionLimitError['limit']>().toEqualTypeOf<number>()
+    expectTypeOf<StoreClosedError['code']>().toEqualTypeOf<'ERR_STORE_CLOSED'>()
+  })
+})
