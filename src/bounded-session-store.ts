@@ -196,7 +196,7 @@ export interface BoundedSessionStoreOptions<K, V> {
  */
 export const SESSION_OVERHEAD_BYTES = 1024
 
-const parseOptions = lazyOptionsParser(() => ({
+const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
   schema: z.strictObject({
     maxSessions: positiveInteger(),
     idleTtlMs: positiveNumber(),

@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest'
 import { RingBufferHistory } from '../src/index.js'
 
 // vitest does not run with --expose-gc; turn it on and fetch gc() from a fresh context.
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
+// Bun has no --expose-gc (v8.setFlagsFromString is a no-op there); it has Bun.gc(true).
+const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun
+const gc: () => void = bun
+  ? () => bun.gc(true)
+  : (v8.setFlagsFromString('--expose-gc'), vm.runInNewContext('gc') as () => void)
 
 interface Msg {
   role: 'system' | 'user' | 'assistant'

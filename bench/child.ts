@@ -1,0 +1,36 @@
+// A child process of the harness: runs the jobs it is given and prints one line per result.
+// Run by bench/index.ts with --expose-gc; not meant to be started by hand.
+import { type ChildInput, type Job, RESULT_PREFIX } from './jobs.js'
+import type { Result } from './harness.js'
+import { appendScalingSuite, appendSuite } from './suites/history-append.js'
+import { readsSuite } from './suites/history-reads.js'
+import { memorySuite } from './suites/memory.js'
+import { soakSuite } from './suites/soak.js'
+import { sweepSuite } from './suites/store-sweep.js'
+import { storeSuite } from './suites/store-ops.js'
+
+const input = JSON.parse(process.argv[2] ?? '') as ChildInput
+
+async function run(job: Job): Promise<Result[]> {
+  const { smoke, settings } = input
+  switch (job.suite) {
+    case 'append':
+      return appendSuite(job.capacity, smoke, settings)
+    case 'append-scaling':
+      return appendScalingSuite(job.capacities, smoke, settings)
+    case 'reads':
+      return readsSuite(job.capacity, smoke, settings)
+    case 'store':
+      return storeSuite(job.sessions, job.keys, settings)
+    case 'sweep':
+      return sweepSuite(job.sessions, job.keys, settings)
+    case 'memory':
+      return memorySuite(job.variant, smoke)
+    case 'soak':
+      return soakSuite(job.design, input.soak)
+  }
+}
+
+for (const job of input.jobs) {
+  for (const result of await run(job)) process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
+}

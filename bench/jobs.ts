@@ -1,0 +1,25 @@
+import type { KeyKind } from './data.js'
+import type { Settings } from './harness.js'
+import type { MemoryVariant } from './suites/memory.js'
+import type { SoakDesign, SoakSettings } from './suites/soak.js'
+
+/** One unit of work for a child process. */
+export type Job =
+  | { suite: 'append'; capacity: number }
+  | { suite: 'append-scaling'; capacities: [number, number, number] }
+  | { suite: 'reads'; capacity: number }
+  | { suite: 'store'; sessions: number; keys: KeyKind }
+  | { suite: 'sweep'; sessions: number; keys: KeyKind }
+  | { suite: 'memory'; variant: MemoryVariant }
+  | { suite: 'soak'; design: SoakDesign }
+
+/** What the parent hands a child on its command line, as JSON. */
+export interface ChildInput {
+  smoke: boolean
+  settings: Settings
+  soak: SoakSettings
+  jobs: Job[]
+}
+
+/** Prefix of the lines by which a child reports its results on stdout. */
+export const RESULT_PREFIX = '@@bench-result '

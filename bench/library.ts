@@ -1,0 +1,21 @@
+// The code under test: the TypeScript source through tsx (default); the built package with
+// BENCH_LIBRARY=dist (run `npm run build` first); or, to try a change side by side, any other
+// entry point given as a path (BENCH_LIBRARY=/tmp/patched/src/index.ts). BENCHMARKS.md says why
+// the source is the default.
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type * as Library from '../src/index.js'
+
+const requested = process.env.BENCH_LIBRARY ?? ''
+
+/** What is measured: `src`, `dist`, or the path given. */
+export const libraryTarget: string = requested === '' || requested === 'src' ? 'src' : requested
+
+const url =
+  libraryTarget === 'src'
+    ? new URL('../src/index.ts', import.meta.url).href
+    : libraryTarget === 'dist'
+      ? new URL('../dist/index.js', import.meta.url).href
+      : pathToFileURL(isAbsolute(libraryTarget) ? libraryTarget : resolve(libraryTarget)).href
+
+export const lib = (await import(url)) as typeof Library

@@ -1,0 +1,70 @@
+// Size budget: what a user's bundler ships for this package, minified and gzipped.
+//   - `import { RingBufferHistory }` alone: at most 6 kB (the history must not pull in the
+//     store, lru-cache, eventemitter3, or zod unless it really needs it),
+//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 30 kB.
+// Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
+// `sideEffects: false` as a user's bundler would. The sizes are printed.
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build, type Metafile } from 'esbuild'
+import { describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const KB = 1000
+
+interface Measured {
+  minified: number
+  gzipped: number
+  inputs: [path: string, bytes: number][]
+}
+
+async function measure(entry: string): Promise<Measured> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: root, sourcefile: 'size-entry.ts', loader: 'ts' },
+    bundle: true,
+    minify: true,
+    treeShaking: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  })
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array()
+  const output = Object.values((result.metafile as Metafile).outputs)[0]
+  const inputs = Object.entries(output?.inputs ?? {})
+    .map(([path, { bytesInOutput }]): [string, number] => [path, bytesInOutput])
+    .filter(([, bytes]) => bytes > 0)
+    .sort((a, b) => b[1] - a[1])
+  return { minified: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength, inputs }
+}
+
+function report(label: string, m: Measured, budget: number): void {
+  const packages = new Map<string, number>()
+  for (const [path, bytes] of m.inputs) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
+    const name = match ? match[1]! : path.replace(/^.*?(src\/)/, '$1')
+    packages.set(name, (packages.get(name) ?? 0) + bytes)
+  }
+  const parts = [...packages].map(([name, bytes]) => `${name} ${(bytes / KB).toFixed(1)} kB`).join(', ')
+  console.log(
+    `size: ${label}: ${(m.gzipped / KB).toFixed(2)} kB min+gzip (budget ${budget / KB} kB), ` +
+      `${(m.minified / KB).toFixed(2)} kB minified; minified by source: ${parts}`,
+  )
+}
+
+describe('size budget (minified + gzipped)', () => {
+  it('import { RingBufferHistory } alone is at most 6 kB', { timeout: 60_000 }, async () => {
+    const m = await measure(`export { RingBufferHistory } from './src/index.ts'`)
+    report('RingBufferHistory alone', m, 6 * KB)
+    expect(m.gzipped).toBeGreaterThan(0)
+    expect(m.gzipped).toBeLessThanOrEqual(6 * KB)
+  })
+
+  it('the whole package with its dependencies is at most 30 kB', { timeout: 60_000 }, async () => {
+    const m = await measure(`export * from './src/index.ts'`)
+    report('whole package + dependencies', m, 30 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(30 * KB)
+  })
+})
