@@ -198,7 +198,7 @@ export const SESSION_OVERHEAD_BYTES = 1024
 
 const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
   schema: z.strictObject({
-    maxSessions: positiveInteger(),
+    maxSessions: z.optional(z.number().check(z.int(), z.positive(), z.lte(2 ** 31 - 1))),
     idleTtlMs: positiveNumber(),
     maxAgeMs: positiveNumber(),
     maxBytes: positiveInteger(),
@@ -211,7 +211,7 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     now: callback(),
   }),
   expected: {
-    maxSessions: 'a positive integer',
+    maxSessions: 'an integer from 1 to 2147483647',
     idleTtlMs: 'a positive finite number',
     maxAgeMs: 'a positive finite number',
     maxBytes: 'a positive integer',
@@ -263,7 +263,7 @@ function historiesOf(value: unknown): WatchableHistory[] | undefined {
   for (const name in value) {
     if (!Object.hasOwn(value, name)) continue
     const property = (value as Record<string, unknown>)[name]
-    if (isWatchableHistory(property)) (found ??= []).push(property)
+    if (isWatchableHistory(property) && !found?.includes(property)) (found ??= []).push(property)
   }
   return found
 }
@@ -355,7 +355,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#reject = o.whenFull === 'reject'
     this.#heapHighWater = o.heapHighWaterBytes ?? Infinity
     this.#now = (o.now as (() => number) | undefined) ?? Date.now
-    this.#lru = new LRUCache({ max: this.#maxSessions })
+    // Start small and double (see #growIndex): lru-cache allocates its whole index up front.
+    this.#lru = new LRUCache({ max: Math.min(this.#maxSessions, 1024) })
     this.#resizeHandler = { resized: (entry, delta) => this.#resized(entry, delta) }
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) {
@@ -772,8 +773,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const bytes = this.#weigh(key, value, histories)
     const old = this.#lru.peek(key as K & {})
     if (old !== undefined) {
-      const expiry = this.#expiry(old, now)
-      if (expiry === undefined && Object.is(old.value, value)) {
+      // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
+      if (Object.is(old.value, value)) {
         this.#lru.get(key as K & {})
         old.lastRead = now
         if (!sameHistories(old.histories, histories)) {
@@ -786,9 +787,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#enforce(old)
         return
       }
-      this.#remove(old, expiry ?? 'replace')
+      this.#remove(old, this.#expiry(old, now) ?? 'replace')
     } else if (this.#lru.size >= this.#maxSessions) {
       this.#makeRoom(now)
+    }
+    // A dispose that ran above may have stored something under this key: that one is replaced.
+    for (let other = this.#lru.peek(key as K & {}); other !== undefined; other = this.#lru.peek(key as K & {})) {
+      this.#remove(other, 'replace')
     }
     if (this.#lru.size >= this.#lru.max) this.#growIndex()
     const entry = new Entry<K, V>(this.#resizeHandler, key, value, now, bytes, histories)
@@ -895,7 +900,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           (error: unknown) => {
             this.#pending.delete(settled)
             this.#queue.push(['error', error, key])
-            if (this.#depth === 0) this.#flush()
+            if (this.#depth === 0) {
+              try {
+                this.#flush()
+              } catch {
+                // An error listener threw while reporting an async teardown: no caller to give it to.
+              }
+            }
           },
         )
         this.#pending.add(settled)

@@ -329,7 +329,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
    */
   static from<T>(items: Iterable<T>, options?: RingBufferHistoryOptions<T>): RingBufferHistory<T> {
     const history = new RingBufferHistory<T>(options)
-    history.push(...items)
+    // One push per item: spreading a long array would overflow the call stack.
+    for (const item of items) history.push(item)
     return history
   }
 
@@ -592,23 +593,32 @@ export class RingBufferHistory<T> implements Iterable<T> {
   #afterChange(bytesBefore: number): void {
     const delta = this.#bytes - bytesBefore
     const watchers = this.#watchers
-    if (delta !== 0 && watchers !== undefined) {
-      // A watcher may unsubscribe while told; iterate a copy only when there are several.
-      if (watchers.length === 1) (watchers[0] as HistoryWatcher).historyResized(delta)
-      else for (const watcher of watchers.slice()) watcher.historyResized(delta)
-    }
     const groups = this.#trimGroups
-    if (groups === undefined || this.#onTrim === undefined) return
     this.#trimGroups = undefined
     let failed = false
     let error: unknown
-    for (const group of groups) {
-      try {
-        this.#onTrim(group.messages, group.reason)
-      } catch (e) {
-        if (!failed) {
-          failed = true
-          error = e
+    if (delta !== 0 && watchers !== undefined) {
+      // Every watcher is told even if one throws (a copy: a watcher may unsubscribe meanwhile).
+      for (const watcher of watchers.length === 1 ? watchers : watchers.slice()) {
+        try {
+          watcher.historyResized(delta)
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = e
+          }
+        }
+      }
+    }
+    if (groups !== undefined && this.#onTrim !== undefined) {
+      for (const group of groups) {
+        try {
+          this.#onTrim(group.messages, group.reason)
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = e
+          }
         }
       }
     }

@@ -224,16 +224,13 @@ class Model {
   set(key: Key, value: Val) {
     const e = this.find(key)
     if (e) {
-      const r = this.expiry(e)
-      if (r) {
-        this.depart(e, r)
-      } else if (e.value === value) {
+      // The same value is only refreshed, even if it had expired: it stays, so it is not disposed.
+      if (e.value === value) {
         this.refresh(e)
         this.enforce(e)
         return
-      } else {
-        this.depart(e, 'replace')
       }
+      this.depart(e, this.expiry(e) ?? 'replace')
     }
     this.insert(key, value)
   }
