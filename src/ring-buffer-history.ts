@@ -818,12 +818,10 @@ export class RingBufferHistory<T> implements Iterable<T> {
         cut++
       }
     }
+    // The protected messages before the cut, then everything from the cut: never the whole history.
     const out: T[] = []
-    let j = 0
-    for (let i = 0; i < n; i++) {
-      while (j < prot.length && (prot[j] as number) < i) j++
-      if (i >= cut || prot[j] === i) out.push(this.#buf[this.#slot(i)] as T)
-    }
+    for (let j = 0; j < prot.length && (prot[j] as number) < cut; j++) out.push(this.#buf[this.#slot(prot[j] as number)] as T)
+    for (let i = cut; i < n; i++) out.push(this.#buf[this.#slot(i)] as T)
     return out
   }
 

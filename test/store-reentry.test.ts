@@ -29,7 +29,9 @@ describe('BoundedSessionStore: regressions from review', () => {
       sweepIntervalMs: 0,
       idleTtlMs: 1000,
       now: () => t,
-      dispose: (_v, k, r) => log.push(`${k}:${r}`),
+      dispose: (_v, k, r) => {
+        log.push(`${k}:${r}`)
+      },
     })
     const s = {}
     store.set('a', s)
