@@ -225,25 +225,28 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
   },
 }))
 
-interface ResizeHandler<K, V> {
-  resized(entry: Entry<K, V>, delta: number): void
+// How the store keeps its sessions: the inner LRUCache maps each key to a slot number and keeps
+// the recency order; what the store knows of a session (value, last read, weight, ...) lives in
+// columns indexed by that slot. There is no object per session, so a stored session costs little
+// more than it does in lru-cache itself (BENCHMARKS.md has the figures).
+
+type IndexKey<K> = K & {}
+
+/** A slot's weight while it is free. Real weights are never negative. */
+const FREE = -1
+
+interface ResizeHandler<K> {
+  resized(watcher: SlotWatcher<K>, delta: number): void
 }
 
-// One per stored session: the value and what the store knows of it.
-class Entry<K, V> implements HistoryWatcher {
-  lastRead: number
-  leases = 0
-  live = true
+// Follows the histories of one session; only sessions that hold histories have one.
+class SlotWatcher<K> implements HistoryWatcher {
   constructor(
-    readonly owner: ResizeHandler<K, V>,
+    readonly owner: ResizeHandler<K>,
     readonly key: K,
-    readonly value: V,
-    readonly created: number,
-    public bytes: number,
-    public histories: WatchableHistory[] | undefined,
-  ) {
-    this.lastRead = created
-  }
+    readonly slot: number,
+    public histories: WatchableHistory[],
+  ) {}
 
   historyResized(delta: number): void {
     this.owner.resized(this, delta)
@@ -279,6 +282,18 @@ function noDepartures(): Record<EvictionReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
 }
 
+function grownFloats(column: Float64Array, capacity: number): Float64Array {
+  const bigger = new Float64Array(capacity)
+  bigger.set(column)
+  return bigger
+}
+
+function grownInts(column: Uint32Array, capacity: number): Uint32Array {
+  const bigger = new Uint32Array(capacity)
+  bigger.set(column)
+  return bigger
+}
+
 /**
  * A drop-in for the `Map` that holds an agent host's sessions, which can never grow without
  * bound: sessions expire when idle or too old, the least recently used idle ones make way when
@@ -309,7 +324,20 @@ function noDepartures(): Record<EvictionReason, number> {
  * ```
  */
 export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K, V>> {
-  #lru: LRUCache<K & {}, Entry<K, V>>
+  // key → slot, in recency order.
+  #lru: LRUCache<IndexKey<K>, number>
+  // The columns, one element per slot. A free slot has weight FREE and no value.
+  #values: (V | undefined)[]
+  #lastRead: Float64Array
+  #weights: Float64Array
+  #created: Float64Array | undefined // only with maxAgeMs
+  #leases: Uint32Array | undefined // from the first acquire()
+  #generations: Uint32Array | undefined // with #leases: a lease of a session that left must do nothing
+  #watchers: (SlotWatcher<K> | undefined)[] | undefined // from the first session with a history
+  #free: Uint32Array
+  #freeCount = 0
+  #nextSlot = 0
+
   readonly #maxSessions: number
   readonly #idleTtl: number
   readonly #maxAge: number
@@ -319,11 +347,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   readonly #dispose: ((value: V, key: K, reason: EvictionReason) => void | Promise<void>) | undefined
   readonly #reject: boolean
   readonly #heapHighWater: number
-  readonly #now: () => number
-  readonly #resizeHandler: ResizeHandler<K, V>
+  readonly #now: (() => number) | undefined
+  readonly #resizeHandler: ResizeHandler<K>
   #timer: ReturnType<typeof setInterval> | undefined
+  // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
+  #cachedNow = 0
+  #clockTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #forgetNow = (): void => {
+    this.#cachedNow = 0
+    this.#clockTimer = undefined
+  }
 
   #bytes = 0
+  #leased = 0 // leases held on all sessions
+  #popped: K | undefined // the key of the session lru.pop() took, from the index's dispose hook
+  // Counters that show whether a callback called back into the store meanwhile.
+  #inserts = 0 // sessions added: a slot may have been reused
+  #touches = 0 // recency changed
   #overflowed = false
   #closed = false
   #closing: Promise<void> | undefined
@@ -354,15 +394,30 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#dispose = o.dispose as ((value: V, key: K, reason: EvictionReason) => void | Promise<void>) | undefined
     this.#reject = o.whenFull === 'reject'
     this.#heapHighWater = o.heapHighWaterBytes ?? Infinity
-    this.#now = (o.now as (() => number) | undefined) ?? Date.now
-    // Start small and double (see #growIndex): lru-cache allocates its whole index up front.
-    this.#lru = new LRUCache({ max: Math.min(this.#maxSessions, 1024) })
-    this.#resizeHandler = { resized: (entry, delta) => this.#resized(entry, delta) }
+    this.#now = o.now as (() => number) | undefined
+    // Start small and grow (see #grow): lru-cache allocates its whole index up front.
+    const capacity = Math.min(this.#maxSessions, 1024)
+    this.#lru = this.#newIndex(capacity)
+    this.#values = new Array<V | undefined>(capacity)
+    this.#lastRead = new Float64Array(capacity)
+    this.#weights = new Float64Array(capacity)
+    this.#created = this.#maxAge === Infinity ? undefined : new Float64Array(capacity)
+    this.#free = new Uint32Array(capacity)
+    this.#resizeHandler = { resized: (watcher, delta) => this.#resized(watcher, delta) }
     const interval = o.sweepIntervalMs ?? 60_000
-    if (interval > 0) {
-      this.#timer = setInterval(() => this.#timedSweep(), interval)
-      this.#timer.unref?.()
-    }
+    if (interval > 0) this.#timer = BoundedSessionStore.#startSweeps(new WeakRef(this), interval)
+  }
+
+  // The timer holds the store weakly, so a store dropped without close() can still be collected.
+  // (A static method: a closure made in the constructor would hold `this`.)
+  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V>>, interval: number): ReturnType<typeof setInterval> {
+    const timer = setInterval(() => {
+      const self = store.deref()
+      if (self === undefined) clearInterval(timer)
+      else self.#timedSweep()
+    }, interval)
+    timer.unref?.()
+    return timer
   }
 
   /** Sessions held, including expired ones that no sweep has removed yet. */
@@ -382,13 +437,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @throws {@link StoreClosedError} after `close()`
    */
   get(key: K): V | undefined {
-    const entry = this.#read(key, 'get')
-    if (entry === undefined) {
+    const slot = this.#read(key, 'get')
+    if (slot < 0) {
       this.#misses++
       return undefined
     }
     this.#hits++
-    return entry.value
+    return this.#values[slot] as V
   }
 
   /**
@@ -398,7 +453,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @throws {@link StoreClosedError} after `close()`
    */
   touch(key: K): boolean {
-    return this.#read(key, 'touch') !== undefined
+    return this.#read(key, 'touch') >= 0
   }
 
   /**
@@ -408,9 +463,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   peek(key: K): V | undefined {
     this.#assertOpen('peek')
-    const entry = this.#lru.peek(key as K & {})
-    if (entry === undefined || this.#expiry(entry, this.#now()) !== undefined) return undefined
-    return entry.value
+    const slot = this.#lru.peek(key as IndexKey<K>)
+    if (slot === undefined) return undefined
+    const now = this.#clock()
+    if (this.#outOfTime(slot, now) && this.#checkedExpiry(slot, key, now) !== undefined) return undefined
+    return this.#values[slot] as V
   }
 
   /**
@@ -420,8 +477,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   has(key: K): boolean {
     this.#assertOpen('has')
-    const entry = this.#lru.peek(key as K & {})
-    return entry !== undefined && this.#expiry(entry, this.#now()) === undefined
+    const slot = this.#lru.peek(key as IndexKey<K>)
+    if (slot === undefined) return false
+    const now = this.#clock()
+    return !this.#outOfTime(slot, now) || this.#checkedExpiry(slot, key, now) === undefined
   }
 
   /**
@@ -438,7 +497,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#assertOpen('set')
     this.#depth++
     try {
-      this.#put(key, value, this.#now())
+      this.#put(key, value, this.#clock())
     } finally {
       this.#end()
     }
@@ -447,8 +506,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   /**
    * The live session under `key` (refreshed, as by `get`), or a new one made by `create(key)`
-   * and stored. If `create` throws, the store is unchanged.
+   * and stored. If `create` throws, the store is unchanged. With `whenFull: 'reject'` and
+   * `maxSessions` live sessions held, it throws {@link SessionLimitError} without calling `create`.
    *
+   * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
    * @throws {@link StoreClosedError} after `close()`
    * @example
    * ```ts
@@ -457,23 +518,27 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   getOrCreate(key: K, create: (key: K) => V): V {
     this.#assertOpen('getOrCreate')
-    // peek first: a miss must leave the order alone if create throws.
-    const entry = this.#lru.peek(key as K & {})
-    const now = this.#now()
-    if (entry !== undefined && this.#expiry(entry, now) === undefined) {
-      this.#lru.get(key as K & {})
-      entry.lastRead = now
-      this.#hits++
-      if (this.#overflowed) this.#settle(entry)
-      return entry.value
-    }
-    this.#misses++
     this.#depth++
     try {
-      // create runs first, so that if it throws, even an expired session is still in place.
+      // peek first: a miss must leave the order alone if create throws.
+      const found = this.#lru.peek(key as IndexKey<K>)
+      const now = this.#clock()
+      if (found !== undefined && this.#expiry(found, key, now) === undefined) {
+        this.#lru.get(key as IndexKey<K>)
+        this.#touches++
+        this.#lastRead[found] = now
+        this.#hits++
+        if (this.#overflowed) this.#enforce(found, true)
+        return this.#values[found] as V
+      }
+      this.#misses++
+      // A store that must reject the new session does so before create runs: nothing to undo.
+      if (found === undefined && this.#reject && this.#lru.size >= this.#maxSessions) this.#makeRoom(now)
+      // create runs before anything else changes, so that if it throws, even an expired session
+      // under this key is still in place.
       const value = create(key)
       this.#assertOpen('getOrCreate')
-      this.#put(key, value, this.#now())
+      this.#put(key, value, this.#clock())
       return value
     } finally {
       this.#end()
@@ -487,13 +552,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @returns whether a live session was removed
    */
   delete(key: K): boolean {
-    const entry = this.#lru.peek(key as K & {})
-    if (entry === undefined) return false
+    const slot = this.#lru.peek(key as IndexKey<K>)
+    if (slot === undefined) return false
     this.#depth++
     try {
-      const expiry = this.#expiry(entry, this.#now())
-      this.#remove(entry, expiry ?? 'delete')
-      if (this.#overflowed) this.#enforce(undefined)
+      const expiry = this.#expiry(slot, key, this.#clock())
+      this.#remove(slot, key, expiry ?? 'delete', true)
+      if (this.#overflowed) this.#enforce(-1, false)
       return expiry === undefined
     } finally {
       this.#end()
@@ -513,20 +578,26 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * ```
    */
   acquire(key: K): SessionLease<K, V> | undefined {
-    const entry = this.#read(key, 'acquire')
-    if (entry === undefined) {
+    const slot = this.#read(key, 'acquire')
+    if (slot < 0) {
       this.#misses++
       return undefined
     }
     this.#hits++
-    entry.leases++
+    if (this.#leases === undefined || this.#generations === undefined) {
+      this.#leases = new Uint32Array(this.#capacity)
+      this.#generations = new Uint32Array(this.#capacity)
+    }
+    this.#leases[slot]!++
+    this.#leased++
+    const generation = this.#generations[slot] as number
     let released = false
     const release = (): void => {
       if (released) return
       released = true
-      this.#release(entry)
+      this.#release(slot, key, generation)
     }
-    return { key, value: entry.value, release, [Symbol.dispose]: release }
+    return { key, value: this.#values[slot] as V, release, [Symbol.dispose]: release }
   }
 
   /**
@@ -540,16 +611,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#depth++
     const before = this.#removed
     try {
-      const now = this.#now()
-      // Collect first, remove after: dispose may call back into the store.
-      const expired: [Entry<K, V>, EvictionReason][] = []
-      for (const entry of this.#lru.rvalues()) {
-        if (entry === undefined) continue
-        const expiry = this.#expiry(entry, now)
-        if (expiry !== undefined) expired.push([entry, expiry])
-      }
-      for (const [entry, reason] of expired) if (entry.live) this.#remove(entry, reason)
-      this.#enforce(undefined)
+      this.#removeExpired(this.#clock())
+      this.#enforce(-1, false)
       if (this.#heapHighWater !== Infinity) this.#relievePressure()
       return this.#removed - before
     } finally {
@@ -572,6 +635,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#closed = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
+    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
+    this.#forgetNow()
     this.#closing = this.#closeAll()
     return this.#closing
   }
@@ -597,17 +662,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   /** The keys of the live sessions, most recently used first. */
   *keys(): IterableIterator<K> {
-    for (const entry of this.#live()) yield entry.key
+    for (const [key] of this.#live()) yield key
   }
 
   /** The live sessions, most recently used first. */
   *values(): IterableIterator<V> {
-    for (const entry of this.#live()) yield entry.value
+    for (const [, value] of this.#live()) yield value
   }
 
   /** `[key, session]` pairs of the live sessions, most recently used first. */
-  *entries(): IterableIterator<[K, V]> {
-    for (const entry of this.#live()) yield [entry.key, entry.value]
+  entries(): IterableIterator<[K, V]> {
+    return this.#live()
   }
 
   /** Same as {@link BoundedSessionStore.entries}. */
@@ -617,7 +682,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   /** Calls `fn` for every live session, most recently used first, as `Map.prototype.forEach` does. */
   forEach(fn: (value: V, key: K, store: this) => void): void {
-    for (const entry of this.#live()) fn(entry.value, entry.key, this)
+    for (const [key, value] of this.#live()) fn(value, key, this)
   }
 
   /** A snapshot of the store's counters. */
@@ -634,6 +699,32 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  #newIndex(max: number): LRUCache<IndexKey<K>, number> {
+    return new LRUCache<IndexKey<K>, number>({
+      max,
+      // Called for every key that leaves the index; only pop() needs to know which one it was.
+      dispose: (_slot, key) => {
+        this.#popped = key
+      },
+    })
+  }
+
+  get #capacity(): number {
+    return this.#lastRead.length
+  }
+
+  #clock(): number {
+    if (this.#now !== undefined) return this.#now()
+    if (this.#cachedNow !== 0) return this.#cachedNow
+    const now = Date.now()
+    if (!this.#closed) {
+      this.#cachedNow = now
+      this.#clockTimer = setTimeout(this.#forgetNow, 1)
+      this.#clockTimer.unref?.()
+    }
+    return now
+  }
 
   #assertOpen(method: string): void {
     if (this.#closed) throw new StoreClosedError(method)
@@ -693,61 +784,89 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (failed) throw error
   }
 
-  // The read path shared by get, touch, getOrCreate and acquire.
-  #read(key: K, method: string): Entry<K, V> | undefined {
+  // Events nobody listens to are not queued. A listener added while an operation runs hears
+  // from the next one.
+  #queueError(error: unknown, key: K | undefined): void {
+    if (this.listenerCount('error') > 0) this.#queue.push(['error', error, key])
+  }
+
+  // The read path shared by get, touch and acquire: the session's slot, or -1.
+  #read(key: K, method: string): number {
     this.#assertOpen(method)
-    const entry = this.#lru.get(key as K & {})
-    if (entry === undefined) {
-      if (this.#overflowed) this.#settle(undefined)
-      return undefined
+    const slot = this.#lru.get(key as IndexKey<K>)
+    if (slot === undefined) {
+      if (this.#overflowed) this.#settle(-1, false)
+      return -1
     }
-    const now = this.#now()
-    if (now - entry.lastRead >= this.#idleTtl || now - entry.created >= this.#maxAge) {
-      const expiry = this.#expiry(entry, now)
-      if (expiry !== undefined) {
-        this.#depth++
-        try {
-          this.#remove(entry, expiry)
-          if (this.#overflowed) this.#enforce(undefined)
-        } finally {
-          this.#end()
+    this.#touches++
+    const now = this.#clock()
+    if (this.#outOfTime(slot, now)) {
+      this.#depth++
+      try {
+        const expiry = this.#expiry(slot, key, now)
+        if (expiry !== undefined) {
+          this.#remove(slot, key, expiry, true)
+          if (this.#overflowed) this.#enforce(-1, false)
+          return -1
         }
-        return undefined
+      } finally {
+        this.#end()
       }
     }
-    entry.lastRead = now
+    this.#lastRead[slot] = now
     // The session being read is about to be used: never evict it to settle a bound.
-    if (this.#overflowed) this.#settle(entry)
-    return entry
+    if (this.#overflowed) this.#settle(slot, true)
+    return slot
   }
 
   // Retries the bounds that busy sessions kept exceeded: some may be idle by now.
-  #settle(exclude: Entry<K, V> | undefined): void {
+  #settle(exclude: number, recent: boolean): void {
     this.#depth++
     try {
-      this.#enforce(exclude)
+      this.#enforce(exclude, recent)
     } finally {
       this.#end()
     }
   }
 
-  #busy(entry: Entry<K, V>): boolean {
-    if (entry.leases > 0) return true
+  #busy(slot: number, key: K): boolean {
+    if (this.#leases !== undefined && (this.#leases[slot] as number) > 0) return true
     if (this.#isBusy === undefined) return false
     try {
-      return this.#isBusy(entry.value, entry.key) === true
+      return this.#isBusy(this.#values[slot] as V, key) === true
     } catch (error) {
       // A failing check must not lead to tearing down a session that may be at work.
-      this.#queue.push(['error', error, entry.key])
+      this.#queueError(error, key)
       return true
     }
   }
 
-  #expiry(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
-    const old = now - entry.created >= this.#maxAge
-    if (!old && now - entry.lastRead < this.#idleTtl) return undefined
-    if (this.#busy(entry)) return undefined
+  // Whether the session is past its idle time or its max age (busy or not).
+  #outOfTime(slot: number, now: number): boolean {
+    return now - (this.#lastRead[slot] as number) >= this.#idleTtl || (this.#created !== undefined && now - (this.#created[slot] as number) >= this.#maxAge)
+  }
+
+  #expiry(slot: number, key: K, now: number): 'idle' | 'max-age' | undefined {
+    const old = this.#created !== undefined && now - (this.#created[slot] as number) >= this.#maxAge
+    if (!old && now - (this.#lastRead[slot] as number) < this.#idleTtl) return undefined
+    if (this.#busy(slot, key)) return undefined
     return old ? 'max-age' : 'idle'
+  }
+
+  // #expiry for the paths that are not inside an operation: delivers an isBusy error at once.
+  #checkedExpiry(slot: number, key: K, now: number): 'idle' | 'max-age' | undefined {
+    this.#depth++
+    try {
+      return this.#expiry(slot, key, now)
+    } finally {
+      this.#end()
+    }
+  }
+
+  // Whether `slot` still holds the session that was under `key` when `inserts` was read.
+  #holds(slot: number, key: K, inserts: number): boolean {
+    if ((this.#weights[slot] as number) < 0) return false
+    return this.#inserts === inserts || this.#lru.peek(key as IndexKey<K>) === slot
   }
 
   #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
@@ -763,135 +882,252 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return bytes
   }
 
-  #watch(entry: Entry<K, V>, subscribe: boolean): void {
-    if (entry.histories !== undefined) for (const history of entry.histories) history[watchKey](entry, subscribe)
+  #watch(slot: number, key: K, histories: WatchableHistory[] | undefined): void {
+    const current = this.#watchers?.[slot]
+    if (sameHistories(current?.histories, histories)) return
+    if (current !== undefined) {
+      for (const history of current.histories) history[watchKey](current, false)
+      ;(this.#watchers as (SlotWatcher<K> | undefined)[])[slot] = undefined
+    }
+    if (histories === undefined) return
+    this.#watchers ??= new Array<SlotWatcher<K> | undefined>(this.#capacity)
+    const watcher = new SlotWatcher(this.#resizeHandler, key, slot, histories)
+    this.#watchers[slot] = watcher
+    for (const history of histories) history[watchKey](watcher, true)
   }
 
   // set() and the insert half of getOrCreate().
   #put(key: K, value: V, now: number): void {
     const histories = historiesOf(value)
     const bytes = this.#weigh(key, value, histories)
-    const old = this.#lru.peek(key as K & {})
-    if (old !== undefined) {
+    const inserts = this.#inserts
+    const found = this.#lru.get(key as IndexKey<K>)
+    if (found !== undefined) {
+      this.#touches++
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
-      if (Object.is(old.value, value)) {
-        this.#lru.get(key as K & {})
-        old.lastRead = now
-        if (!sameHistories(old.histories, histories)) {
-          this.#watch(old, false)
-          old.histories = histories
-          this.#watch(old, true)
-        }
-        this.#bytes += bytes - old.bytes
-        old.bytes = bytes
-        this.#enforce(old)
+      if (Object.is(this.#values[found], value)) {
+        this.#lastRead[found] = now
+        this.#watch(found, key, histories)
+        this.#bytes += bytes - (this.#weights[found] as number)
+        this.#weights[found] = bytes
+        this.#enforce(found, true)
         return
       }
-      this.#remove(old, this.#expiry(old, now) ?? 'replace')
+      this.#remove(found, key, this.#expiry(found, key, now) ?? 'replace', true)
     } else if (this.#lru.size >= this.#maxSessions) {
       this.#makeRoom(now)
     }
     // A dispose that ran above may have stored something under this key: that one is replaced.
-    for (let other = this.#lru.peek(key as K & {}); other !== undefined; other = this.#lru.peek(key as K & {})) {
-      this.#remove(other, 'replace')
+    if (this.#inserts !== inserts) {
+      for (let other = this.#lru.peek(key as IndexKey<K>); other !== undefined; other = this.#lru.peek(key as IndexKey<K>)) {
+        this.#remove(other, key, 'replace', true)
+      }
     }
-    if (this.#lru.size >= this.#lru.max) this.#growIndex()
-    const entry = new Entry<K, V>(this.#resizeHandler, key, value, now, bytes, histories)
-    this.#lru.set(key as K & {}, entry)
+    if (this.#lru.size >= this.#lru.max) this.#grow()
+    const slot = this.#freeCount > 0 ? (this.#free[--this.#freeCount] as number) : this.#nextSlot++
+    this.#values[slot] = value
+    this.#lastRead[slot] = now
+    this.#weights[slot] = bytes
+    if (this.#created !== undefined) this.#created[slot] = now
+    this.#lru.set(key as IndexKey<K>, slot)
+    this.#inserts++
+    this.#touches++
     this.#bytes += bytes
-    this.#watch(entry, true)
-    this.#queue.push(['create', key, value])
-    this.#enforce(entry)
+    if (histories !== undefined) this.#watch(slot, key, histories)
+    if (this.listenerCount('create') > 0) this.#queue.push(['create', key, value])
+    this.#enforce(slot, true)
   }
 
+  // Makes room for one more session when maxSessions are held.
   #makeRoom(now: number): void {
     if (this.#reject) {
-      const expired: [Entry<K, V>, EvictionReason][] = []
-      for (const entry of this.#lru.rvalues()) {
-        if (entry === undefined) continue
-        const expiry = this.#expiry(entry, now)
-        if (expiry !== undefined) expired.push([entry, expiry])
-      }
-      for (const [entry, reason] of expired) if (entry.live) this.#remove(entry, reason)
+      this.#removeExpired(now)
       if (this.#lru.size >= this.#maxSessions) throw new SessionLimitError(this.#maxSessions)
       return
     }
-    // Room for one more: the insertion itself then finds the store within maxSessions.
-    while (this.#lru.size >= this.#maxSessions) {
-      const victim = this.#leastRecentIdle(undefined)
-      if (victim === undefined) return
-      this.#remove(victim, this.#expiry(victim, now) ?? 'capacity')
-    }
+    // Room for one more: the insertion itself then finds the store within maxSessions. If busy
+    // sessions leave no room, the insertion reports the overflow.
+    this.#evictWhile(false, this.#maxSessions - 1, 'capacity', -1, false)
   }
 
-  // lru-cache evicts on its own when full, and a busy session must never be evicted, so the
-  // index is rebuilt larger (keeping recency) in the rare case that busy sessions overflow it.
-  #growIndex(): void {
-    const bigger = new LRUCache<K & {}, Entry<K, V>>({ max: this.#lru.max * 2 })
-    for (const entry of this.#lru.rvalues()) if (entry !== undefined) bigger.set(entry.key as K & {}, entry)
-    this.#lru = bigger
-  }
-
-  #leastRecentIdle(exclude: Entry<K, V> | undefined): Entry<K, V> | undefined {
-    for (const entry of this.#lru.rvalues()) {
-      if (entry !== undefined && entry !== exclude && !this.#busy(entry)) return entry
-    }
-    return undefined
+  // The index and the columns grow together: by doubling up to maxSessions, and beyond it only
+  // in the rare case that busy sessions overflow it (lru-cache would evict on its own when full,
+  // and a busy session must never be evicted).
+  #grow(): void {
+    const max = this.#lru.max
+    const capacity = max < this.#maxSessions ? Math.min(max * 2, this.#maxSessions) : max * 2
+    const index = this.#newIndex(capacity)
+    this.#lru.rforEach((slot, key) => {
+      index.set(key, slot)
+    })
+    this.#lru = index
+    this.#values.length = capacity
+    this.#lastRead = grownFloats(this.#lastRead, capacity)
+    this.#weights = grownFloats(this.#weights, capacity)
+    if (this.#created !== undefined) this.#created = grownFloats(this.#created, capacity)
+    if (this.#leases !== undefined) this.#leases = grownInts(this.#leases, capacity)
+    if (this.#generations !== undefined) this.#generations = grownInts(this.#generations, capacity)
+    if (this.#watchers !== undefined) this.#watchers.length = capacity
+    this.#free = grownInts(this.#free, capacity)
   }
 
   // Evicts idle sessions, least recently used first, until both bounds hold; reports the bound
-  // that busy sessions keep exceeded.
-  #enforce(exclude: Entry<K, V> | undefined): void {
+  // that busy sessions keep exceeded. `exclude` (a slot, or -1) is never evicted; `recent` says
+  // that it is the most recently used session.
+  #enforce(exclude: number, recent: boolean): void {
     let overflowed = false
-    if (this.#lru.size > this.#maxSessions) overflowed = this.#evictWhile('maxSessions', 'capacity', exclude)
-    if (this.#bytes > this.#maxBytes) overflowed = this.#evictWhile('maxBytes', 'size', exclude) || overflowed
+    if (this.#lru.size > this.#maxSessions && this.#evictWhile(false, this.#maxSessions, 'capacity', exclude, recent)) {
+      overflowed = true
+      this.#reportOverflow('maxSessions', this.#maxSessions)
+    }
+    if (this.#bytes > this.#maxBytes && this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent)) {
+      overflowed = true
+      this.#reportOverflow('maxBytes', this.#maxBytes)
+    }
     this.#overflowed = overflowed
   }
 
-  #evictWhile(bound: 'maxSessions' | 'maxBytes', reason: EvictionReason, exclude: Entry<K, V> | undefined): boolean {
-    const over = bound === 'maxSessions' ? () => this.#lru.size > this.#maxSessions : () => this.#bytes > this.#maxBytes
-    let now: number | undefined
-    while (over()) {
-      const victim = this.#leastRecentIdle(exclude)
-      if (victim === undefined) {
-        const limit = bound === 'maxSessions' ? this.#maxSessions : this.#maxBytes
-        this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
-        return true
+  #reportOverflow(bound: 'maxSessions' | 'maxBytes', limit: number): void {
+    if (this.listenerCount('overflow') > 0) {
+      this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
+    }
+  }
+
+  #over(bytes: boolean, limit: number): boolean {
+    return bytes ? this.#bytes > limit : this.#lru.size > limit
+  }
+
+  // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
+  // stop because every session left is busy (or excluded).
+  #evictWhile(bytes: boolean, limit: number, reason: EvictionReason, exclude: number, recent: boolean): boolean {
+    const touches = this.#touches
+    let now = 0
+    while (this.#over(bytes, limit)) {
+      // Nothing can be busy, and the excluded session (if any) is the most recent: the least
+      // recently used session is the one to go, and the index hands it over without a search.
+      if (
+        this.#isBusy === undefined &&
+        this.#leased === 0 &&
+        (exclude < 0 || (recent && this.#touches === touches && this.#lru.size > 1)) &&
+        this.#lru.size > 0
+      ) {
+        const slot = this.#lru.pop() as number
+        const key = this.#popped as K
+        now ||= this.#clock()
+        this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, false)
+        continue
       }
-      now ??= this.#now()
-      this.#remove(victim, this.#expiry(victim, now) ?? reason)
+      if (!this.#evictScan(bytes, limit, reason, exclude)) return true
     }
     return false
   }
 
-  #relievePressure(): void {
-    let heap = process.memoryUsage().heapUsed
-    while (heap > this.#heapHighWater) {
-      const victim = this.#leastRecentIdle(undefined)
-      if (victim === undefined) return
-      heap -= victim.bytes
-      this.#remove(victim, 'pressure')
+  // One pass from the least recently used end: picks the idle sessions whose removal brings the
+  // store within the bound, then removes them. Returns whether it removed any.
+  #evictScan(bytes: boolean, limit: number, reason: EvictionReason, exclude: number): boolean {
+    const slots: number[] = []
+    const keys: K[] = []
+    let size = this.#lru.size
+    let held = this.#bytes
+    for (const key of this.#lru.rkeys()) {
+      if (bytes ? held <= limit : size <= limit) break
+      const slot = this.#lru.peek(key) as number
+      if (slot === exclude || this.#busy(slot, key)) continue
+      slots.push(slot)
+      keys.push(key)
+      size--
+      held -= this.#weights[slot] as number
+    }
+    if (slots.length === 0) return false
+    this.#removeVictims(slots, keys, reason)
+    return true
+  }
+
+  // Removes sessions picked by a scan. The dispose of one may have changed the others: each is
+  // checked again (still held, still idle) before it goes.
+  #removeVictims(slots: number[], keys: K[], reason: EvictionReason): void {
+    const inserts = this.#inserts
+    const now = this.#clock()
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number
+      const key = keys[i] as K
+      if (!this.#holds(slot, key, inserts)) continue
+      if (i > 0 && this.#busy(slot, key)) continue
+      this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, true)
     }
   }
 
-  // The one way out of the store. The session is fully out before dispose runs.
-  #remove(entry: Entry<K, V>, reason: EvictionReason): void {
-    if (!entry.live) return
-    entry.live = false
-    if (this.#lru.peek(entry.key as K & {}) === entry) this.#lru.delete(entry.key as K & {})
-    this.#bytes -= entry.bytes
-    this.#watch(entry, false)
-    this.#departures[reason]++
-    this.#removed++
-    this.#disposeEntry(entry, reason)
-    this.#queue.push(['evict', entry.key, entry.value, reason])
+  #removeExpired(now: number): void {
+    // Collect first, remove after: dispose may call back into the store.
+    const slots: number[] = []
+    const keys: K[] = []
+    const reasons: EvictionReason[] = []
+    this.#lru.rforEach((slot, key) => {
+      if (!this.#outOfTime(slot, now)) return
+      const expiry = this.#expiry(slot, key, now)
+      if (expiry === undefined) return
+      slots.push(slot)
+      keys.push(key)
+      reasons.push(expiry)
+    })
+    const inserts = this.#inserts
+    const touches = this.#touches
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number
+      const key = keys[i] as K
+      if (!this.#holds(slot, key, inserts)) continue
+      // Read or leased by a callback meanwhile? Then it is checked again.
+      const reason = this.#touches === touches && this.#leased === 0 ? reasons[i] : this.#expiry(slot, key, this.#clock())
+      if (reason !== undefined) this.#remove(slot, key, reason, true)
+    }
   }
 
-  #disposeEntry(entry: Entry<K, V>, reason: EvictionReason): void {
+  #relievePressure(): void {
+    const heap = process.memoryUsage().heapUsed
+    if (heap <= this.#heapHighWater) return
+    const slots: number[] = []
+    const keys: K[] = []
+    let left = heap
+    for (const key of this.#lru.rkeys()) {
+      if (left <= this.#heapHighWater) break
+      const slot = this.#lru.peek(key) as number
+      if (this.#busy(slot, key)) continue
+      slots.push(slot)
+      keys.push(key)
+      left -= this.#weights[slot] as number
+    }
+    this.#removeVictims(slots, keys, 'pressure')
+  }
+
+  // The one way out of the store. The session is fully out before dispose runs. `indexed`: the
+  // key is still in the index (pop() has already taken it out otherwise).
+  #remove(slot: number, key: K, reason: EvictionReason, indexed: boolean): void {
+    if (indexed) this.#lru.delete(key as IndexKey<K>)
+    const value = this.#values[slot] as V
+    this.#bytes -= this.#weights[slot] as number
+    const watcher = this.#watchers?.[slot]
+    if (watcher !== undefined) {
+      for (const history of watcher.histories) history[watchKey](watcher, false)
+      ;(this.#watchers as (SlotWatcher<K> | undefined)[])[slot] = undefined
+    }
+    if (this.#leases !== undefined && this.#generations !== undefined) {
+      this.#leased -= this.#leases[slot] as number
+      this.#leases[slot] = 0
+      this.#generations[slot]!++
+    }
+    this.#weights[slot] = FREE
+    this.#values[slot] = undefined
+    this.#free[this.#freeCount++] = slot
+    this.#departures[reason]++
+    this.#removed++
+    this.#disposeSession(value, key, reason)
+    if (this.listenerCount('evict') > 0) this.#queue.push(['evict', key, value, reason])
+  }
+
+  #disposeSession(value: V, key: K, reason: EvictionReason): void {
     if (this.#dispose === undefined) return
-    const key = entry.key
     try {
-      const result = this.#dispose(entry.value, key, reason)
+      const result = this.#dispose(value, key, reason)
       if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') {
         const settled: Promise<void> = Promise.resolve(result).then(
           () => {
@@ -899,7 +1135,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           },
           (error: unknown) => {
             this.#pending.delete(settled)
-            this.#queue.push(['error', error, key])
+            this.#queueError(error, key)
             if (this.#depth === 0) {
               try {
                 this.#flush()
@@ -912,39 +1148,44 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#pending.add(settled)
       }
     } catch (error) {
-      this.#queue.push(['error', error, key])
+      this.#queueError(error, key)
     }
   }
 
-  #release(entry: Entry<K, V>): void {
-    if (!entry.live) return
-    entry.leases--
+  #release(slot: number, key: K, generation: number): void {
+    // The session left (and the slot may hold another one now): nothing to release.
+    if (this.#generations?.[slot] !== generation || this.#leases === undefined) return
+    this.#leases[slot]!--
+    this.#leased--
     this.#depth++
     try {
-      entry.lastRead = this.#now()
-      if (this.#lru.peek(entry.key as K & {}) === entry) this.#lru.get(entry.key as K & {})
-      if (this.#overflowed) this.#enforce(undefined)
+      this.#lastRead[slot] = this.#clock()
+      this.#lru.get(key as IndexKey<K>)
+      this.#touches++
+      if (this.#overflowed) this.#enforce(-1, false)
     } finally {
       this.#end()
     }
   }
 
-  #resized(entry: Entry<K, V>, delta: number): void {
-    if (!entry.live) return
+  #resized(watcher: SlotWatcher<K>, delta: number): void {
+    const slot = watcher.slot
+    if (this.#watchers?.[slot] !== watcher) return
     this.#depth++
     try {
-      let bytes = entry.bytes + delta
+      const old = this.#weights[slot] as number
+      let bytes = old + delta
       if (this.#sizeOf !== undefined) {
         try {
-          bytes = this.#weigh(entry.key, entry.value, entry.histories)
+          bytes = this.#weigh(watcher.key, this.#values[slot] as V, watcher.histories)
         } catch (error) {
-          this.#queue.push(['error', error, entry.key])
-          bytes = entry.bytes
+          this.#queueError(error, watcher.key)
+          bytes = old
         }
       }
-      this.#bytes += bytes - entry.bytes
-      entry.bytes = bytes
-      if (this.#bytes > this.#maxBytes || this.#overflowed) this.#enforce(entry)
+      this.#bytes += bytes - old
+      this.#weights[slot] = bytes
+      if (this.#bytes > this.#maxBytes || this.#overflowed) this.#enforce(slot, false)
     } finally {
       this.#end()
     }
@@ -953,9 +1194,18 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #removeAll(reason: 'clear' | 'close'): void {
     this.#depth++
     try {
-      const all: Entry<K, V>[] = []
-      for (const entry of this.#lru.rvalues()) if (entry !== undefined) all.push(entry)
-      for (const entry of all) this.#remove(entry, reason)
+      const slots: number[] = []
+      const keys: K[] = []
+      this.#lru.rforEach((slot, key) => {
+        slots.push(slot)
+        keys.push(key)
+      })
+      const inserts = this.#inserts
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i] as number
+        const key = keys[i] as K
+        if (this.#holds(slot, key, inserts)) this.#remove(slot, key, reason, true)
+      }
       this.#overflowed = false
     } finally {
       this.#end()
@@ -975,12 +1225,24 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
-  *#live(): Generator<Entry<K, V>, void, undefined> {
-    const all: Entry<K, V>[] = []
-    for (const entry of this.#lru.values()) if (entry !== undefined) all.push(entry)
-    const now = this.#now()
-    for (const entry of all) {
-      if (entry.live && this.#expiry(entry, now) === undefined) yield entry
+  // The live sessions, most recently used first: those present when iteration starts, skipping
+  // any that leave or expire before their turn.
+  *#live(): Generator<[K, V], undefined, undefined> {
+    const slots: number[] = []
+    const keys: K[] = []
+    this.#lru.forEach((slot, key) => {
+      slots.push(slot)
+      keys.push(key)
+    })
+    const inserts = this.#inserts
+    const now = this.#clock()
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number
+      const key = keys[i] as K
+      if (!this.#holds(slot, key, inserts)) continue
+      if (this.#outOfTime(slot, now) && this.#checkedExpiry(slot, key, now) !== undefined) continue
+      yield [key, this.#values[slot] as V]
     }
+    return undefined
   }
 }

@@ -184,4 +184,21 @@ describe('getOrCreate', () => {
     expect(store.peek('a')).toBe(a)
     expect(disposed).toEqual([])
   })
+
+  it("with whenFull 'reject', a full store refuses a new key before create runs", () => {
+    const { store, disposed, clock } = setup({ maxSessions: 2, whenFull: 'reject', idleTtlMs: 1000 })
+    store.getOrCreate('a', session)
+    store.getOrCreate('b', session)
+    const create = vi.fn(session)
+    expect(() => store.getOrCreate('c', create)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_LIMIT' }))
+    expect(create).not.toHaveBeenCalled() // nothing made, so nothing left undisposed
+    expect([...store.keys()]).toEqual(['b', 'a'])
+    // Once a session has expired there is room: it goes first, then create runs.
+    clock.t = 900
+    store.get('b')
+    clock.t = 1500
+    expect(store.getOrCreate('c', create).id).toBe('c')
+    expect(create).toHaveBeenCalledTimes(1)
+    expect(disposed).toEqual([['a', 'idle']])
+  })
 })

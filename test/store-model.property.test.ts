@@ -27,7 +27,9 @@ import {
 //   delete exclude nobody. The sessions bound is enforced before the bytes bound.
 // - A release that does nothing (second release, or the session already left) does nothing else.
 // - A getOrCreate miss changes nothing before create() returns: an expired entry keeps its place
-//   in the recency order if create() throws. The miss is counted even then.
+//   in the recency order if create() throws. The miss is counted even then. The one exception: a
+//   new key that a full 'reject' store must refuse is refused before create() runs, after the
+//   expired sessions were removed (as any insert into a full 'reject' store does).
 // - `size` counts sessions still held, including expired ones no sweep has removed yet.
 // - dispose and 'evict' run synchronously, before the operation returns; clear() may dispose in
 //   any order.
@@ -158,17 +160,22 @@ class Model {
           this.depart(c, this.expiry(c) ?? 'capacity')
         }
       } else {
-        for (const e of [...this.entries].reverse()) {
-          const r = this.expiry(e)
-          if (r) this.depart(e, r)
-        }
-        if (this.entries.length >= this.cfg.maxSessions) throw new LimitSignal()
+        this.rejectIfFull()
       }
     }
     const e: MEntry = { key, value, created: this.now, lastRead: this.now, leases: 0 }
     this.entries.unshift(e)
     this.enforce(e)
     return e
+  }
+
+  /** whenFull 'reject': expired sessions depart; if maxSessions live ones are left, throw. */
+  rejectIfFull(): void {
+    for (const e of [...this.entries].reverse()) {
+      const r = this.expiry(e)
+      if (r) this.depart(e, r)
+    }
+    if (this.entries.length >= this.cfg.maxSessions) throw new LimitSignal()
   }
 
   /** get/touch/acquire: the live entry, refreshed; or undefined (an expired one departs). */
@@ -244,6 +251,8 @@ class Model {
       return e.value
     }
     this.misses++
+    // A new key that a full 'reject' store cannot take is refused before create() runs.
+    if (!e && this.cfg.whenFull === 'reject' && this.entries.length >= this.cfg.maxSessions) this.rejectIfFull()
     const value = create()
     if (e) this.depart(e, this.expiry(e)!)
     return this.insert(key, value).value
