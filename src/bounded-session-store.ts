@@ -264,9 +264,9 @@ function historiesOf(value: unknown): WatchableHistory[] | undefined {
   let found: WatchableHistory[] | undefined
   // for…in over an object's own keys allocates nothing, unlike Object.keys.
   for (const name in value) {
-    if (!Object.hasOwn(value, name)) continue
     const property = (value as Record<string, unknown>)[name]
-    if (isWatchableHistory(property) && !found?.includes(property)) (found ??= []).push(property)
+    if (typeof property !== 'object' || property === null || !isWatchableHistory(property)) continue
+    if (Object.hasOwn(value, name) && !found?.includes(property)) (found ??= []).push(property)
   }
   return found
 }
@@ -907,7 +907,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       if (Object.is(this.#values[found], value)) {
         this.#lastRead[found] = now
-        this.#watch(found, key, histories)
+        if (histories !== undefined || this.#watchers !== undefined) this.#watch(found, key, histories)
         this.#bytes += bytes - (this.#weights[found] as number)
         this.#weights[found] = bytes
         this.#enforce(found, true)
