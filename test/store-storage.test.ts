@@ -10,7 +10,7 @@ import { BoundedSessionStore, RingBufferHistory } from '../src/index.js'
 
 const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun
 const gc: () => void = bun ? () => bun.gc(true) : (v8.setFlagsFromString('--expose-gc'), vm.runInNewContext('gc') as () => void)
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5))
 
 describe('BoundedSessionStore: slots of departed sessions', () => {
   it("a lease released after its session left does not release the session that took the slot", () => {
