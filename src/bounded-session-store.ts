@@ -127,7 +127,8 @@ export interface BoundedSessionStoreOptions<K, V> {
   maxAgeMs?: number | undefined
   /**
    * The most bytes held, as `sizeOf` weighs the sessions. A positive integer. Weights follow the
-   * sessions' histories as they grow.
+   * sessions' histories as they grow. A session that alone outweighs it evicts no other session;
+   * the next operation that does not use it evicts it (unless it is busy).
    *
    * @defaultValue no limit
    */
@@ -160,7 +161,7 @@ export interface BoundedSessionStoreOptions<K, V> {
   /**
    * What adding a session does when `maxSessions` are held: `'evict'` the least recently used
    * idle session, or `'reject'` the new one with {@link SessionLimitError} (expired sessions are
-   * removed first; no live session is evicted). Use `'reject'` where a flood of new sessions
+   * removed first; no live session is evicted; `getOrCreate` rejects before calling `create`). Use `'reject'` where a flood of new sessions
    * must not push out legitimate ones.
    *
    * @defaultValue 'evict'
@@ -184,7 +185,8 @@ export interface BoundedSessionStoreOptions<K, V> {
   /**
    * The clock, in milliseconds. Inject one for deterministic tests.
    *
-   * @defaultValue `Date.now`
+   * @defaultValue `Date.now`, read at most once per millisecond (the value is kept until an
+   * `unref()`ed 1 ms timer clears it, as lru-cache's `ttlResolution` does)
    */
   now?: (() => number) | undefined
 }
@@ -980,9 +982,15 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       overflowed = true
       this.#reportOverflow('maxSessions', this.#maxSessions)
     }
-    if (this.#bytes > this.#maxBytes && this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent)) {
-      overflowed = true
-      this.#reportOverflow('maxBytes', this.#maxBytes)
+    if (this.#bytes > this.#maxBytes) {
+      // A session that alone outweighs maxBytes cannot be made to fit: evicting the others would
+      // only empty the store. They stay; the overflow is reported, and the next operation that
+      // does not use that session evicts it (unless it is busy).
+      const hopeless = exclude >= 0 && (this.#weights[exclude] as number) > this.#maxBytes
+      if (hopeless || this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent)) {
+        overflowed = true
+        this.#reportOverflow('maxBytes', this.#maxBytes)
+      }
     }
     this.#overflowed = overflowed
   }

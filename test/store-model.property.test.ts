@@ -24,7 +24,9 @@ import {
 //   peek, has, iteration, size, bytes, stats(), or delete of an absent key.
 // - That enforcement never evicts the session the operation just returned, refreshed, inserted or
 //   grew (the get/touch/acquire/getOrCreate/set key, the pushed session); release, sweep and
-//   delete exclude nobody. The sessions bound is enforced before the bytes bound.
+//   delete exclude nobody. The sessions bound is enforced before the bytes bound. When the
+//   excluded session alone outweighs maxBytes, no other session is evicted for the bytes bound
+//   (it cannot be met): an overflow is reported, and a later operation evicts that session.
 // - A release that does nothing (second release, or the session already left) does nothing else.
 // - A getOrCreate miss changes nothing before create() returns: an expired entry keeps its place
 //   in the recency order if create() throws. The miss is counted even then. The one exception: a
@@ -142,7 +144,8 @@ class Model {
       this.depart(c, this.expiry(c) ?? 'capacity')
     }
     const maxBytes = this.cfg.maxBytes
-    if (maxBytes !== undefined) {
+    // A session that alone outweighs maxBytes is not made room for: the others stay.
+    if (maxBytes !== undefined && !(exclude !== undefined && this.bytesOf(exclude) > maxBytes)) {
       while (this.bytes > maxBytes) {
         const c = this.candidate(exclude)
         if (!c) break

@@ -222,17 +222,22 @@ describe('maxBytes', () => {
     expect([...store.keys()]).toEqual(['b'])
   })
 
-  it('a session heavier than maxBytes on its own is inserted anyway, the others make room, overflow is emitted', () => {
+  it('a session heavier than maxBytes on its own is inserted anyway and evicts no other; the next operation evicts it', () => {
     const { store, disposed, overflows } = setup({ maxBytes: 2 * SESSION_OVERHEAD_BYTES })
     store.set('a', session('a'))
     const big = session('big')
     big.history.push(msg(1000)) // 1024 + 2016 > 2048 alone
     store.set('big', big)
-    expect(disposed).toEqual([['a', 'size']])
+    // Evicting 'a' could not bring the store within maxBytes: it stays.
+    expect(disposed).toEqual([])
     expect(store.peek('big')).toBe(big)
     expect(overflows).toEqual([
-      { bound: 'maxBytes', size: 1, bytes: SESSION_OVERHEAD_BYTES + msgBytes(1000), limit: 2 * SESSION_OVERHEAD_BYTES },
+      { bound: 'maxBytes', size: 2, bytes: 2 * SESSION_OVERHEAD_BYTES + msgBytes(1000), limit: 2 * SESSION_OVERHEAD_BYTES },
     ])
+    // The next operation that does not use it evicts the idle oversized session.
+    expect(store.get('a')).toBeDefined()
+    expect(disposed).toEqual([['big', 'size']])
+    expect(store.bytes).toBe(SESSION_OVERHEAD_BYTES)
   })
 
   it('an expired victim is evicted with its expiry reason', () => {
