@@ -82,29 +82,27 @@ const LIMITS: Record<string, string> = {
     'the protected ones and those after the cut), so it is O(length), not O(window). A patched copy that pushes the ' +
     'protected messages before the cut, then the run from the cut, measured 3.14× at 1,000 messages (and 3.15× at 50).',
   'store-get':
-    'What limits it: every read calls the default clock, `Date.now()`, about 50–60 ns on this machine (measured in a ' +
-    'loop), while lru-cache caches its clock (`ttlResolution`, 1 ms, cleared by an unref’d timer). Caching the default ' +
-    'clock the same way (only when `now` is not given) removes most of the gap.',
+    'What limits it: a read is lru-cache’s own `get` (without its TTL bookkeeping, which the store does in its ' +
+    'columns) plus the expiry check against the cached clock; a figure below the goal is noise on a busy machine.',
   'store-set':
-    'What limits it: a same-value `set` pays the clock (`Date.now()`), the history re-scan (`historiesOf`: for…in, ' +
-    '`Object.hasOwn`, a symbol check per property), `#expiry`, two index lookups (`peek` then `get`), `#enforce` and ' +
-    'the event-queue bookkeeping; profile: `#expiry` 21%, `historiesOf` 14%, lru-cache internals about 16%.',
+    'What limits it: a same-value `set` is one index lookup (`get`, which also moves the key to the front), then ' +
+    'what lru-cache’s `set` does not do: look for histories among the value’s own properties (a for…in; this is how ' +
+    'weights follow history growth), weigh it, check the bounds and close the operation (peak counters, event ' +
+    'queue). The baseline is that single `set`.',
   'store-insert':
-    'What limits it: each eviction walks `lru.rvalues()` (a generator per eviction, and a Map lookup per step inside ' +
-    'lru-cache), then `#remove` does `peek` + `delete` (two more lookups) before `set`; an `evict` and a `create` tuple ' +
-    'are queued and flushed even with no listener (GC ≈ 9% of the profile). Suggested: when no `isBusy` is set and no ' +
-    'lease is out, let the inner LRUCache evict its tail itself (`set` on a full cache, or `pop()`), and skip queuing ' +
-    'events that have no listener.',
+    'What limits it: an insert is an index lookup that misses (lru-cache does it inside `set`), `pop()` of the least ' +
+    'recently used key (lru-cache evicts inside `set`), the departing session’s teardown (its columns, the departure ' +
+    'count, `dispose`, the listener check), then the new session’s `set` and columns. Most of the time is in ' +
+    'lru-cache itself (`set`, `pop`, `get` ≈ 60% of a profile): the store makes three index calls where the ' +
+    'baseline makes one.',
   sweep:
-    'What limits it: both walk every entry (lru-cache checks each index with a Map lookup), but per expired session ' +
-    '`sweep()` also allocates an `[entry, reason]` tuple, does `peek` + `delete` (two lookups where purgeStale does ' +
-    'one), and queues and emits an `evict` tuple even with no listener; GC is 14% of its profile. Suggested: collect ' +
-    'entries without tuples, drop the `peek` (the entry is known live), and skip events without listeners.',
+    'What limits it: `sweep()` walks the index with `rforEach` (a callback per session) and removes each expired ' +
+    'session by key (`delete`: the lookup purgeStale also does, and the index’s dispose hook), then clears its ' +
+    'columns and counts the departure; purgeStale walks lru-cache’s own arrays with no callback. The store cannot ' +
+    'hand expiry to purgeStale: busy and leased sessions must never expire.',
   'memory-session':
-    'What limits it: the `Entry` object per session (9 fields; Node 20 is built without pointer compression, so ' +
-    '24 B + 9 × 8 B = 96 B) on top of the inner LRUCache’s own per-slot columns. Getting within 16 B of lru-cache ' +
-    'needs no per-session object: per-session state (last read, created, leases, bytes) in parallel typed arrays ' +
-    'indexed by the LRU slot, as lru-cache itself does.',
+    'What limits it: the store keeps 28 B of columns per session (value 8, last read 8, weight 8, a free-slot stack ' +
+    '4) and needs none of lru-cache’s TTL columns (16 B); the inner index is lru-cache without TTL.',
   'memory-empty':
     'What limits it: three zero-length typed arrays (about 190 B each here: a JSTypedArray and its JSArrayBuffer, ' +
     'measured), two `[]` and about 30 fields of 8 B. Sharing module-level empty columns until the first push (`#grow` ' +
