@@ -1021,6 +1021,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       ) {
         const slot = this.#lru.pop() as number
         const key = this.#popped as K
+        this.#popped = undefined
         now ||= this.#clock()
         this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, false)
         continue
@@ -1110,7 +1111,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The one way out of the store. The session is fully out before dispose runs. `indexed`: the
   // key is still in the index (pop() has already taken it out otherwise).
   #remove(slot: number, key: K, reason: EvictionReason, indexed: boolean): void {
-    if (indexed) this.#lru.delete(key as IndexKey<K>)
+    if (indexed) {
+      this.#lru.delete(key as IndexKey<K>)
+      this.#popped = undefined // the index's dispose hook noted the key: hold no reference to it
+    }
     const value = this.#values[slot] as V
     this.#bytes -= this.#weights[slot] as number
     const watcher = this.#watchers?.[slot]
