@@ -1206,12 +1206,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #removeAll(reason: 'clear' | 'close'): void {
     this.#depth++
     try {
-      const slots: number[] = []
-      const keys: K[] = []
-      this.#lru.rforEach((slot, key) => {
-        slots.push(slot)
-        keys.push(key)
-      })
+      const [slots, keys] = this.#snapshot(true)
       const inserts = this.#inserts
       for (let i = 0; i < slots.length; i++) {
         const slot = slots[i] as number
@@ -1222,6 +1217,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     } finally {
       this.#end()
     }
+  }
+
+  // Every session's slot and key, least recently used first or most recently used first.
+  #snapshot(oldestFirst: boolean): [slots: number[], keys: K[]] {
+    const slots: number[] = []
+    const keys: K[] = []
+    const add = (slot: number, key: K): void => {
+      slots.push(slot)
+      keys.push(key)
+    }
+    if (oldestFirst) this.#lru.rforEach(add)
+    else this.#lru.forEach(add)
+    return [slots, keys]
   }
 
   #timedSweep(): void {
@@ -1240,12 +1248,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The live sessions, most recently used first: those present when iteration starts, skipping
   // any that leave or expire before their turn.
   *#live(): Generator<[K, V], undefined, undefined> {
-    const slots: number[] = []
-    const keys: K[] = []
-    this.#lru.forEach((slot, key) => {
-      slots.push(slot)
-      keys.push(key)
-    })
+    const [slots, keys] = this.#snapshot(false)
     const inserts = this.#inserts
     const now = this.#clock()
     for (let i = 0; i < slots.length; i++) {
