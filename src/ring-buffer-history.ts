@@ -117,14 +117,22 @@ const MAX_MEASURE = 0xffff_ffff
 const PINNED = 1
 const STARTS_TURN = 2
 const FIRST_ALLOCATION = 8
+const NARROW_TOKENS = 0xffff
+
+// Shared by every history until its first push (#grow replaces them) and after clear(): an idle
+// history allocates no storage of its own. Never written to: nothing is stored at capacity 0.
+const noMessages: never[] = []
+const noSizes = new Uint32Array(0)
+const noTokens = new Uint16Array(0)
+const noIndexes: number[] = []
 
 function textOf(message: unknown): string | undefined {
-  if (typeof message === 'string') return message
-  if (message !== null && typeof message === 'object') {
+  // Objects first: the usual message is `{ role, content }`.
+  if (typeof message === 'object' && message !== null) {
     const content = (message as { content?: unknown }).content
-    if (typeof content === 'string') return content
+    return typeof content === 'string' ? content : undefined
   }
-  return undefined
+  return typeof message === 'string' ? message : undefined
 }
 
 /**
@@ -206,6 +214,59 @@ interface TrimGroup<T> {
   messages: T[]
 }
 
+// The options, resolved. One object per history made with options; histories made without
+// share one, so their instances hold only their state.
+interface Config<T> {
+  readonly max: number
+  readonly maxBytes: number
+  readonly maxTokens: number
+  readonly maxPinned: number
+  readonly sizeOf: (message: T) => number
+  readonly countTokens: (message: T) => number
+  readonly pin: ((message: T) => boolean) | undefined
+  readonly startOn: ((message: T) => boolean) | undefined
+  readonly onTrim: ((trimmed: T[], reason: TrimReason) => void) | undefined
+  // Both measures are the defaults: they cannot return an invalid number.
+  readonly defaultMeasures: boolean
+  // plain, with the default measures: push can take the shortest path.
+  readonly fast: boolean
+  // pin or startOn is set: messages carry flags.
+  readonly flagged: boolean
+  // No pin, startOn or onTrim: nothing is ever protected, and trimming is dropping the oldest.
+  readonly plain: boolean
+}
+
+let defaultConfig: Config<unknown> | undefined
+
+function configOf<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T> {
+  const o = checkOptions(options, optionChecks)
+  const max = o.maxMessages ?? 50
+  const maxPinned = o.maxPinned ?? Math.min(1, max - 1)
+  if (maxPinned >= max) {
+    throw new InvalidOptionsError('maxPinned', maxPinned, `a non-negative integer smaller than \`maxMessages\` (${max})`)
+  }
+  const sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
+  const countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
+  const pin = o.pin as ((message: T) => boolean) | undefined
+  const startOn = o.startOn as ((message: T) => boolean) | undefined
+  const onTrim = o.onTrim as ((trimmed: T[], reason: TrimReason) => void) | undefined
+  return {
+    max,
+    maxBytes: o.maxBytes ?? Infinity,
+    maxTokens: o.maxTokens ?? Infinity,
+    maxPinned,
+    sizeOf,
+    countTokens,
+    pin,
+    startOn,
+    onTrim,
+    defaultMeasures: sizeOf === defaultSizeOf && countTokens === defaultCountTokens,
+    flagged: pin !== undefined || startOn !== undefined,
+    plain: pin === undefined && startOn === undefined && onTrim === undefined,
+    fast: pin === undefined && startOn === undefined && onTrim === undefined && sizeOf === defaultSizeOf && countTokens === defaultCountTokens,
+  }
+}
+
 function measure<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'countTokens'): number {
   const value = fn(message)
   // `!(x >= 0)` also catches NaN; a non-number fails the typeof test first.
@@ -252,26 +313,17 @@ function budgetField(budget: HistoryBudget, field: keyof HistoryBudget): number 
  * ```
  */
 export class RingBufferHistory<T> implements Iterable<T> {
-  readonly #max: number
-  readonly #maxBytes: number
-  readonly #maxTokens: number
-  readonly #maxPinned: number
-  readonly #sizeOf: (message: T) => number
-  readonly #countTokens: (message: T) => number
-  readonly #pin: ((message: T) => boolean) | undefined
-  readonly #startOn: ((message: T) => boolean) | undefined
-  readonly #onTrim: ((trimmed: T[], reason: TrimReason) => void) | undefined
-  readonly #defaultMeasures: boolean
+  readonly #cfg: Config<T>
 
-  // Parallel columns of one ring: slot p holds a message, its size, its tokens and its flags.
-  #buf: (T | undefined)[] = []
-  #sizes = new Uint32Array(0)
-  #tokenCounts = new Uint32Array(0)
-  #flags = new Uint8Array(0)
+  // Parallel columns of one ring: slot p holds a message, its size, its tokens and (only when
+  // pin or startOn is set) its flags. The ring's capacity is #buf.length. The token column is
+  // 16-bit until a message counts more than 65,535 tokens.
+  #buf: (T | undefined)[] = noMessages
+  #sizes: Uint32Array = noSizes
+  #tokenCounts: Uint16Array | Uint32Array = noTokens
+  #flags: Uint8Array | undefined
   // Push sequence numbers, kept only once checkpoint() has been called.
   #seqs: Float64Array | undefined
-  #tracking = false
-  #cap = 0
   #head = 0
   #len = 0
 
@@ -281,40 +333,26 @@ export class RingBufferHistory<T> implements Iterable<T> {
   #evicted = 0
 
   // Logical indexes (0 = oldest) of the protected messages, ascending; at most maxPinned.
-  #protected: number[] = []
+  #protected: number[] = noIndexes
   #protectedBytes = 0
   #protectedTokens = 0
 
-  #line: Line = { next: undefined, rolledBackTo: Infinity }
+  // Made by the first checkpoint(): from then on, sequence numbers are kept.
+  #line: Line | undefined
 
   #watchers: HistoryWatcher[] | undefined
   #trimGroups: TrimGroup<T>[] | undefined
   // Set at each appended message, so its trims are reported apart from the previous one's.
   #newStep = false
+  // The push count when slice() last copied a wrapped ring (-1: never).
+  #copiedAt = -1
 
   /**
    * @param options - budgets and callbacks, see {@link RingBufferHistoryOptions}
    * @throws {@link InvalidOptionsError} when an option is invalid
    */
   constructor(options?: RingBufferHistoryOptions<T>) {
-    const o = checkOptions(options, optionChecks)
-    this.#max = o.maxMessages ?? 50
-    this.#maxBytes = o.maxBytes ?? Infinity
-    this.#maxTokens = o.maxTokens ?? Infinity
-    this.#maxPinned = o.maxPinned ?? Math.min(1, this.#max - 1)
-    if (this.#maxPinned >= this.#max) {
-      throw new InvalidOptionsError(
-        'maxPinned',
-        this.#maxPinned,
-        `a non-negative integer smaller than \`maxMessages\` (${this.#max})`,
-      )
-    }
-    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
-    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
-    this.#defaultMeasures = this.#sizeOf === defaultSizeOf && this.#countTokens === defaultCountTokens
-    this.#pin = o.pin as ((message: T) => boolean) | undefined
-    this.#startOn = o.startOn as ((message: T) => boolean) | undefined
-    this.#onTrim = o.onTrim as ((trimmed: T[], reason: TrimReason) => void) | undefined
+    this.#cfg = options === undefined ? ((defaultConfig ??= configOf(undefined)) as Config<T>) : configOf(options)
   }
 
   /**
@@ -341,7 +379,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
 
   /** The most messages it can hold: `maxMessages`. */
   get capacity(): number {
-    return this.#max
+    return this.#cfg.max
   }
 
   /** The bytes of the messages it holds, as `sizeOf` counted them. */
@@ -372,67 +410,153 @@ export class RingBufferHistory<T> implements Iterable<T> {
    */
   push(...messages: T[]): number {
     // Kept tiny so that it inlines and the rest array is never allocated for one message.
-    if (messages.length === 1) this.#pushOne(messages[0] as T)
-    else if (messages.length > 1) this.#pushMany(messages)
+    if (messages.length === 1) {
+      const message = messages[0] as T
+      const cfg = this.#cfg
+      if (cfg.fast && this.#buf.length === cfg.max && this.#seqs === undefined) {
+        if (this.#watchers === undefined) this.#pushFast(message, cfg)
+        else {
+          const bytesBefore = this.#bytes
+          this.#pushFast(message, cfg)
+          this.#afterChange(bytesBefore)
+        }
+      } else this.#pushOne(message)
+    } else if (messages.length > 1) this.#pushMany(messages)
     return this.#len
   }
 
+  // The steady state of a history without pin, startOn or onTrim, with the default measures,
+  // its storage fully grown and no checkpoint taken. Nothing is protected, so a full ring
+  // overwrites its oldest slot in place and the budgets drop messages from the front. Kept small
+  // enough for the optimiser to inline.
+  #pushFast(message: T, cfg: Config<T>): void {
+    let size = MESSAGE_OBJECT_BYTES
+    let n = 0
+    if (typeof message === 'object' && message !== null) {
+      const content = (message as { content?: unknown }).content
+      if (typeof content === 'string') {
+        n = content.length
+        size += STRING_HEADER_BYTES + 2 * n
+      }
+    } else if (typeof message === 'string') {
+      n = message.length
+      size = STRING_HEADER_BYTES + 2 * n
+    }
+    // Math.ceil(n / 4), for a length far below 2^31.
+    const tokens = (n + 3) >>> 2
+    const maxBytes = cfg.maxBytes
+    const maxTokens = cfg.maxTokens
+    if (size > maxBytes || tokens > maxTokens || tokens > NARROW_TOKENS) this.#checkFitsPlain(size, tokens)
+    const buf = this.#buf
+    const sizes = this.#sizes
+    const counts = this.#tokenCounts
+    const cap = buf.length
+    let head = this.#head
+    let len = this.#len
+    let bytes = this.#bytes + size
+    let tokenSum = this.#tokens + tokens
+    let p = head + len
+    let evicted = 0
+    if (len === cap) {
+      // Full: the new message takes the oldest one's slot.
+      p = head
+      if (++head === cap) head = 0
+      bytes -= sizes[p] as number
+      tokenSum -= counts[p] as number
+      evicted = 1
+    } else {
+      if (p >= cap) p -= cap
+      len++
+    }
+    buf[p] = message
+    sizes[p] = size
+    counts[p] = tokens
+    // The newest message fits on its own, so this stops before reaching it.
+    while (bytes > maxBytes || tokenSum > maxTokens) {
+      bytes -= sizes[head] as number
+      tokenSum -= counts[head] as number
+      buf[head] = undefined
+      if (++head === cap) head = 0
+      len--
+      evicted++
+    }
+    this.#head = head
+    this.#len = len
+    this.#bytes = bytes
+    this.#tokens = tokenSum
+    this.#pushed++
+    this.#evicted += evicted
+  }
+
   #pushOne(message: T): void {
+    const cfg = this.#cfg
     let size: number
     let tokens: number
-    if (this.#defaultMeasures) {
+    if (cfg.defaultMeasures) {
       // Both defaults read the same text; they cannot return an invalid number.
       const text = textOf(message)
       size = text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
       tokens = text === undefined ? 0 : Math.ceil(text.length / 4)
     } else {
-      size = measure(this.#sizeOf, message, 'sizeOf')
-      tokens = measure(this.#countTokens, message, 'countTokens')
+      size = measure(cfg.sizeOf, message, 'sizeOf')
+      tokens = measure(cfg.countTokens, message, 'countTokens')
     }
-    const flags = this.#pin === undefined && this.#startOn === undefined ? 0 : this.#flagsOf(message)
-    if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
+    const flags = cfg.flagged ? this.#flagsOf(message) : 0
+    if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
     const bytesBefore = this.#bytes
     this.#append(message, size, tokens, flags)
     if (this.#watchers !== undefined || this.#trimGroups !== undefined) this.#afterChange(bytesBefore)
   }
 
+  // #checkFits when nothing is protected; widens the token column for a message that needs it.
+  #checkFitsPlain(size: number, tokens: number): void {
+    const cfg = this.#cfg
+    if (size > cfg.maxBytes) throw new MessageTooLargeError('bytes', cfg.maxBytes, size)
+    if (tokens > cfg.maxTokens) throw new MessageTooLargeError('tokens', cfg.maxTokens, tokens)
+    this.#widenTokens()
+  }
+
   #flagsOf(message: T): number {
+    const cfg = this.#cfg
     let flags = 0
-    if (this.#pin !== undefined && this.#pin(message)) flags |= PINNED
-    if (this.#startOn !== undefined && this.#startOn(message)) flags |= STARTS_TURN
+    if (cfg.pin !== undefined && cfg.pin(message)) flags |= PINNED
+    if (cfg.startOn !== undefined && cfg.startOn(message)) flags |= STARTS_TURN
     return flags
   }
 
   #slot(index: number): number {
     const p = this.#head + index
-    return p >= this.#cap ? p - this.#cap : p
+    const cap = this.#buf.length
+    return p >= cap ? p - cap : p
   }
 
   // Whether a message with these measures fits beside the messages that will stay protected.
   #checkFits(size: number, tokens: number, flags: number): void {
+    const cfg = this.#cfg
     let bytes = this.#protectedBytes + size
     let tokenSum = this.#protectedTokens + tokens
-    if ((flags & PINNED) !== 0 && this.#maxPinned > 0 && this.#protected.length === this.#maxPinned) {
+    if ((flags & PINNED) !== 0 && cfg.maxPinned > 0 && this.#protected.length === cfg.maxPinned) {
       const oldest = this.#slot(this.#protected[0] as number)
       bytes -= this.#sizes[oldest] as number
       tokenSum -= this.#tokenCounts[oldest] as number
     }
-    if (bytes > this.#maxBytes) throw new MessageTooLargeError('bytes', this.#maxBytes, bytes)
-    if (tokenSum > this.#maxTokens) throw new MessageTooLargeError('tokens', this.#maxTokens, tokenSum)
+    if (bytes > cfg.maxBytes) throw new MessageTooLargeError('bytes', cfg.maxBytes, bytes)
+    if (tokenSum > cfg.maxTokens) throw new MessageTooLargeError('tokens', cfg.maxTokens, tokenSum)
   }
 
   #pushMany(messages: T[]): void {
+    const cfg = this.#cfg
     const n = messages.length
     const sizes = new Array<number>(n)
     const tokens = new Array<number>(n)
     const flags = new Array<number>(n)
     for (let i = 0; i < n; i++) {
       const message = messages[i] as T
-      sizes[i] = measure(this.#sizeOf, message, 'sizeOf')
-      tokens[i] = measure(this.#countTokens, message, 'countTokens')
-      flags[i] = this.#flagsOf(message)
+      sizes[i] = measure(cfg.sizeOf, message, 'sizeOf')
+      tokens[i] = measure(cfg.countTokens, message, 'countTokens')
+      flags[i] = cfg.flagged ? this.#flagsOf(message) : 0
     }
-    if (this.#maxBytes !== Infinity || this.#maxTokens !== Infinity) {
+    if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) {
       // Replay how the protected set evolves, message by message, before changing anything.
       const protSizes: number[] = []
       const protTokens: number[] = []
@@ -448,8 +572,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
         const tokenCount = tokens[i] as number
         let needBytes = protBytes + size
         let needTokens = protTokenSum + tokenCount
-        if (((flags[i] as number) & PINNED) !== 0 && this.#maxPinned > 0) {
-          if (protSizes.length === this.#maxPinned) {
+        if (((flags[i] as number) & PINNED) !== 0 && cfg.maxPinned > 0) {
+          if (protSizes.length === cfg.maxPinned) {
             const droppedSize = protSizes.shift() as number
             const droppedTokens = protTokens.shift() as number
             protBytes -= droppedSize
@@ -462,8 +586,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
           protBytes += size
           protTokenSum += tokenCount
         }
-        if (needBytes > this.#maxBytes) throw new MessageTooLargeError('bytes', this.#maxBytes, needBytes)
-        if (needTokens > this.#maxTokens) throw new MessageTooLargeError('tokens', this.#maxTokens, needTokens)
+        if (needBytes > cfg.maxBytes) throw new MessageTooLargeError('bytes', cfg.maxBytes, needBytes)
+        if (needTokens > cfg.maxTokens) throw new MessageTooLargeError('tokens', cfg.maxTokens, needTokens)
       }
     }
     const bytesBefore = this.#bytes
@@ -475,16 +599,19 @@ export class RingBufferHistory<T> implements Iterable<T> {
 
   // Appends one measured message that is known to fit, then trims. Never throws.
   #append(message: T, size: number, tokens: number, flags: number): void {
+    const cfg = this.#cfg
     this.#newStep = true
-    if ((flags & PINNED) !== 0 && this.#maxPinned > 0) {
-      if (this.#protected.length === this.#maxPinned) this.#unprotectOldest()
+    if ((flags & PINNED) !== 0 && cfg.maxPinned > 0) {
+      if (this.#protected.length === cfg.maxPinned) this.#unprotectOldest()
+      if (this.#protected === noIndexes) this.#protected = []
       this.#protected.push(this.#len)
       this.#protectedBytes += size
       this.#protectedTokens += tokens
     }
+    if (tokens > NARROW_TOKENS) this.#widenTokens()
     let reason: TrimReason | undefined
-    if (this.#len === this.#cap) {
-      if (this.#cap < this.#max) this.#grow()
+    if (this.#len === this.#buf.length) {
+      if (this.#buf.length < cfg.max) this.#grow()
       else {
         // Full: make room first. An unprotected message older than this one exists, because
         // maxPinned < maxMessages.
@@ -496,25 +623,29 @@ export class RingBufferHistory<T> implements Iterable<T> {
     this.#buf[p] = message
     this.#sizes[p] = size
     this.#tokenCounts[p] = tokens
-    this.#flags[p] = flags
+    if (this.#flags !== undefined) this.#flags[p] = flags
     if (this.#seqs !== undefined) this.#seqs[p] = this.#pushed
     this.#pushed++
     this.#len++
     this.#bytes += size
     this.#tokens += tokens
     for (;;) {
-      if (this.#bytes > this.#maxBytes) reason = 'bytes'
-      else if (this.#tokens > this.#maxTokens) reason = 'tokens'
+      if (this.#bytes > cfg.maxBytes) reason = 'bytes'
+      else if (this.#tokens > cfg.maxTokens) reason = 'tokens'
       else break
       this.#trimOne(reason)
     }
-    if (reason !== undefined && this.#startOn !== undefined) {
+    if (reason !== undefined && cfg.startOn !== undefined) {
       for (;;) {
         const index = this.#firstUnprotected()
-        if (index >= this.#len - 1 || ((this.#flags[this.#slot(index)] as number) & STARTS_TURN) !== 0) break
+        if (index >= this.#len - 1 || (this.#flagAt(index) & STARTS_TURN) !== 0) break
         this.#trimOne(reason)
       }
     }
+  }
+
+  #flagAt(index: number): number {
+    return this.#flags === undefined ? 0 : (this.#flags[this.#slot(index)] as number)
   }
 
   #unprotectOldest(): void {
@@ -538,6 +669,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
     const index = this.#firstUnprotected()
     const p = this.#slot(index)
     const message = this.#buf[p] as T
+    const flags = this.#flags
     this.#bytes -= this.#sizes[p] as number
     this.#tokens -= this.#tokenCounts[p] as number
     for (let k = index - 1; k >= 0; k--) {
@@ -546,16 +678,16 @@ export class RingBufferHistory<T> implements Iterable<T> {
       this.#buf[to] = this.#buf[from]
       this.#sizes[to] = this.#sizes[from] as number
       this.#tokenCounts[to] = this.#tokenCounts[from] as number
-      this.#flags[to] = this.#flags[from] as number
+      if (flags !== undefined) flags[to] = flags[from] as number
       if (this.#seqs !== undefined) this.#seqs[to] = this.#seqs[from] as number
     }
     this.#buf[this.#head] = undefined
-    this.#head = this.#head + 1 === this.#cap ? 0 : this.#head + 1
+    this.#head = this.#head + 1 === this.#buf.length ? 0 : this.#head + 1
     this.#len--
     const prot = this.#protected
     for (let k = index; k < prot.length; k++) prot[k] = (prot[k] as number) - 1
     this.#evicted++
-    if (this.#onTrim !== undefined) {
+    if (this.#cfg.onTrim !== undefined) {
       const groups = (this.#trimGroups ??= [])
       const last = groups[groups.length - 1]
       if (last !== undefined && last.reason === reason && !this.#newStep) last.messages.push(message)
@@ -566,28 +698,42 @@ export class RingBufferHistory<T> implements Iterable<T> {
 
   // Storage grows by doubling up to the capacity, so an idle history costs a few hundred bytes.
   #grow(): void {
-    const cap = Math.min(Math.max(this.#cap * 2, FIRST_ALLOCATION), this.#max)
+    this.#relayout(Math.min(Math.max(this.#buf.length * 2, FIRST_ALLOCATION), this.#cfg.max))
+  }
+
+  // Moves the messages to new columns of `cap` slots, the oldest in slot 0.
+  #relayout(cap: number): void {
+    const n = this.#len
+    const head = this.#head
+    const oldCap = this.#buf.length
+    // The live run as one or two runs of slots: [head, end1) then [0, end2).
+    const end1 = Math.min(head + n, oldCap)
+    const end2 = head + n - end1
+    const oldBuf = this.#buf
     const buf = new Array<T | undefined>(cap)
-    const sizes = new Uint32Array(cap)
-    const tokens = new Uint32Array(cap)
-    const flags = new Uint8Array(cap)
-    const seqs = this.#tracking ? new Float64Array(cap).fill(-1) : undefined
-    for (let i = 0; i < this.#len; i++) {
-      const p = this.#slot(i)
-      buf[i] = this.#buf[p]
-      sizes[i] = this.#sizes[p] as number
-      tokens[i] = this.#tokenCounts[p] as number
-      flags[i] = this.#flags[p] as number
-      if (seqs !== undefined && this.#seqs !== undefined) seqs[i] = this.#seqs[p] as number
-    }
-    for (let i = this.#len; i < cap; i++) buf[i] = undefined
+    let i = 0
+    for (let p = head; p < end1; p++) buf[i++] = oldBuf[p]
+    for (let p = 0; p < end2; p++) buf[i++] = oldBuf[p]
+    for (; i < cap; i++) buf[i] = undefined
     this.#buf = buf
-    this.#sizes = sizes
-    this.#tokenCounts = tokens
-    this.#flags = flags
-    this.#seqs = seqs
-    this.#cap = cap
+    this.#sizes = moved(this.#sizes, new Uint32Array(cap), head, end1, end2)
+    const wide = this.#tokenCounts instanceof Uint32Array
+    this.#tokenCounts = moved(this.#tokenCounts, wide ? new Uint32Array(cap) : new Uint16Array(cap), head, end1, end2)
+    if (this.#cfg.flagged) this.#flags = moved(this.#flags ?? new Uint8Array(0), new Uint8Array(cap), head, end1, end2)
+    if (this.#line !== undefined) {
+      this.#seqs = moved(this.#seqs ?? new Float64Array(0), new Float64Array(cap).fill(-1), head, end1, end2)
+    }
     this.#head = 0
+  }
+
+  // The token column becomes 32-bit for a message of more than 65,535 tokens.
+  #widenTokens(): void {
+    const counts = this.#tokenCounts
+    if (counts instanceof Uint16Array) {
+      const wide = new Uint32Array(counts.length)
+      wide.set(counts)
+      this.#tokenCounts = wide
+    }
   }
 
   #afterChange(bytesBefore: number): void {
@@ -610,10 +756,11 @@ export class RingBufferHistory<T> implements Iterable<T> {
         }
       }
     }
-    if (groups !== undefined && this.#onTrim !== undefined) {
+    const onTrim = this.#cfg.onTrim
+    if (groups !== undefined && onTrim !== undefined) {
       for (const group of groups) {
         try {
-          this.#onTrim(group.messages, group.reason)
+          onTrim(group.messages, group.reason)
         } catch (e) {
           if (!failed) {
             failed = true
@@ -647,7 +794,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
     const n = this.#len
     const out = new Array<U>(n)
     const buf = this.#buf
-    const cap = this.#cap
+    const cap = buf.length
     let p = this.#head
     for (let i = 0; i < n; i++) {
       out[i] = fn(buf[p] as T, i, this)
@@ -718,15 +865,25 @@ export class RingBufferHistory<T> implements Iterable<T> {
     const n = this.#len
     const from = relativeIndex(start, 0, n)
     const to = relativeIndex(end, n, n)
-    const count = Math.max(to - from, 0)
-    const out = new Array<T>(count)
-    const buf = this.#buf
-    const cap = this.#cap
-    let p = this.#slot(from)
-    for (let i = 0; i < count; i++) {
-      out[i] = buf[p] as T
-      if (++p === cap) p = 0
+    const count = to - from
+    if (count <= 0) return []
+    const cap = this.#buf.length
+    let a = this.#head + from
+    if (a >= cap) a -= cap
+    // A run of contiguous slots is one native copy.
+    if (a + count <= cap) return this.#buf.slice(a, a + count) as T[]
+    // The run wraps. A second copy of the same wrapped ring, with no push in between, first lays
+    // the ring out again from slot 0, so that it and the copies after it are native ones.
+    if (this.#copiedAt === this.#pushed) {
+      this.#relayout(cap)
+      return this.#buf.slice(from, to) as T[]
     }
+    this.#copiedAt = this.#pushed
+    const buf = this.#buf
+    const out = new Array<T>(count)
+    let i = 0
+    for (let p = a; p < cap; p++) out[i++] = buf[p] as T
+    for (let p = 0; i < count; p++) out[i++] = buf[p] as T
     return out
   }
 
@@ -743,17 +900,16 @@ export class RingBufferHistory<T> implements Iterable<T> {
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
     const bytesBefore = this.#bytes
-    this.#buf = []
-    this.#sizes = new Uint32Array(0)
-    this.#tokenCounts = new Uint32Array(0)
-    this.#flags = new Uint8Array(0)
+    this.#buf = noMessages
+    this.#sizes = noSizes
+    this.#tokenCounts = noTokens
+    this.#flags = undefined
     this.#seqs = undefined
-    this.#cap = 0
     this.#head = 0
     this.#len = 0
     this.#bytes = 0
     this.#tokens = 0
-    this.#protected = []
+    this.#protected = noIndexes
     this.#protectedBytes = 0
     this.#protectedTokens = 0
     this.#afterChange(bytesBefore)
@@ -805,7 +961,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
       cut = i
     }
     const leftOut = cut - (k + 1) > 0
-    if (leftOut && this.#startOn !== undefined) {
+    if (leftOut && this.#cfg.startOn !== undefined) {
       // Protected indexes below the cut are prot[0..k]; skip those within [cut, newest) too.
       let j = k + 1
       while (cut < newest) {
@@ -814,7 +970,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
           cut++
           continue
         }
-        if (((this.#flags[this.#slot(cut)] as number) & STARTS_TURN) !== 0) break
+        if ((this.#flagAt(cut) & STARTS_TURN) !== 0) break
         cut++
       }
     }
@@ -842,12 +998,13 @@ export class RingBufferHistory<T> implements Iterable<T> {
    * ```
    */
   checkpoint(): HistoryCheckpoint {
-    if (!this.#tracking) {
-      this.#tracking = true
+    let line = this.#line
+    if (line === undefined) {
+      this.#line = line = { next: undefined, rolledBackTo: Infinity }
       // Messages already here were pushed before any checkpoint: mark them as older than all.
-      if (this.#cap > 0) this.#seqs = new Float64Array(this.#cap).fill(-1)
+      if (this.#buf.length > 0) this.#seqs = new Float64Array(this.#buf.length).fill(-1)
     }
-    const record: CheckpointRecord = { position: this.#pushed, [checkpointOwner]: this, [checkpointLine]: this.#line }
+    const record: CheckpointRecord = { position: this.#pushed, [checkpointOwner]: this, [checkpointLine]: line }
     return Object.freeze(record) as unknown as HistoryCheckpoint
   }
 
@@ -878,9 +1035,11 @@ export class RingBufferHistory<T> implements Iterable<T> {
       this.#len--
       removed++
     }
+    // A valid checkpoint exists, so the line does.
+    const current = this.#line as Line
     const line: Line = { next: undefined, rolledBackTo: Infinity }
-    this.#line.rolledBackTo = position
-    this.#line.next = line
+    current.rolledBackTo = position
+    current.next = line
     this.#line = line
     if (removed > 0) {
       this.#reprotect()
@@ -904,9 +1063,9 @@ export class RingBufferHistory<T> implements Iterable<T> {
     const prot: number[] = []
     let bytes = 0
     let tokens = 0
-    for (let i = this.#len - 1; i >= 0 && prot.length < this.#maxPinned; i--) {
+    for (let i = this.#len - 1; i >= 0 && prot.length < this.#cfg.maxPinned; i--) {
       const p = this.#slot(i)
-      if (((this.#flags[p] as number) & PINNED) !== 0) {
+      if ((this.#flagAt(i) & PINNED) !== 0) {
         prot.push(i)
         bytes += this.#sizes[p] as number
         tokens += this.#tokenCounts[p] as number
@@ -936,4 +1095,11 @@ function relativeIndex(value: number | undefined, fallback: number, length: numb
   const i = Math.trunc(value) || 0
   if (i < 0) return Math.max(length + i, 0)
   return Math.min(i, length)
+}
+
+// Copies the live slots [head, end1) and [0, end2) of `from` to the front of `to`.
+function moved<A extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: A, to: A, head: number, end1: number, end2: number): A {
+  if (end1 > head) to.set(from.subarray(head, end1))
+  if (end2 > 0) to.set(from.subarray(0, end2), end1 - head)
+  return to
 }
