@@ -788,8 +788,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // Events nobody listens to are not queued. A listener added while an operation runs hears
   // from the next one.
+  #hears(event: keyof SessionStoreEvents<K, V>): boolean {
+    // eventemitter3 counts its listeners in `_eventsCount`: none at all is the common case, and
+    // reading it is much cheaper than a listenerCount() lookup by name. If a later version drops
+    // the field, listenerCount() answers.
+    if ((this as unknown as { _eventsCount?: number })._eventsCount === 0) return false
+    return this.listenerCount(event) > 0
+  }
+
   #queueError(error: unknown, key: K | undefined): void {
-    if (this.listenerCount('error') > 0) this.#queue.push(['error', error, key])
+    if (this.#hears('error')) this.#queue.push(['error', error, key])
   }
 
   // The read path shared by get, touch and acquire: the session's slot, or -1.
@@ -936,7 +944,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#touches++
     this.#bytes += bytes
     if (histories !== undefined) this.#watch(slot, key, histories)
-    if (this.listenerCount('create') > 0) this.#queue.push(['create', key, value])
+    if (this.#hears('create')) this.#queue.push(['create', key, value])
     this.#enforce(slot, true)
   }
 
@@ -996,7 +1004,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   #reportOverflow(bound: 'maxSessions' | 'maxBytes', limit: number): void {
-    if (this.listenerCount('overflow') > 0) {
+    if (this.#hears('overflow')) {
       this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
     }
   }
@@ -1133,7 +1141,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#departures[reason]++
     this.#removed++
     this.#disposeSession(value, key, reason)
-    if (this.listenerCount('evict') > 0) this.#queue.push(['evict', key, value, reason])
+    if (this.#hears('evict')) this.#queue.push(['evict', key, value, reason])
   }
 
   #disposeSession(value: V, key: K, reason: EvictionReason): void {
