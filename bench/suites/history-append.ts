@@ -49,6 +49,13 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   const shift: Message[] = []
   const circular = new CircularBuffer<Message>(Array, capacity)
   const denque = new Denque<Message>([], { capacity })
+  // For reference: CircularBuffer with the same byte and token budgets, kept by the caller with
+  // the same measures (what a user of a plain ring would write). It re-measures what it drops.
+  const accounted = new CircularBuffer<Message>(Array, capacity)
+  const maxBytes = Math.ceil(capacity * meanBytes)
+  const maxTokens = Math.ceil(capacity * meanTokens)
+  let accBytes = 0
+  let accTokens = 0
 
   fill((m) => ringCount.push(m), pool, order, capacity)
   fill((m) => ringBudget.push(m), pool, order, capacity)
@@ -62,6 +69,21 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   }, pool, order, capacity)
   fill((m) => circular.push(m), pool, order, capacity)
   fill((m) => denque.push(m), pool, order, capacity)
+  fill((m) => {
+    if (accounted.size === capacity) {
+      const old = accounted.shift() as Message
+      accBytes -= defaultSizeOf(old)
+      accTokens -= defaultCountTokens(old)
+    }
+    accounted.push(m)
+    accBytes += defaultSizeOf(m)
+    accTokens += defaultCountTokens(m)
+    while (accBytes > maxBytes || accTokens > maxTokens) {
+      const old = accounted.shift() as Message
+      accBytes -= defaultSizeOf(old)
+      accTokens -= defaultCountTokens(old)
+    }
+  }, pool, order, capacity)
 
   let c1 = 0
   let c2 = 0
@@ -69,6 +91,7 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   let c4 = 0
   let c5 = 0
   let c6 = 0
+  let c7 = 0
   const variants: Variant[] = [
     {
       name: 'RingBufferHistory (count)',
@@ -119,6 +142,29 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
         for (let k = 0; k < OPS; k++) {
           b.push(pool[order[c5] as number] as Message)
           c5 = (c5 + 1) & MASK
+        }
+      },
+    },
+    {
+      name: 'CircularBuffer + byte+token accounting by the caller',
+      run() {
+        const b = accounted
+        for (let k = 0; k < OPS; k++) {
+          const m = pool[order[c7] as number] as Message
+          if (b.size === capacity) {
+            const old = b.shift() as Message
+            accBytes -= defaultSizeOf(old)
+            accTokens -= defaultCountTokens(old)
+          }
+          b.push(m)
+          accBytes += defaultSizeOf(m)
+          accTokens += defaultCountTokens(m)
+          while (accBytes > maxBytes || accTokens > maxTokens) {
+            const old = b.shift() as Message
+            accBytes -= defaultSizeOf(old)
+            accTokens -= defaultCountTokens(old)
+          }
+          c7 = (c7 + 1) & MASK
         }
       },
     },
