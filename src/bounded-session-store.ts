@@ -284,6 +284,17 @@ function noDepartures(): Record<EvictionReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
 }
 
+// Sessions picked for removal, in order.
+interface Picked<K, V> {
+  slots: number[]
+  keys: K[]
+  values: V[]
+}
+
+function noneYet<K, V>(): Picked<K, V> {
+  return { slots: [], keys: [], values: [] }
+}
+
 function grownFloats(column: Float64Array, capacity: number): Float64Array {
   const bigger = new Float64Array(capacity)
   bigger.set(column)
@@ -361,6 +372,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   #bytes = 0
+  #oversized = 0 // sessions that alone outweigh maxBytes
   #leased = 0 // leases held on all sessions
   #popped: K | undefined // the key of the session lru.pop() took, from the index's dispose hook
   // Counters that show whether a callback called back into the store meanwhile.
@@ -371,6 +383,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #closing: Promise<void> | undefined
   #pending = new Set<Promise<void>>()
   #queue: QueuedEvent<K, V>[] = []
+  #flushing = false
   #depth = 0
   #removed = 0
 
@@ -445,7 +458,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return undefined
     }
     this.#hits++
-    return this.#values[slot] as V
+    const value = this.#values[slot] as V
+    // Settling runs disposes; one that removes this very session makes the read a miss after all.
+    if (this.#overflowed && !this.#settleKeeping(slot, key, value)) return undefined
+    return value
   }
 
   /**
@@ -455,7 +471,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @throws {@link StoreClosedError} after `close()`
    */
   touch(key: K): boolean {
-    return this.#read(key, 'touch') >= 0
+    const slot = this.#read(key, 'touch')
+    if (slot < 0) return false
+    return !this.#overflowed || this.#settleKeeping(slot, key, this.#values[slot] as V)
   }
 
   /**
@@ -523,15 +541,22 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#depth++
     try {
       // peek first: a miss must leave the order alone if create throws.
+      const inserts = this.#inserts
       const found = this.#lru.peek(key as IndexKey<K>)
       const now = this.#clock()
-      if (found !== undefined && this.#expiry(found, key, now) === undefined) {
+      if (found !== undefined && this.#expiry(found, key, now) === undefined && this.#holds(found, key, inserts)) {
         this.#lru.get(key as IndexKey<K>)
         this.#touches++
         this.#lastRead[found] = now
         this.#hits++
-        if (this.#overflowed) this.#enforce(found, true)
-        return this.#values[found] as V
+        const value = this.#values[found] as V
+        if (!this.#overflowed) return value
+        const before = this.#inserts
+        this.#enforce(found, true)
+        if (this.#holdsValue(found, key, value, before)) return value
+        // A dispose run to settle the overflow removed it: start again.
+        this.#hits--
+        return this.getOrCreate(key, create)
       }
       this.#misses++
       // A store that must reject the new session does so before create runs: nothing to undo.
@@ -590,16 +615,20 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       this.#leases = new Uint32Array(this.#capacity)
       this.#generations = new Uint32Array(this.#capacity)
     }
+    // Held before settling a pending overflow. If a dispose run by settling removes the session
+    // all the same, the lease is void and there is nothing to return.
     this.#leases[slot]!++
     this.#leased++
     const generation = this.#generations[slot] as number
+    const value = this.#values[slot] as V
     let released = false
     const release = (): void => {
       if (released) return
       released = true
       this.#release(slot, key, generation)
     }
-    return { key, value: this.#values[slot] as V, release, [Symbol.dispose]: release }
+    if (this.#overflowed && !this.#settleKeeping(slot, key, value)) return undefined
+    return { key, value, release, [Symbol.dispose]: release }
   }
 
   /**
@@ -743,45 +772,43 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
+  // Delivers the queued events in order. Events queued by listeners that call back into the store
+  // are delivered by the same loop, after the ones already queued.
   #flush(): void {
-    const queue = this.#queue
-    if (queue.length === 0) return
-    this.#queue = []
+    if (this.#flushing) return
+    this.#flushing = true
     let failed = false
     let error: unknown
-    for (const event of queue) {
-      try {
-        switch (event[0]) {
-          case 'create':
-            this.emit('create', event[1], event[2])
-            break
-          case 'evict':
-            this.emit('evict', event[1], event[2], event[3])
-            break
-          case 'overflow':
-            this.emit('overflow', event[1])
-            break
-          case 'error':
-            this.emit('error', event[1], event[2])
-            break
-        }
-      } catch (e) {
-        if (!failed) {
-          failed = true
-          error = e
-        }
-      }
-    }
-    // Events queued by listeners that called back into the store.
-    if (this.#queue.length > 0) {
-      try {
-        this.#flush()
-      } catch (e) {
-        if (!failed) {
-          failed = true
-          error = e
+    try {
+      while (this.#queue.length > 0) {
+        const queue = this.#queue
+        this.#queue = []
+        for (const event of queue) {
+          try {
+            switch (event[0]) {
+              case 'create':
+                this.emit('create', event[1], event[2])
+                break
+              case 'evict':
+                this.emit('evict', event[1], event[2], event[3])
+                break
+              case 'overflow':
+                this.emit('overflow', event[1])
+                break
+              case 'error':
+                this.emit('error', event[1], event[2])
+                break
+            }
+          } catch (e) {
+            if (!failed) {
+              failed = true
+              error = e
+            }
+          }
         }
       }
+    } finally {
+      this.#flushing = false
     }
     if (failed) throw error
   }
@@ -800,7 +827,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (this.#hears('error')) this.#queue.push(['error', error, key])
   }
 
-  // The read path shared by get, touch and acquire: the session's slot, or -1.
+  // The read path shared by get, touch and acquire: the session's slot, or -1. The caller
+  // settles a pending overflow once it has what it needs from the slot.
   #read(key: K, method: string): number {
     this.#assertOpen(method)
     const slot = this.#lru.get(key as IndexKey<K>)
@@ -811,9 +839,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#touches++
     const now = this.#clock()
     if (this.#outOfTime(slot, now)) {
+      const inserts = this.#inserts
       this.#depth++
       try {
         const expiry = this.#expiry(slot, key, now)
+        // isBusy must not call back into the store; if it did and the session went, it is a miss.
+        if (!this.#holds(slot, key, inserts)) return -1
         if (expiry !== undefined) {
           this.#remove(slot, key, expiry, true)
           if (this.#overflowed) this.#enforce(-1, false)
@@ -824,9 +855,14 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     this.#lastRead[slot] = now
-    // The session being read is about to be used: never evict it to settle a bound.
-    if (this.#overflowed) this.#settle(slot, true)
     return slot
+  }
+
+  // Settles a pending overflow for a read of the session in `slot`; whether it is still there.
+  #settleKeeping(slot: number, key: K, value: V): boolean {
+    const inserts = this.#inserts
+    this.#settle(slot, true)
+    return this.#holdsValue(slot, key, value, inserts)
   }
 
   // Retries the bounds that busy sessions kept exceeded: some may be idle by now.
@@ -873,10 +909,25 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
-  // Whether `slot` still holds the session that was under `key` when `inserts` was read.
+  // Whether `slot` still holds the session that was under `key` when `inserts` was read: a slot
+  // is reused only by an insert.
   #holds(slot: number, key: K, inserts: number): boolean {
     if ((this.#weights[slot] as number) < 0) return false
     return this.#inserts === inserts || this.#lru.peek(key as IndexKey<K>) === slot
+  }
+
+  // #holds, and the session is still `value` (not a new one stored under the same key since).
+  #holdsValue(slot: number, key: K, value: V, inserts: number): boolean {
+    return this.#holds(slot, key, inserts) && (this.#inserts === inserts || this.#values[slot] === value)
+  }
+
+  // Sets a session's weight, keeping the total and the count of oversized sessions.
+  #setWeight(slot: number, bytes: number): void {
+    const old = this.#weights[slot] as number
+    if (old > this.#maxBytes) this.#oversized--
+    if (bytes > this.#maxBytes) this.#oversized++
+    this.#bytes += bytes - (old < 0 ? 0 : old)
+    this.#weights[slot] = bytes
   }
 
   #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
@@ -909,8 +960,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // set() and the insert half of getOrCreate().
   #put(key: K, value: V, now: number): void {
     const histories = historiesOf(value)
-    const bytes = this.#weigh(key, value, histories)
+    let bytes = this.#weigh(key, value, histories)
     const inserts = this.#inserts
+    const removed = this.#removed
     const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined) {
       this.#touches++
@@ -918,8 +970,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       if (Object.is(this.#values[found], value)) {
         this.#lastRead[found] = now
         if (histories !== undefined || this.#watchers !== undefined) this.#watch(found, key, histories)
-        this.#bytes += bytes - (this.#weights[found] as number)
-        this.#weights[found] = bytes
+        this.#setWeight(found, bytes)
         this.#enforce(found, true)
         return
       }
@@ -933,16 +984,24 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#remove(other, key, 'replace', true)
       }
     }
+    if (this.#removed !== removed) {
+      // A dispose that ran above may have pushed to this session's histories, which are not
+      // watched yet: weigh it again. (The first weighing checked sizeOf before anything changed.)
+      try {
+        bytes = this.#weigh(key, value, histories)
+      } catch (error) {
+        this.#queueError(error, key)
+      }
+    }
     if (this.#lru.size >= this.#lru.max) this.#grow()
     const slot = this.#freeCount > 0 ? (this.#free[--this.#freeCount] as number) : this.#nextSlot++
     this.#values[slot] = value
     this.#lastRead[slot] = now
-    this.#weights[slot] = bytes
+    this.#setWeight(slot, bytes)
     if (this.#created !== undefined) this.#created[slot] = now
     this.#lru.set(key as IndexKey<K>, slot)
     this.#inserts++
     this.#touches++
-    this.#bytes += bytes
     if (histories !== undefined) this.#watch(slot, key, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
     this.#enforce(slot, true)
@@ -991,11 +1050,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       this.#reportOverflow('maxSessions', this.#maxSessions)
     }
     if (this.#bytes > this.#maxBytes) {
-      // A session that alone outweighs maxBytes cannot be made to fit: evicting the others would
-      // only empty the store. They stay; the overflow is reported, and the next operation that
-      // does not use that session evicts it (unless it is busy).
+      // A session that alone outweighs maxBytes can never fit: idle ones go first. The one this
+      // operation uses stays, and evicting the others for it would only empty the store: they
+      // stay too, the overflow is reported, and the next operation that does not use it evicts it.
       const hopeless = exclude >= 0 && (this.#weights[exclude] as number) > this.#maxBytes
-      if (hopeless || this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent)) {
+      if (this.#oversized > (hopeless ? 1 : 0)) this.#evictOversized(exclude)
+      if (this.#bytes > this.#maxBytes && (hopeless || this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent))) {
         overflowed = true
         this.#reportOverflow('maxBytes', this.#maxBytes)
       }
@@ -1040,35 +1100,52 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   // One pass from the least recently used end: picks the idle sessions whose removal brings the
-  // store within the bound, then removes them. Returns whether it removed any.
+  // store within the bound, then removes them. Returns whether it picked any.
   #evictScan(bytes: boolean, limit: number, reason: EvictionReason, exclude: number): boolean {
-    const slots: number[] = []
-    const keys: K[] = []
+    const picked = noneYet<K, V>()
     let size = this.#lru.size
     let held = this.#bytes
     for (const key of this.#lru.rkeys()) {
       if (bytes ? held <= limit : size <= limit) break
       const slot = this.#lru.peek(key) as number
       if (slot === exclude || this.#busy(slot, key)) continue
-      slots.push(slot)
-      keys.push(key)
+      this.#pick(picked, slot, key)
       size--
       held -= this.#weights[slot] as number
     }
-    if (slots.length === 0) return false
-    this.#removeVictims(slots, keys, reason)
+    if (picked.slots.length === 0) return false
+    this.#removePicked(picked, reason, bytes, limit)
     return true
   }
 
-  // Removes sessions picked by a scan. The dispose of one may have changed the others: each is
-  // checked again (still held, still idle) before it goes.
-  #removeVictims(slots: number[], keys: K[], reason: EvictionReason): void {
+  // Evicts the idle sessions (but `exclude`) that alone outweigh maxBytes: they can never fit.
+  #evictOversized(exclude: number): void {
+    const picked = noneYet<K, V>()
+    for (const key of this.#lru.rkeys()) {
+      const slot = this.#lru.peek(key) as number
+      if (slot === exclude || (this.#weights[slot] as number) <= this.#maxBytes || this.#busy(slot, key)) continue
+      this.#pick(picked, slot, key)
+    }
+    this.#removePicked(picked, 'size', true, this.#maxBytes)
+  }
+
+  #pick(picked: Picked<K, V>, slot: number, key: K): void {
+    picked.slots.push(slot)
+    picked.keys.push(key)
+    picked.values.push(this.#values[slot] as V)
+  }
+
+  // Removes picked sessions while the store holds more than `limit` sessions (or bytes). The
+  // dispose of one may have changed the others: each is checked again (still held, still idle).
+  #removePicked(picked: Picked<K, V>, reason: EvictionReason, bytes: boolean, limit: number): void {
+    const { slots, keys, values } = picked
     const inserts = this.#inserts
     const now = this.#clock()
     for (let i = 0; i < slots.length; i++) {
+      if (!this.#over(bytes, limit)) return
       const slot = slots[i] as number
       const key = keys[i] as K
-      if (!this.#holds(slot, key, inserts)) continue
+      if (!this.#holdsValue(slot, key, values[i] as V, inserts)) continue
       if (i > 0 && this.#busy(slot, key)) continue
       this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, true)
     }
@@ -1076,25 +1153,25 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   #removeExpired(now: number): void {
     // Collect first, remove after: dispose may call back into the store.
-    const slots: number[] = []
-    const keys: K[] = []
+    const picked = noneYet<K, V>()
     const reasons: EvictionReason[] = []
     this.#lru.rforEach((slot, key) => {
       if (!this.#outOfTime(slot, now)) return
       const expiry = this.#expiry(slot, key, now)
       if (expiry === undefined) return
-      slots.push(slot)
-      keys.push(key)
+      this.#pick(picked, slot, key)
       reasons.push(expiry)
     })
+    const { slots, keys, values } = picked
     const inserts = this.#inserts
     const touches = this.#touches
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i] as number
       const key = keys[i] as K
-      if (!this.#holds(slot, key, inserts)) continue
-      // Read or leased by a callback meanwhile? Then it is checked again.
-      const reason = this.#touches === touches && this.#leased === 0 ? reasons[i] : this.#expiry(slot, key, this.#clock())
+      if (!this.#holdsValue(slot, key, values[i] as V, inserts)) continue
+      // A dispose or a read may have refreshed it or made it busy meanwhile: then it is checked again.
+      const unchanged = i === 0 || (this.#dispose === undefined && this.#touches === touches && this.#leased === 0)
+      const reason = unchanged ? reasons[i] : this.#expiry(slot, key, now)
       if (reason !== undefined) this.#remove(slot, key, reason, true)
     }
   }
@@ -1102,29 +1179,32 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #relievePressure(): void {
     const heap = process.memoryUsage().heapUsed
     if (heap <= this.#heapHighWater) return
-    const slots: number[] = []
-    const keys: K[] = []
+    const picked = noneYet<K, V>()
     let left = heap
     for (const key of this.#lru.rkeys()) {
       if (left <= this.#heapHighWater) break
       const slot = this.#lru.peek(key) as number
       if (this.#busy(slot, key)) continue
-      slots.push(slot)
-      keys.push(key)
+      this.#pick(picked, slot, key)
       left -= this.#weights[slot] as number
     }
-    this.#removeVictims(slots, keys, 'pressure')
+    // A limit of -1 bytes: every picked session goes (the heap is not measured again meanwhile).
+    this.#removePicked(picked, 'pressure', true, -1)
   }
 
   // The one way out of the store. The session is fully out before dispose runs. `indexed`: the
   // key is still in the index (pop() has already taken it out otherwise).
   #remove(slot: number, key: K, reason: EvictionReason, indexed: boolean): void {
+    // Already gone (an isBusy that called back into the store): nothing to do twice.
+    if ((this.#weights[slot] as number) < 0) return
     if (indexed) {
       this.#lru.delete(key as IndexKey<K>)
       this.#popped = undefined // the index's dispose hook noted the key: hold no reference to it
     }
     const value = this.#values[slot] as V
-    this.#bytes -= this.#weights[slot] as number
+    const weight = this.#weights[slot] as number
+    if (weight > this.#maxBytes) this.#oversized--
+    this.#bytes -= weight
     const watcher = this.#watchers?.[slot]
     if (watcher !== undefined) {
       for (const history of watcher.histories) history[watchKey](watcher, false)
@@ -1203,8 +1283,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           bytes = old
         }
       }
-      this.#bytes += bytes - old
-      this.#weights[slot] = bytes
+      this.#setWeight(slot, bytes)
       if (this.#bytes > this.#maxBytes || this.#overflowed) this.#enforce(slot, false)
     } finally {
       this.#end()
@@ -1214,12 +1293,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #removeAll(reason: 'clear' | 'close'): void {
     this.#depth++
     try {
-      const [slots, keys] = this.#snapshot(true)
+      // Sessions stored by a dispose while this runs were not there when it started: they stay.
+      const { slots, keys, values } = this.#snapshot(true)
       const inserts = this.#inserts
       for (let i = 0; i < slots.length; i++) {
         const slot = slots[i] as number
         const key = keys[i] as K
-        if (this.#holds(slot, key, inserts)) this.#remove(slot, key, reason, true)
+        if (this.#holdsValue(slot, key, values[i] as V, inserts)) this.#remove(slot, key, reason, true)
       }
       this.#overflowed = false
     } finally {
@@ -1227,17 +1307,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
-  // Every session's slot and key, least recently used first or most recently used first.
-  #snapshot(oldestFirst: boolean): [slots: number[], keys: K[]] {
-    const slots: number[] = []
-    const keys: K[] = []
-    const add = (slot: number, key: K): void => {
-      slots.push(slot)
-      keys.push(key)
-    }
+  // Every session, least recently used first or most recently used first.
+  #snapshot(oldestFirst: boolean): Picked<K, V> {
+    const picked = noneYet<K, V>()
+    const add = (slot: number, key: K): void => this.#pick(picked, slot, key)
     if (oldestFirst) this.#lru.rforEach(add)
     else this.#lru.forEach(add)
-    return [slots, keys]
+    return picked
   }
 
   #timedSweep(): void {
@@ -1256,7 +1332,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The live sessions, most recently used first: those present when iteration starts, skipping
   // any that leave or expire before their turn.
   *#live(): Generator<[K, V], undefined, undefined> {
-    const [slots, keys] = this.#snapshot(false)
+    const { slots, keys } = this.#snapshot(false)
     const inserts = this.#inserts
     const now = this.#clock()
     for (let i = 0; i < slots.length; i++) {

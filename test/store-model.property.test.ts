@@ -27,6 +27,7 @@ import {
 //   delete exclude nobody. The sessions bound is enforced before the bytes bound. When the
 //   excluded session alone outweighs maxBytes, no other session is evicted for the bytes bound
 //   (it cannot be met): an overflow is reported, and a later operation evicts that session.
+//   Idle sessions that alone outweigh maxBytes are evicted before any other for the bytes bound.
 // - A release that does nothing (second release, or the session already left) does nothing else.
 // - A getOrCreate miss changes nothing before create() returns: an expired entry keeps its place
 //   in the recency order if create() throws. The miss is counted even then. The one exception: a
@@ -144,8 +145,15 @@ class Model {
       this.depart(c, this.expiry(c) ?? 'capacity')
     }
     const maxBytes = this.cfg.maxBytes
+    if (maxBytes === undefined) return
+    // Idle sessions that alone outweigh maxBytes can never fit: they go first, least recently
+    // used first, until the bound is met.
+    for (const e of [...this.entries].reverse()) {
+      if (this.bytes <= maxBytes) break
+      if (e !== exclude && e.leases === 0 && !e.value.busy && this.bytesOf(e) > maxBytes) this.depart(e, this.expiry(e) ?? 'size')
+    }
     // A session that alone outweighs maxBytes is not made room for: the others stay.
-    if (maxBytes !== undefined && !(exclude !== undefined && this.bytesOf(exclude) > maxBytes)) {
+    if (!(exclude !== undefined && this.bytesOf(exclude) > maxBytes)) {
       while (this.bytes > maxBytes) {
         const c = this.candidate(exclude)
         if (!c) break

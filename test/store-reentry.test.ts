@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BoundedSessionStore, RingBufferHistory } from '../src/index.js'
+import { BoundedSessionStore, RingBufferHistory, SESSION_OVERHEAD_BYTES } from '../src/index.js'
 
 describe('BoundedSessionStore: regressions from review', () => {
   it('a value that dispose stores under the key being replaced is itself replaced and disposed once', () => {
@@ -66,5 +66,170 @@ describe('RingBufferHistory.from', () => {
     const h = RingBufferHistory.from(items, { maxMessages: 50 })
     expect(h.length).toBe(50)
     expect(h.at(-1)).toBe('m299999')
+  })
+})
+
+describe('BoundedSessionStore: regressions from the review of the column storage', () => {
+  it('a read whose settling disposes remove the session being read does not return another one', () => {
+    type S = { id: string; busy?: boolean }
+    const store: BoundedSessionStore<string, S> = new BoundedSessionStore<string, S>({
+      maxSessions: 1,
+      sweepIntervalMs: 0,
+      now: () => 0,
+      isBusy: (s) => s.busy === true,
+      dispose: (_s, k) => {
+        if (k === 'a') {
+          store.delete('b')
+          store.set('c', { id: 'C' }) // takes the slot 'b' had
+        }
+      },
+    })
+    const a: S = { id: 'A', busy: true }
+    store.set('a', a)
+    store.set('b', { id: 'B' }) // overflow: 'a' is busy
+    a.busy = false
+    expect(store.get('b')).toBeUndefined() // settling evicted 'a', whose dispose deleted 'b'
+    expect([...store.keys()]).toEqual(['c'])
+    expect(store.get('c')?.id).toBe('C')
+  })
+
+  it('getOrCreate makes a new session when settling removed the one it found', () => {
+    type S = { id: string; busy?: boolean }
+    const store: BoundedSessionStore<string, S> = new BoundedSessionStore<string, S>({
+      maxSessions: 1,
+      sweepIntervalMs: 0,
+      now: () => 0,
+      isBusy: (s) => s.busy === true,
+      dispose: (_s, k) => {
+        if (k === 'a') {
+          store.delete('b')
+          store.set('c', { id: 'C' })
+        }
+      },
+    })
+    const a: S = { id: 'A', busy: true }
+    store.set('a', a)
+    store.set('b', { id: 'B' })
+    a.busy = false
+    expect(store.getOrCreate('b', () => ({ id: 'new B' })).id).toBe('new B')
+    expect(store.peek('b')?.id).toBe('new B')
+  })
+
+  it('idle sessions that alone outweigh maxBytes go before any other', () => {
+    const log: string[] = []
+    const store = new BoundedSessionStore<string, { w: number }>({
+      maxBytes: 1000,
+      sweepIntervalMs: 0,
+      now: () => 0,
+      sizeOf: (s) => s.w,
+      dispose: (_s, k, r) => {
+        log.push(`${k}:${r}`)
+      },
+    })
+    store.set('a', { w: 100 }).set('b', { w: 100 })
+    store.set('big', { w: 2000 }) // evicts nobody: it cannot fit
+    expect(log).toEqual([])
+    store.sweep()
+    expect(log).toEqual(['big:size'])
+    expect([...store.keys()]).toEqual(['b', 'a'])
+  })
+
+  it('an eviction stops once the bound is met, and spares a session stored meanwhile under a victim’s key', () => {
+    type S = { id: string; w: number }
+    const log: string[] = []
+    const fresh: S = { id: 'b2', w: 10 }
+    const store: BoundedSessionStore<string, S> = new BoundedSessionStore<string, S>({
+      maxBytes: 100,
+      sweepIntervalMs: 0,
+      now: () => 0,
+      sizeOf: (s) => s.w,
+      isBusy: () => false,
+      dispose: (s, _k, r) => {
+        log.push(`${s.id}:${r}`)
+        if (s.id === 'a') store.set('b', fresh)
+      },
+    })
+    store.set('a', { id: 'a', w: 40 }).set('b', { id: 'b', w: 40 })
+    store.set('c', { id: 'c', w: 90 }) // 170 > 100: 'a' goes, and its dispose replaces 'b'
+    expect(log).toEqual(['a:size', 'b:replace'])
+    expect(store.get('b')).toBe(fresh)
+    expect(store.bytes).toBe(100)
+  })
+
+  it('counts what a dispose run by set pushes to the new session’s history', () => {
+    type S = { history: RingBufferHistory<string> }
+    const next: S = { history: new RingBufferHistory<string>({ maxMessages: 100 }) }
+    const store = new BoundedSessionStore<string, S>({
+      sweepIntervalMs: 0,
+      now: () => 0,
+      dispose: (old, _k, reason) => {
+        if (reason === 'replace') for (const m of old.history) next.history.push(m)
+      },
+    })
+    const first: S = { history: new RingBufferHistory<string>({ maxMessages: 100 }) }
+    first.history.push('hello '.repeat(50))
+    store.set('a', first)
+    store.set('a', next) // the dispose of 'first' carries its messages over
+    expect(store.bytes).toBe(SESSION_OVERHEAD_BYTES + next.history.bytes)
+    next.history.push('x')
+    expect(store.bytes).toBe(SESSION_OVERHEAD_BYTES + next.history.bytes)
+    store.delete('a')
+    expect(store.bytes).toBe(0)
+  })
+
+  it('sweep keeps a session that a dispose made busy meanwhile', () => {
+    let t = 0
+    const log: string[] = []
+    const b = { id: 'b', busy: false }
+    const store = new BoundedSessionStore<string, { id: string; busy: boolean }>({
+      idleTtlMs: 10,
+      sweepIntervalMs: 0,
+      now: () => t,
+      isBusy: (s) => s.busy,
+      dispose: (s, _k, r) => {
+        log.push(`${s.id}:${r}`)
+        if (s.id === 'a') b.busy = true // hands a's work to b
+      },
+    })
+    store.set('a', { id: 'a', busy: false }).set('b', b)
+    t = 20
+    expect(store.sweep()).toBe(1)
+    expect(log).toEqual(['a:idle'])
+    expect(store.peek('b')).toBe(b)
+  })
+
+  it('delivers events in order when a listener calls back into the store', () => {
+    const store = new BoundedSessionStore<string, { id: string }>({ maxSessions: 1, sweepIntervalMs: 0, now: () => 0 })
+    const events: string[] = []
+    store.on('create', (k) => events.push(`create ${k}`))
+    store.on('evict', (k, _v, r) => {
+      events.push(`evict ${k} ${r}`)
+      if (k === 'x') store.delete('y')
+    })
+    store.set('x', { id: 'x' })
+    store.set('y', { id: 'y' })
+    expect(events).toEqual(['create x', 'evict x capacity', 'create y', 'evict y delete'])
+  })
+
+  it('an isBusy that calls back into the store does not corrupt it', () => {
+    let t = 0
+    const store: BoundedSessionStore<string, { id: string }> = new BoundedSessionStore<string, { id: string }>({
+      idleTtlMs: 10,
+      sweepIntervalMs: 0,
+      now: () => t,
+      isBusy: (_v, k) => {
+        store.delete(k)
+        return false
+      },
+    })
+    store.set('a', { id: 'a' })
+    t = 20
+    store.delete('a')
+    expect(store.size).toBe(0)
+    expect(store.bytes).toBe(0)
+    expect(store.stats().departures.delete + store.stats().departures.idle).toBe(1)
+    store.set('x', { id: 'x' }).set('y', { id: 'y' })
+    expect(store.peek('x')?.id).toBe('x')
+    expect(store.peek('y')?.id).toBe('y')
   })
 })
