@@ -768,7 +768,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const size = this.#lru.size
       if (size > this.#peakSize) this.#peakSize = size
       if (this.#bytes > this.#peakBytes) this.#peakBytes = this.#bytes
-      this.#flush()
+      if (this.#queue.length > 0) this.#flush()
     }
   }
 
