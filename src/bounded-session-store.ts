@@ -43,6 +43,8 @@ export interface OverflowInfo {
 
 /**
  * The events of a {@link BoundedSessionStore}, as labelled tuples of listener arguments.
+ * They are delivered once the operation that caused them is complete, in the order they
+ * happened; a listener added while an operation runs hears from the next one.
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
