@@ -121,10 +121,11 @@ const NARROW_TOKENS = 0xffff
 
 // Shared by every history until its first push (#grow replaces them) and after clear(): an idle
 // history allocates no storage of its own. Never written to: nothing is stored at capacity 0.
-const noMessages: never[] = []
+// Frozen: a write meant for a history's own storage throws instead of reaching every history.
+const noMessages: never[] = Object.freeze([]) as never[]
 const noSizes = new Uint32Array(0)
 const noTokens = new Uint16Array(0)
-const noIndexes: number[] = []
+const noIndexes: number[] = Object.freeze([]) as unknown as number[]
 
 function textOf(message: unknown): string | undefined {
   // Objects first: the usual message is `{ role, content }`.
@@ -417,8 +418,7 @@ export class RingBufferHistory<T> implements Iterable<T> {
         if (this.#watchers === undefined) this.#pushFast(message, cfg)
         else {
           const bytesBefore = this.#bytes
-          this.#pushFast(message, cfg)
-          this.#afterChange(bytesBefore)
+          if (!this.#pushFast(message, cfg)) this.#afterChange(bytesBefore)
         }
       } else this.#pushOne(message)
     } else if (messages.length > 1) this.#pushMany(messages)
@@ -429,7 +429,8 @@ export class RingBufferHistory<T> implements Iterable<T> {
   // its storage fully grown and no checkpoint taken. Nothing is protected, so a full ring
   // overwrites its oldest slot in place and the budgets drop messages from the front. Kept small
   // enough for the optimiser to inline.
-  #pushFast(message: T, cfg: Config<T>): void {
+  // Returns whether the message took the general path instead (which reports the change itself).
+  #pushFast(message: T, cfg: Config<T>): boolean {
     let size = MESSAGE_OBJECT_BYTES
     let n = 0
     if (typeof message === 'object' && message !== null) {
@@ -446,7 +447,9 @@ export class RingBufferHistory<T> implements Iterable<T> {
     const tokens = (n + 3) >>> 2
     const maxBytes = cfg.maxBytes
     const maxTokens = cfg.maxTokens
-    if (size > maxBytes || tokens > maxTokens || tokens > NARROW_TOKENS) this.#checkFitsPlain(size, tokens)
+    if (size > maxBytes || tokens > maxTokens || tokens > NARROW_TOKENS || this.#buf.length !== cfg.max || this.#seqs !== undefined) {
+      if (this.#pushRare(message, size, tokens)) return true
+    }
     const buf = this.#buf
     const sizes = this.#sizes
     const counts = this.#tokenCounts
@@ -486,6 +489,24 @@ export class RingBufferHistory<T> implements Iterable<T> {
     this.#tokens = tokenSum
     this.#pushed++
     this.#evicted += evicted
+    return false
+  }
+
+  // The rare cases of #pushFast, once the message is measured: a message over a budget (throws),
+  // one that needs the wide token column, and a history that reading the message changed (a
+  // `content` getter that cleared it or took a checkpoint): that one takes the general path.
+  // Returns whether it pushed the message.
+  #pushRare(message: T, size: number, tokens: number): boolean {
+    const cfg = this.#cfg
+    if (this.#buf.length !== cfg.max || this.#seqs !== undefined) {
+      if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) this.#checkFits(size, tokens, 0)
+      const bytesBefore = this.#bytes
+      this.#append(message, size, tokens, 0)
+      if (this.#watchers !== undefined || this.#trimGroups !== undefined) this.#afterChange(bytesBefore)
+      return true
+    }
+    this.#checkFitsPlain(size, tokens)
+    return false
   }
 
   #pushOne(message: T): void {

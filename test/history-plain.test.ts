@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type RingBufferHistoryOptions, RingBufferHistory } from '../src/index.js'
+import { defaultSizeOf, type RingBufferHistoryOptions, RingBufferHistory } from '../src/index.js'
 
 // A history without pin, startOn or onTrim takes shorter paths (a full ring overwrites its oldest
 // slot in place; a copy of a wrapped ring lays the ring out again first). Giving the same history
@@ -123,5 +123,45 @@ describe('RingBufferHistory: the plain paths agree with the general path', () =>
     expect(h.toArray()).toEqual(['m7', 'm8', 'm9', 'm10'])
     expect(h.evictedCount).toBe(7)
     expect(h.bytes).toBe(4 * (16 + 2 * 2) + 2)
+  })
+})
+
+describe('RingBufferHistory: a message whose content getter changes the history', () => {
+  it('a getter that clears the history leaves it holding the message, and other histories untouched', () => {
+    const h = new RingBufferHistory<unknown>({ maxMessages: 2 })
+    h.push('a', 'b') // fully grown: the next push would take the steady-state path
+    h.push({
+      role: 'user',
+      get content() {
+        h.clear()
+        return 'hi'
+      },
+    })
+    expect(h.length).toBe(1)
+    expect(h.bytes).toBe(defaultSizeOf({ role: 'user', content: 'hi' }))
+    const x = new RingBufferHistory<string>({ maxMessages: 1 })
+    const y = new RingBufferHistory<string>({ maxMessages: 1 })
+    x.push('from-x')
+    y.push('from-y')
+    expect(x.at(0)).toBe('from-x')
+    expect(y.at(0)).toBe('from-y')
+    x.push('x2')
+    expect(x.bytes).toBe(defaultSizeOf('x2'))
+  })
+
+  it('a checkpoint taken by a getter covers the message being pushed', () => {
+    const g = new RingBufferHistory<unknown>({ maxMessages: 2 })
+    g.push('a', 'b')
+    let cp: ReturnType<typeof g.checkpoint> | undefined
+    g.push({
+      role: 'user',
+      get content() {
+        cp ??= g.checkpoint()
+        return 'c'
+      },
+    })
+    g.push('d')
+    expect(g.rollback(cp as ReturnType<typeof g.checkpoint>)).toBe(2)
+    expect(g.length).toBe(0)
   })
 })
