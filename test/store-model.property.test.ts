@@ -20,8 +20,8 @@ import {
 // - Enforcement of a pending bound ("every later operation retries") runs AFTER the operation's
 //   own effect, on get, set, getOrCreate, touch, acquire (hit or miss, including a read that
 //   removed an expired session), delete of a present key, every effective release (even one that
-//   leaves the session leased by another lease), sweep and a push to a stored history; never on
-//   peek, has, iteration, size, bytes, stats(), or delete of an absent key.
+//   leaves the session leased by another lease), sweep and a push that changes a stored history's
+//   bytes; never on peek, has, iteration, size, bytes, stats(), or delete of an absent key.
 // - That enforcement never evicts the session the operation just returned, refreshed, inserted or
 //   grew (the get/touch/acquire/getOrCreate/set key, the pushed session); release, sweep and
 //   delete exclude nobody. The sessions bound is enforced before the bytes bound. When the
@@ -538,12 +538,15 @@ async function run(cfg: Config, ops: Op[]) {
         // A push goes to the value itself; the store must notice it on its own.
         const e = model.find(op.key)
         if (!e) break
+        const before = e.value.history.bytes
         try {
           e.value.history.push(...op.lengths.map((n) => 'y'.repeat(n)))
         } catch (error) {
           storeError = error
         }
-        model.enforce(e)
+        // The store hears of a push that changed the history's bytes (one that trims exactly as
+        // much as it adds changes nothing it weighs).
+        if (e.value.history.bytes !== before) model.enforce(e)
         break
       }
       case 'pushStale': {
