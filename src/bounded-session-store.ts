@@ -986,7 +986,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#remove(other, key, 'replace', true)
       }
     }
-    if (this.#removed !== removed) {
+    if (this.#removed !== removed && this.#dispose !== undefined) {
       // A dispose that ran above may have pushed to this session's histories, which are not
       // watched yet: weigh it again. (The first weighing checked sizeOf before anything changed.)
       try {
