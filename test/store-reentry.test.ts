@@ -70,31 +70,11 @@ describe('RingBufferHistory.from', () => {
 })
 
 describe('BoundedSessionStore: regressions from the review of the column storage', () => {
-  it('a read whose settling disposes remove the session being read does not return another one', () => {
-    type S = { id: string; busy?: boolean }
-    const store: BoundedSessionStore<string, S> = new BoundedSessionStore<string, S>({
-      maxSessions: 1,
-      sweepIntervalMs: 0,
-      now: () => 0,
-      isBusy: (s) => s.busy === true,
-      dispose: (_s, k) => {
-        if (k === 'a') {
-          store.delete('b')
-          store.set('c', { id: 'C' }) // takes the slot 'b' had
-        }
-      },
-    })
-    const a: S = { id: 'A', busy: true }
-    store.set('a', a)
-    store.set('b', { id: 'B' }) // overflow: 'a' is busy
-    a.busy = false
-    expect(store.get('b')).toBeUndefined() // settling evicted 'a', whose dispose deleted 'b'
-    expect([...store.keys()]).toEqual(['c'])
-    expect(store.get('c')?.id).toBe('C')
-  })
+  type S = { id: string; busy?: boolean }
 
-  it('getOrCreate makes a new session when settling removed the one it found', () => {
-    type S = { id: string; busy?: boolean }
+  // One session over maxSessions: 1 while 'a' is busy, with 'a' idle again. The next read settles
+  // the overflow by evicting 'a', whose dispose deletes 'b' and stores 'c' in the slot 'b' had.
+  function pendingOverflow(): BoundedSessionStore<string, S> {
     const store: BoundedSessionStore<string, S> = new BoundedSessionStore<string, S>({
       maxSessions: 1,
       sweepIntervalMs: 0,
@@ -111,6 +91,18 @@ describe('BoundedSessionStore: regressions from the review of the column storage
     store.set('a', a)
     store.set('b', { id: 'B' })
     a.busy = false
+    return store
+  }
+
+  it('a read whose settling disposes remove the session being read does not return another one', () => {
+    const store = pendingOverflow()
+    expect(store.get('b')).toBeUndefined()
+    expect([...store.keys()]).toEqual(['c'])
+    expect(store.get('c')?.id).toBe('C')
+  })
+
+  it('getOrCreate makes a new session when settling removed the one it found', () => {
+    const store = pendingOverflow()
     expect(store.getOrCreate('b', () => ({ id: 'new B' })).id).toBe('new B')
     expect(store.peek('b')?.id).toBe('new B')
   })
