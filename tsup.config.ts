@@ -1,9 +1,13 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The two classes are entries of their own (index.js re-exports them), so that a bundler that
+  // honours `sideEffects: false` leaves out the store, and with it eventemitter3, lru-cache and
+  // zod, when only RingBufferHistory is imported.
+  entry: ['src/index.ts', 'src/ring-buffer-history.ts', 'src/bounded-session-store.ts'],
   format: ['esm', 'cjs'],
-  dts: true,
+  splitting: true,
+  dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',
