@@ -1154,6 +1154,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   #removeExpired(now: number): void {
+    if (this.#dispose === undefined) {
+      // No callback can run while a session goes (events wait for the end of the operation), so
+      // sessions go as the walk meets them. lru-cache's own purgeStale() deletes the same way: a
+      // deleted entry keeps its link to the next one.
+      this.#lru.rforEach((slot, key) => {
+        if (!this.#outOfTime(slot, now)) return
+        const expiry = this.#expiry(slot, key, now)
+        if (expiry !== undefined) this.#remove(slot, key, expiry, true)
+      })
+      return
+    }
     // Collect first, remove after: dispose may call back into the store.
     const picked = noneYet<K, V>()
     const reasons: EvictionReason[] = []

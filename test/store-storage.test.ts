@@ -1,5 +1,6 @@
 import * as v8 from 'node:v8'
 import * as vm from 'node:vm'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BoundedSessionStore, RingBufferHistory } from '../src/index.js'
 
@@ -134,5 +135,53 @@ describe('BoundedSessionStore: lifetime and costs', () => {
     expect(errors).toHaveLength(2)
     expect([...store.keys()]).toEqual(['a'])
     expect(errors).toHaveLength(3)
+  })
+})
+
+describe('BoundedSessionStore: sweep without a dispose', () => {
+  it('removes exactly the idle expired sessions, in any recency order, and keeps the counts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ readAt: fc.integer({ min: 0, max: 100 }), busy: fc.boolean(), leased: fc.boolean() }), { maxLength: 60 }),
+        fc.array(fc.nat(), { maxLength: 60 }),
+        (sessions, reads) => {
+          let t = 0
+          const store = new BoundedSessionStore<number, { busy: boolean }>({
+            maxSessions: 1000,
+            idleTtlMs: 50,
+            sweepIntervalMs: 0,
+            now: () => t,
+            isBusy: (s) => s.busy,
+          })
+          const evicted: number[] = []
+          store.on('evict', (k) => evicted.push(k))
+          const lastRead = new Map<number, number>()
+          sessions.forEach((s, k) => {
+            t = s.readAt
+            store.set(k, { busy: s.busy })
+            lastRead.set(k, t)
+            if (s.leased) store.acquire(k) // never released
+          })
+          // Reads shuffle the recency order away from the order of the read times.
+          for (const r of reads) {
+            if (sessions.length === 0) break
+            const k = r % sessions.length
+            t = Math.min((lastRead.get(k) as number) + 1, 100)
+            if (store.touch(k)) lastRead.set(k, t)
+          }
+          t = 130
+          const expected = sessions
+            .map((s, k) => ({ k, gone: 130 - (lastRead.get(k) as number) >= 50 && !s.busy && !s.leased }))
+            .filter((x) => x.gone)
+            .map((x) => x.k)
+          expect(store.sweep()).toBe(expected.length)
+          expect([...evicted].sort((a, b) => a - b)).toEqual(expected)
+          expect(store.size).toBe(sessions.length - expected.length)
+          expect(store.bytes).toBe(store.size * 1024)
+          expect(store.stats().departures.idle).toBe(expected.length)
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })
