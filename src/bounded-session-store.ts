@@ -973,7 +973,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         this.#lastRead[found] = now
         if (histories !== undefined || this.#watchers !== undefined) this.#watch(found, key, histories)
         this.#setWeight(found, bytes)
-        this.#enforce(found, true)
+        if (this.#mustEnforce()) this.#enforce(found, true)
         return
       }
       this.#remove(found, key, this.#expiry(found, key, now) ?? 'replace', true)
@@ -1006,7 +1006,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#touches++
     if (histories !== undefined) this.#watch(slot, key, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
-    this.#enforce(slot, true)
+    if (this.#mustEnforce()) this.#enforce(slot, true)
   }
 
   // Makes room for one more session when maxSessions are held.
@@ -1063,6 +1063,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     this.#overflowed = overflowed
+  }
+
+  // Whether #enforce has anything to do: a bound is exceeded, or one was.
+  #mustEnforce(): boolean {
+    return this.#overflowed || this.#lru.size > this.#maxSessions || this.#bytes > this.#maxBytes
   }
 
   #reportOverflow(bound: 'maxSessions' | 'maxBytes', limit: number): void {
