@@ -497,15 +497,13 @@ export class RingBufferHistory<T> implements Iterable<T> {
   // `content` getter that cleared it or took a checkpoint): that one takes the general path.
   // Returns whether it pushed the message.
   #pushRare(message: T, size: number, tokens: number): boolean {
-    const cfg = this.#cfg
-    if (this.#buf.length !== cfg.max || this.#seqs !== undefined) {
-      if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) this.#checkFits(size, tokens, 0)
-      const bytesBefore = this.#bytes
-      this.#append(message, size, tokens, 0)
-      if (this.#watchers !== undefined || this.#trimGroups !== undefined) this.#afterChange(bytesBefore)
+    if (this.#buf.length !== this.#cfg.max || this.#seqs !== undefined) {
+      this.#pushMeasured(message, size, tokens, 0)
       return true
     }
-    this.#checkFitsPlain(size, tokens)
+    // Nothing is protected in a plain history: this compares the message with the budgets alone.
+    this.#checkFits(size, tokens, 0)
+    if (tokens > NARROW_TOKENS) this.#widenTokens()
     return false
   }
 
@@ -522,19 +520,16 @@ export class RingBufferHistory<T> implements Iterable<T> {
       size = measure(cfg.sizeOf, message, 'sizeOf')
       tokens = measure(cfg.countTokens, message, 'countTokens')
     }
-    const flags = cfg.flagged ? this.#flagsOf(message) : 0
+    this.#pushMeasured(message, size, tokens, cfg.flagged ? this.#flagsOf(message) : 0)
+  }
+
+  // The general path once a message is measured: check that it fits, append it, report the change.
+  #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
+    const cfg = this.#cfg
     if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) this.#checkFits(size, tokens, flags)
     const bytesBefore = this.#bytes
     this.#append(message, size, tokens, flags)
     if (this.#watchers !== undefined || this.#trimGroups !== undefined) this.#afterChange(bytesBefore)
-  }
-
-  // #checkFits when nothing is protected; widens the token column for a message that needs it.
-  #checkFitsPlain(size: number, tokens: number): void {
-    const cfg = this.#cfg
-    if (size > cfg.maxBytes) throw new MessageTooLargeError('bytes', cfg.maxBytes, size)
-    if (tokens > cfg.maxTokens) throw new MessageTooLargeError('tokens', cfg.maxTokens, tokens)
-    this.#widenTokens()
   }
 
   #flagsOf(message: T): number {
