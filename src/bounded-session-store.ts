@@ -1109,17 +1109,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // One pass from the least recently used end: picks the idle sessions whose removal brings the
   // store within the bound, then removes them. Returns whether it picked any.
   #evictScan(bytes: boolean, limit: number, reason: EvictionReason, exclude: number): boolean {
-    const picked = noneYet<K, V>()
-    let size = this.#lru.size
-    let held = this.#bytes
-    for (const key of this.#lru.rkeys()) {
-      if (bytes ? held <= limit : size <= limit) break
-      const slot = this.#lru.peek(key) as number
-      if (slot === exclude || this.#busy(slot, key)) continue
-      this.#pick(picked, slot, key)
-      size--
-      held -= this.#weights[slot] as number
-    }
+    const picked = this.#pickIdle(exclude, bytes ? this.#bytes - limit : this.#lru.size - limit, bytes, -1)
     if (picked.slots.length === 0) return false
     this.#removePicked(picked, reason, bytes, limit)
     return true
@@ -1127,13 +1117,24 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // Evicts the idle sessions (but `exclude`) that alone outweigh maxBytes: they can never fit.
   #evictOversized(exclude: number): void {
+    const picked = this.#pickIdle(exclude, this.#bytes - this.#maxBytes, true, this.#maxBytes)
+    this.#removePicked(picked, 'size', true, this.#maxBytes)
+  }
+
+  // Picks idle sessions other than `exclude`, least recently used first, until they make up
+  // `excess`: a number of sessions, or of bytes with `byWeight`. Only sessions that weigh more
+  // than `heavierThan` are picked.
+  #pickIdle(exclude: number, excess: number, byWeight: boolean, heavierThan: number): Picked<K, V> {
     const picked = noneYet<K, V>()
     for (const key of this.#lru.rkeys()) {
+      if (excess <= 0) break
       const slot = this.#lru.peek(key) as number
-      if (slot === exclude || (this.#weights[slot] as number) <= this.#maxBytes || this.#busy(slot, key)) continue
+      const weight = this.#weights[slot] as number
+      if (slot === exclude || weight <= heavierThan || this.#busy(slot, key)) continue
       this.#pick(picked, slot, key)
+      excess -= byWeight ? weight : 1
     }
-    this.#removePicked(picked, 'size', true, this.#maxBytes)
+    return picked
   }
 
   #pick(picked: Picked<K, V>, slot: number, key: K): void {
@@ -1197,15 +1198,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #relievePressure(): void {
     const heap = process.memoryUsage().heapUsed
     if (heap <= this.#heapHighWater) return
-    const picked = noneYet<K, V>()
-    let left = heap
-    for (const key of this.#lru.rkeys()) {
-      if (left <= this.#heapHighWater) break
-      const slot = this.#lru.peek(key) as number
-      if (this.#busy(slot, key)) continue
-      this.#pick(picked, slot, key)
-      left -= this.#weights[slot] as number
-    }
+    const picked = this.#pickIdle(-1, heap - this.#heapHighWater, true, -1)
     // A limit of -1 bytes: every picked session goes (the heap is not measured again meanwhile).
     this.#removePicked(picked, 'pressure', true, -1)
   }
