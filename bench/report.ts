@@ -284,10 +284,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({
       key: r.id,
       section: '6',
-      figure:
-        d.fromExample === 1
-          ? `${r.title.split(': ')[1]} — demo replay (examples/claude-mem-worker), ${d.days} day(s), ${(d.events ?? 0).toLocaleString('en-US')} events; at the end ${mb(d.final ?? 0)}`
-          : `${r.title.split(': ')[1]} — built-in soak, ${Math.round((d.minutes ?? 0) / 60)} h, ${(d.events ?? 0).toLocaleString('en-US')} events; at the end ${mb(d.final ?? 0)}, ${d.sessions} sessions, ${(d.messages ?? 0).toLocaleString('en-US')} messages`,
+      figure: `${r.title.split(': ')[1]} — demo replay (examples/claude-mem-worker), ${d.days} day(s), ${(d.events ?? 0).toLocaleString('en-US')} events; at the end ${mb(d.final ?? 0)}`,
       value: mb(r.bytes),
       range: '',
       goal: { kind: 'none', text: '(measured)' },
