@@ -4,9 +4,9 @@ import {
   RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
   type OverflowInfo,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // Guarantees 1 and 2: a busy (isBusy) or leased (acquire) session is never removed by idle,
 // max-age, capacity, size or pressure; when the bounds cannot be met because of busy sessions an
@@ -20,20 +20,10 @@ interface Session {
 }
 
 function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
   const overflows: OverflowInfo[] = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    isBusy: (value) => value.busy,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  store.on('overflow', (info) => overflows.push(info))
-  return { store, disposed, clock, overflows }
+  const s = setupStore<Session>({ isBusy: (value) => value.busy, ...options })
+  s.store.on('overflow', (info) => overflows.push(info))
+  return { ...s, overflows }
 }
 
 const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })

@@ -1,10 +1,9 @@
 import { describe, expect, it, vi } from 'vitest'
 import {
-  BoundedSessionStore,
   SessionLimitError,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // maxSessions: least-recently-used eviction ('capacity') or, with whenFull: 'reject', a
 // SessionLimitError that evicts nobody.
@@ -14,19 +13,7 @@ interface Session {
   busy?: boolean
 }
 
-function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  return { store, disposed, clock }
-}
+const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) => setupStore<Session>(options)
 
 const session = (id: string, busy = false): Session => ({ id, busy })
 

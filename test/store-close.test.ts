@@ -8,6 +8,7 @@ import {
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // Guarantee 5: close() stops the timer, disposes every session with 'close', resolves after every
 // async dispose settled; afterwards reads and writes throw StoreClosedError. A process with an
@@ -19,18 +20,7 @@ interface Session {
   history: RingBufferHistory<string>
 }
 
-function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const disposed: Array<[string, EvictionReason]> = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => 0,
-    sweepIntervalMs: 0,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  return { store, disposed }
-}
+const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) => setupStore<Session>(options)
 
 const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -3,8 +3,8 @@ import {
   BoundedSessionStore,
   RingBufferHistory,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // getOrCreate(key, create): create is called once per miss, and a create that throws leaves the
 // store unchanged (guarantee 7).
@@ -15,20 +15,11 @@ interface Session {
 }
 
 function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
   const events: string[] = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  store.on('create', (key) => events.push(`create ${key}`))
-  store.on('evict', (key, _v, reason) => events.push(`evict ${key} ${reason}`))
-  return { store, disposed, clock, events }
+  const s = setupStore<Session>(options)
+  s.store.on('create', (key) => events.push(`create ${key}`))
+  s.store.on('evict', (key, _v, reason) => events.push(`evict ${key} ${reason}`))
+  return { ...s, events }
 }
 
 const session = (id: string): Session => ({ id, history: new RingBufferHistory<string>() })

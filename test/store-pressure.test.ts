@@ -5,6 +5,7 @@ import {
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // heapHighWaterBytes: on each sweep, while the process heap (minus what this sweep already
 // evicted) is above it, evict idle sessions least recently used first with 'pressure'.
@@ -15,20 +16,8 @@ interface Session {
   history: RingBufferHistory<string>
 }
 
-function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    isBusy: (v) => v.busy,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  return { store, disposed, clock }
-}
+const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) =>
+  setupStore<Session>({ isBusy: (v) => v.busy, ...options })
 
 const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 

@@ -5,9 +5,9 @@ import {
   RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
   type OverflowInfo,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // maxBytes: a size-weighted bound whose sizes follow the sessions' histories as they grow,
 // without the host calling anything after a push.
@@ -19,19 +19,10 @@ interface Session {
 }
 
 function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
   const overflows: OverflowInfo[] = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  store.on('overflow', (info) => overflows.push(info))
-  return { store, disposed, clock, overflows }
+  const s = setupStore<Session>(options)
+  s.store.on('overflow', (info) => overflows.push(info))
+  return { ...s, overflows }
 }
 
 const session = (id: string, busy = false): Session => ({

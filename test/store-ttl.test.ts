@@ -5,6 +5,7 @@ import {
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
+import { setupStore } from './helpers/store.js'
 
 // Guarantee 4: an expired session is never returned by get, peek, has, getOrCreate or
 // iteration, even before a sweep removes it; the sweep then disposes it with 'idle' or 'max-age'.
@@ -14,19 +15,7 @@ interface Session {
   history: RingBufferHistory<string>
 }
 
-function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
-  const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
-  const store = new BoundedSessionStore<string, Session>({
-    now: () => clock.t,
-    sweepIntervalMs: 0,
-    dispose: (_value, key, reason) => {
-      disposed.push([key, reason])
-    },
-    ...options,
-  })
-  return { store, disposed, clock }
-}
+const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) => setupStore<Session>(options)
 
 const session = (id: string): Session => ({ id, history: new RingBufferHistory<string>() })
 

@@ -1,0 +1,17 @@
+// The store that most store tests start from: an injected clock, no sweep timer, and a dispose
+// that logs each departure as [key, reason]. Options given here override these.
+import { BoundedSessionStore, type BoundedSessionStoreOptions, type EvictionReason } from '../../src/index.js'
+
+export function setupStore<V>(options: BoundedSessionStoreOptions<string, V> = {}) {
+  const clock = { t: 0 }
+  const disposed: Array<[string, EvictionReason]> = []
+  const store = new BoundedSessionStore<string, V>({
+    now: () => clock.t,
+    sweepIntervalMs: 0,
+    dispose: (_value, key, reason) => {
+      disposed.push([key, reason])
+    },
+    ...options,
+  })
+  return { store, clock, disposed }
+}
