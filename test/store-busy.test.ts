@@ -1,23 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import {
   BoundedSessionStore,
-  RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
   type OverflowInfo,
 } from '../src/index.js'
-import { setupStore } from './helpers/store.js'
+import { session, setupStore, type TestSession } from './helpers/store.js'
 
 // Guarantees 1 and 2: a busy (isBusy) or leased (acquire) session is never removed by idle,
 // max-age, capacity, size or pressure; when the bounds cannot be met because of busy sessions an
 // overflow is emitted and the excess goes as soon as they are idle again.
 
-interface Session {
-  id: string
-  /** Like claude-mem's `generatorPromise !== null`. */
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   const overflows: OverflowInfo[] = []
@@ -25,8 +19,6 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   s.store.on('overflow', (info) => overflows.push(info))
   return { ...s, overflows }
 }
-
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 
 describe('isBusy', () => {
   it('is called with (value, key)', () => {

@@ -8,21 +8,16 @@ import {
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
-import { setupStore } from './helpers/store.js'
+import { session, setupStore, type TestSession } from './helpers/store.js'
 
 // Guarantee 5: close() stops the timer, disposes every session with 'close', resolves after every
 // async dispose settled; afterwards reads and writes throw StoreClosedError. A process with an
 // open store exits on its own.
 
-interface Session {
-  id: string
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) => setupStore<Session>(options)
 
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 function deferred() {

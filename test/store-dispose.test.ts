@@ -1,21 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import {
   BoundedSessionStore,
-  RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
+import { session, type TestSession } from './helpers/store.js'
 
 // Guarantees 3 and 6: dispose runs exactly once per departure, with the right reason, after the
 // session is out of the store; a dispose that throws or rejects is reported through 'error';
 // dispose and listeners may call back into the store.
 
-interface Session {
-  id: string
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 interface DisposeCall {
   value: Session
@@ -51,7 +47,6 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   return { store, calls, clock }
 }
 
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 function attempt<T>(fn: () => T, fallback: T): T {
   try {
     return fn()

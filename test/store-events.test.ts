@@ -1,21 +1,17 @@
 import { describe, expect, it, vi } from 'vitest'
 import {
   BoundedSessionStore,
-  RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
   type EvictionReason,
   type OverflowInfo,
 } from '../src/index.js'
+import { session, type TestSession } from './helpers/store.js'
 
 // Typed events on the store itself: create, evict, overflow, error; on/off; a throwing listener
 // does not corrupt the store.
 
-interface Session {
-  id: string
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 type Event =
   | ['create', string, string]
@@ -38,8 +34,6 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   store.on('error', (error, key) => events.push(['error', error, key]))
   return { store, events, clock }
 }
-
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 
 describe('create', () => {
   it('is emitted with (key, value) when a session is inserted by set or getOrCreate', () => {

@@ -1,25 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   BoundedSessionStore,
-  RingBufferHistory,
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
-import { setupStore } from './helpers/store.js'
+import { session, setupStore, type TestSession } from './helpers/store.js'
 
 // heapHighWaterBytes: on each sweep, while the process heap (minus what this sweep already
 // evicted) is above it, evict idle sessions least recently used first with 'pressure'.
 
-interface Session {
-  id: string
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 const setup = (options: BoundedSessionStoreOptions<string, Session> = {}) =>
   setupStore<Session>({ isBusy: (v) => v.busy, ...options })
-
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 
 afterEach(() => {
   vi.useRealTimers()

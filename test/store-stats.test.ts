@@ -1,19 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import {
   BoundedSessionStore,
-  RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
   type EvictionReason,
 } from '../src/index.js'
+import { session, type TestSession } from './helpers/store.js'
 
 // stats(): current and peak size and bytes, hits and misses, departures counted by reason.
 
-interface Session {
-  id: string
-  busy: boolean
-  history: RingBufferHistory<string>
-}
+type Session = TestSession
 
 const REASONS: EvictionReason[] = ['idle', 'max-age', 'capacity', 'size', 'pressure', 'delete', 'replace', 'clear', 'close']
 const zeroDepartures = () => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<EvictionReason, number>
@@ -28,8 +24,6 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   })
   return { store, clock }
 }
-
-const session = (id: string, busy = false): Session => ({ id, busy, history: new RingBufferHistory<string>() })
 
 describe('stats()', () => {
   it('starts at zero with every reason present', () => {

@@ -1,6 +1,6 @@
 // The store that most store tests start from: an injected clock, no sweep timer, and a dispose
 // that logs each departure as [key, reason]. Options given here override these.
-import { BoundedSessionStore, type BoundedSessionStoreOptions, type EvictionReason } from '../../src/index.js'
+import { BoundedSessionStore, type BoundedSessionStoreOptions, type EvictionReason, RingBufferHistory } from '../../src/index.js'
 
 export function setupStore<V>(options: BoundedSessionStoreOptions<string, V> = {}) {
   const clock = { t: 0 }
@@ -15,3 +15,12 @@ export function setupStore<V>(options: BoundedSessionStoreOptions<string, V> = {
   })
   return { store, clock, disposed }
 }
+
+/** A session like the worker's: an id, a busy flag (its `generatorPromise !== null`), a history. */
+export interface TestSession {
+  id: string
+  busy: boolean
+  history: RingBufferHistory<string>
+}
+
+export const session = (id: string, busy = false): TestSession => ({ id, busy, history: new RingBufferHistory<string>() })
