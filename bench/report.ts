@@ -232,6 +232,13 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       value: 0.5,
       text: '≥ 0.50×',
     })
+    addRatio(
+      `reads-search-${c}`,
+      '2',
+      `includes + findLast vs Array, ${c} messages`,
+      speedup(`reads-search-${c}`, 'RingBufferHistory includes(newest) + findLast(none)', 'Array includes(newest) + findLast(none)'),
+      { kind: 'atLeast', value: 0.5, text: '≥ 0.50×' },
+    )
     addRatio(`reads-window-${c}`, '2', `window(20 messages, 100k tokens) vs old unshift loop, ${c} messages`, speedup(`reads-window-${c}`, 'RingBufferHistory window({ maxMessages: 20, maxTokens: 100_000 })', 'old copy-trimming loop (unshift)'), {
       kind: 'atLeast',
       value: 1,
