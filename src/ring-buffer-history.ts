@@ -856,7 +856,10 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     const cfg = this.#cfg
     if (otherBytes + size <= cfg.maxBytes && otherTokens + tokens <= cfg.maxTokens) return undefined
     if (cfg.shrink === undefined) throw tooLarge(cfg, otherBytes + size, otherTokens + tokens)
-    const smaller = cfg.shrink(message, { bytes: cfg.maxBytes - otherBytes, tokens: cfg.maxTokens - otherTokens }, this.#measureOf)
+    const smaller = cfg.shrink(message, { bytes: cfg.maxBytes - otherBytes, tokens: cfg.maxTokens - otherTokens }, (m) => ({
+      bytes: measure(cfg.sizeOf, m, 'sizeOf'),
+      tokens: measure(cfg.countTokens, m, 'countTokens'),
+    }))
     const newSize = measure(cfg.sizeOf, smaller, 'sizeOf')
     const newTokens = measure(cfg.countTokens, smaller, 'countTokens')
     if (otherBytes + newSize > cfg.maxBytes || otherTokens + newTokens > cfg.maxTokens) {
@@ -864,12 +867,6 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     }
     return { message: smaller, size: newSize, tokens: newTokens }
   }
-
-  // The history's measures, as `shrink` is given them.
-  readonly #measureOf = (message: T): HistoryMeasure => ({
-    bytes: measure(this.#cfg.sizeOf, message, 'sizeOf'),
-    tokens: measure(this.#cfg.countTokens, message, 'countTokens'),
-  })
 
   #flagsOf(message: T): number {
     const cfg = this.#cfg
