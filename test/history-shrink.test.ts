@@ -227,6 +227,20 @@ describe('truncateContent', () => {
     )
   })
 
+  it('never cuts a character of two UTF-16 units (an emoji) in half', () => {
+    // A lone surrogate is invalid text: JSON.stringify writes it as an escape that providers refuse.
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+    const emoji = 'a🙂'.repeat(200)
+    const measure = (m: Msg) => ({ bytes: m.content.length, tokens: 0 })
+    for (let room = 30; room < 120; room++) {
+      const result = truncateContent(user(emoji), { bytes: room, tokens: Infinity }, measure)
+      expect(result.content.length).toBeLessThanOrEqual(room)
+      expect(lone.test(result.content)).toBe(false)
+      const { head, n, tail } = parts(result.content)
+      expect(n).toBe(emoji.length - head.length - tail.length)
+    }
+  })
+
   it('returns a copy, with every other field kept and the original unchanged', () => {
     interface Tagged extends Msg {
       id: number
