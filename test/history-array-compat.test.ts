@@ -92,6 +92,17 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
     expect(history.includes(Number.NaN, -2)).toBe(true)
   })
 
+  it('an explicit undefined fromIndex means 0, as on arrays', () => {
+    const history = new RingBufferHistory<string>({ maxMessages: 4 })
+    history.push('z', 'a', 'b', 'a', 'b')
+    const array = ['a', 'b', 'a', 'b']
+    const from: number | undefined = undefined
+    expect(history.indexOf('b', from)).toBe(array.indexOf('b', from))
+    expect(history.includes('a', from)).toBe(array.includes('a', from))
+    expect(history.lastIndexOf('b', from)).toBe(array.lastIndexOf('b', from))
+    expect(history.lastIndexOf('a', from)).toBe(array.lastIndexOf('a', from))
+  })
+
   it('findIndex, findLast and findLastIndex: same answers, same visits', () => {
     fc.assert(
       fc.property(wrapped, predicate, ({ history, array }, fn) => {
