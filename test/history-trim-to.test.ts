@@ -34,10 +34,15 @@ describe('RingBufferHistory: trimTo', () => {
           const options = { maxMessages, maxBytes, sizeOf: (m: Msg) => m.content.length }
           const plain = new RingBufferHistory<Msg>(options)
           const one = new RingBufferHistory<Msg>({ ...options, trimTo: 1 })
+          // The reference: an array that drops its oldest message while a budget is exceeded.
+          const model: Msg[] = []
           lengths.forEach((len, i) => {
             const m = user(`${i}:`.padEnd(Math.min(len, maxBytes ?? len), 'x'))
             plain.push(m)
             one.push(m)
+            model.push(m)
+            while (model.length > maxMessages || model.reduce((s, x) => s + x.content.length, 0) > (maxBytes ?? Infinity)) model.shift()
+            expect(one.toArray()).toEqual(model)
             expect(one.toArray()).toEqual(plain.toArray())
             expect(one.evictedCount).toBe(plain.evictedCount)
             expect(one.bytes).toBe(plain.bytes)
