@@ -1287,8 +1287,9 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   lastIndexOf(message: T, fromIndex?: number): number {
     const n = this.#len
     let from = n - 1
-    if (fromIndex !== undefined) {
-      const i = Math.trunc(fromIndex) || 0
+    // As on arrays, a fromIndex passed as `undefined` counts (it means 0); only a missing one does not.
+    if (arguments.length > 1) {
+      const i = Math.trunc(fromIndex ?? 0) || 0
       from = i < 0 ? n + i : Math.min(i, n - 1)
     }
     for (let i = from; i >= 0; i--) if (this.#buf[this.#slot(i)] === message) return i
