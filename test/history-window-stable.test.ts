@@ -14,9 +14,19 @@ function filled(n: number, options: ConstructorParameters<typeof RingBufferHisto
 }
 
 describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
-  it('the first call cuts to trimTo × the budget', () => {
+  it('the first call on a history larger than the budget cuts to trimTo × the budget', () => {
     const h = filled(20)
     expect(names(h.window({ maxMessages: 10, trimTo: 0.5 }))).toEqual(['m16', 'm17', 'm18', 'm19', 'm20'])
+  })
+
+  it('a history that fits the budget is returned whole, and its cut stays at the oldest message', () => {
+    const h = filled(6)
+    const budget = { maxMessages: 8, trimTo: 0.5 }
+    expect(names(h.window(budget))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'])
+    h.push(user('m7'), user('m8'))
+    expect(names(h.window(budget))[0]).toBe('m1')
+    h.push(user('m9'))
+    expect(names(h.window(budget))).toEqual(['m6', 'm7', 'm8', 'm9'])
   })
 
   it('the cut stays put while the window fits, then moves in one step', () => {
@@ -48,13 +58,15 @@ describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
     const h = filled(0)
     h.push(user('aaaa'), user('bbbb'), user('cc'), user('dd'))
     const budget = { maxBytes: 12, trimTo: 0.5 }
-    expect(names(h.window(budget))).toEqual(['cc', 'dd']) // floor(0.5 × 12) = 6 bytes
+    expect(names(h.window(budget))).toEqual(['aaaa', 'bbbb', 'cc', 'dd']) // 12 bytes: all of it fits
     h.push(user('eee'))
-    expect(names(h.window(budget))).toEqual(['cc', 'dd', 'eee']) // 7 bytes: still fits
+    expect(names(h.window(budget))).toEqual(['dd', 'eee']) // 15 would not fit: floor(0.5 × 12) = 6 bytes
     h.push(user('fffff'))
-    expect(names(h.window(budget))).toEqual(['cc', 'dd', 'eee', 'fffff']) // 12 bytes
-    h.push(user('g'))
-    expect(names(h.window(budget))).toEqual(['fffff', 'g']) // 13 would not fit: 6 bytes
+    expect(names(h.window(budget))).toEqual(['dd', 'eee', 'fffff']) // 10 bytes: still fits
+    h.push(user('g'), user('h'))
+    expect(names(h.window(budget))).toEqual(['dd', 'eee', 'fffff', 'g', 'h']) // 12 bytes
+    h.push(user('i'))
+    expect(names(h.window(budget))).toEqual(['g', 'h', 'i']) // 13 would not fit: 6 bytes
   })
 
   it('includes the protected messages, which count toward the budget, and the newest', () => {
@@ -167,15 +179,15 @@ describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
     expect(names(h.window(budget))).toEqual(['m8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14', 'm15'])
   })
 
-  it('when the history trims the message at the cut, the window is cut afresh within the budget', () => {
+  it('when the history trims the message at the cut, the window starts at its oldest message again', () => {
     const h = new RingBufferHistory<Msg>({ maxMessages: 6 })
     for (let i = 1; i <= 6; i++) h.push(user(`m${i}`))
     const budget = { maxMessages: 10, trimTo: 0.5 }
-    expect(names(h.window(budget))).toEqual(['m2', 'm3', 'm4', 'm5', 'm6'])
-    h.push(user('m7'))
+    expect(names(h.window(budget))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'])
+    h.push(user('m7')) // m1, the cut, is trimmed by the history
     expect(names(h.window(budget))).toEqual(['m2', 'm3', 'm4', 'm5', 'm6', 'm7'])
-    h.push(user('m8')) // m2, the cut, is trimmed by the history
-    expect(names(h.window(budget))).toEqual(['m4', 'm5', 'm6', 'm7', 'm8'])
+    h.push(user('m8'))
+    expect(names(h.window(budget))).toEqual(['m3', 'm4', 'm5', 'm6', 'm7', 'm8'])
   })
 
   it('does not change the history', () => {
@@ -205,11 +217,11 @@ describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
     const budget = { maxMessages: 4, trimTo: 0.5 }
     expect(names(h.window(budget))).toEqual(['m19', 'm20'])
     h.reset([user('r1'), user('r2'), user('r3')])
-    expect(names(h.window(budget))).toEqual(['r2', 'r3'])
-    h.push(user('r4'), user('r5'))
-    expect(names(h.window(budget))).toEqual(['r2', 'r3', 'r4', 'r5'])
-    h.push(user('r6'))
-    expect(names(h.window(budget))).toEqual(['r5', 'r6'])
+    expect(names(h.window(budget))).toEqual(['r1', 'r2', 'r3'])
+    h.push(user('r4'))
+    expect(names(h.window(budget))).toEqual(['r1', 'r2', 'r3', 'r4'])
+    h.push(user('r5'))
+    expect(names(h.window(budget))).toEqual(['r4', 'r5'])
   })
 
   it('after length = n drops the message at the cut, the window is cut afresh', () => {
