@@ -6,10 +6,13 @@ export type {
   TrimReason,
 } from './ring-buffer-history.js'
 export {
+  DisposeTimeoutError,
   InvalidCheckpointError,
+  InvalidClockError,
   InvalidMeasurementError,
   InvalidOptionsError,
   MessageTooLargeError,
+  SessionClosingError,
   SessionLimitError,
   StoreClosedError,
 } from './errors.js'
@@ -17,8 +20,8 @@ export type { ErrorCode } from './errors.js'
 export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
 export type {
   BoundedSessionStoreOptions,
-  EvictionReason,
   OverflowInfo,
+  RemovalReason,
   SessionLease,
   SessionStoreEvents,
   SessionStoreStats,

@@ -213,6 +213,9 @@ describe('RingBufferHistory types', () => {
       | 'ERR_INVALID_CHECKPOINT'
       | 'ERR_SESSION_LIMIT'
       | 'ERR_STORE_CLOSED'
+      | 'ERR_SESSION_CLOSING'
+      | 'ERR_DISPOSE_TIMEOUT'
+      | 'ERR_INVALID_CLOCK'
     >()
   })
 })
