@@ -1,7 +1,10 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   BoundedSessionStore,
+  DisposeTimeoutError,
+  InvalidClockError,
   RingBufferHistory,
+  SessionClosingError,
   SESSION_OVERHEAD_BYTES,
   SessionLimitError,
   StoreClosedError,
@@ -195,5 +198,28 @@ describe('BoundedSessionStore types', () => {
     expectTypeOf<SessionLimitError['code']>().toEqualTypeOf<'ERR_SESSION_LIMIT'>()
     expectTypeOf<SessionLimitError['limit']>().toEqualTypeOf<number>()
     expectTypeOf<StoreClosedError['code']>().toEqualTypeOf<'ERR_STORE_CLOSED'>()
+  })
+
+  it('teardown methods: remove, settled, getOrCreateAsync, isBusy', () => {
+    expectTypeOf(store.remove(1)).toEqualTypeOf<Promise<boolean>>()
+    expectTypeOf(store.settled(1)).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(store.isBusy(1)).toEqualTypeOf<boolean>()
+    expectTypeOf(store.getOrCreateAsync(1, async () => session)).toEqualTypeOf<Promise<ActiveSession>>()
+    expectTypeOf(store.getOrCreateAsync(1, () => session)).toEqualTypeOf<Promise<ActiveSession>>()
+    // @ts-expect-error the key type is number
+    void store.remove('1')
+    // @ts-expect-error create must make a session
+    void store.getOrCreateAsync(1, async () => 42)
+  })
+
+  it('teardown options and the errors of teardown and clock carry literal codes', () => {
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['disposeTimeoutMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['whenReserved']>().toEqualTypeOf<'reject' | 'allow' | undefined>()
+    expectTypeOf<SessionClosingError['code']>().toEqualTypeOf<'ERR_SESSION_CLOSING'>()
+    expectTypeOf<DisposeTimeoutError['code']>().toEqualTypeOf<'ERR_DISPOSE_TIMEOUT'>()
+    expectTypeOf<DisposeTimeoutError['timeoutMs']>().toEqualTypeOf<number>()
+    expectTypeOf<InvalidClockError['code']>().toEqualTypeOf<'ERR_INVALID_CLOCK'>()
+    expectTypeOf<SessionStoreStats['errors']>().toEqualTypeOf<number>()
+    expectTypeOf<SessionStoreStats['tearingDown']>().toEqualTypeOf<number>()
   })
 })
