@@ -615,7 +615,24 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       await this.settled(key)
     }
     this.#stats.misses++
-    const made = this.#createAsync(key, create)
+    const made = (async () => {
+      this.#checked(() => this.#admit(key, this.#clock()))
+      const value = await create(key)
+      while (this.#reserved(key) && this.#closing === undefined) await this.settled(key)
+      try {
+        this.set(key, value)
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code
+        if (code === 'ERR_STORE_CLOSED' || code === 'ERR_SESSION_LIMIT') {
+          // The session made for the store could not be stored: it gets its teardown all the same.
+          const reason = code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity'
+          this.#stats.removed[reason]++
+          this.#checked(() => this.#queue.push(['remove', new Entry(key, value, 0, 0, this.#self), reason]))
+        }
+        throw error
+      }
+      return value
+    })()
     const creating = (this.#creating ??= new Map())
     creating.set(key, made)
     try {
@@ -623,22 +640,6 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     } finally {
       if (creating.get(key) === made) creating.delete(key)
     }
-  }
-
-  async #createAsync(key: K, create: (key: K) => V | Promise<V>): Promise<V> {
-    this.#checked(() => this.#admit(key, this.#clock()))
-    const value = await create(key)
-    while (this.#reserved(key) && this.#closing === undefined) await this.settled(key)
-    try {
-      this.set(key, value)
-    } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code
-      if (code === 'ERR_STORE_CLOSED' || code === 'ERR_SESSION_LIMIT') {
-        this.#discard(key, value, code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity')
-      }
-      throw error
-    }
-    return value
   }
 
   /**
@@ -728,7 +729,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const release = (): void => {
       if (released) return
       released = true
-      if (!entry.gone) this.#release(entry)
+      if (entry.gone) return
+      entry.leases--
+      this.#leased--
+      const now = this.#clock()
+      this.#stamp(entry, now)
+      this.#lru.get(key as IndexKey<K>)
+      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
     }
     return { key, value: entry.value, release, [Symbol.dispose]: release }
   }
@@ -762,7 +769,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     let failed = false
     let error: unknown
     this.#closing = (async () => {
-      await this.#drain()
+      // The teardowns of this operation (or of the one running it, from a dispose) start first.
+      await undefined
+      while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
       if (failed) throw error
     })()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
@@ -908,7 +917,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         return
       case 'remove': {
         const { key, value } = task[1]
-        this.#disposeOf(value, key, task[2])
+        const dispose = this.#o.dispose
+        if (dispose !== undefined) {
+          let result: unknown
+          try {
+            result = dispose(value, key, task[2])
+          } catch (error) {
+            this.#report(error, key)
+          }
+          if (isThenable(result)) this.#track(key, result)
+        }
         if (this.#hears('remove')) this.emit('remove', key, value, task[2])
         return
       }
@@ -920,19 +938,6 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         if (this.listenerCount('error') > 0) this.emit('error', task[1], task[2])
         else this.#warn(task[1])
     }
-  }
-
-  #disposeOf(value: V, key: K, reason: RemovalReason): void {
-    const dispose = this.#o.dispose
-    if (dispose === undefined) return
-    let result: unknown
-    try {
-      result = dispose(value, key, reason)
-    } catch (error) {
-      this.#report(error, key)
-      return
-    }
-    if (isThenable(result)) this.#track(key, result)
   }
 
   // Errors with no listener: one warning per store (later ones are only counted).
@@ -1029,11 +1034,6 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
   }
 
-  async #drain(): Promise<void> {
-    await undefined
-    while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
-  }
-
   // Whether a session's teardown is still running (or about to start) under `key`, which holds
   // no session: then nothing new may be stored under it yet.
   #reserved(key: K): boolean {
@@ -1065,7 +1065,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         if (expiry !== undefined && !entry.gone) this.#take(entry, expiry)
         else {
           this.#stamp(entry, now)
-          if (lease) this.#lease(entry)
+          if (lease) {
+            entry.leases++
+            this.#leased++
+          }
         }
         if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
       })
@@ -1073,13 +1076,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return entry.gone ? undefined : entry
     }
     this.#stamp(entry, now)
-    if (lease) this.#lease(entry)
+    if (lease) {
+      entry.leases++
+      this.#leased++
+    }
     return entry
-  }
-
-  #lease(entry: Entry<K, V>): void {
-    entry.leases++
-    this.#leased++
   }
 
   // getOrCreate's hit: the live entry (refreshed and counted), or undefined. Changes nothing on a miss.
@@ -1173,14 +1174,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // Busy sessions found are stamped now and moved to the most recent end: the order holds.
       if (ordered) this.#ordered = true
     }
-    if (busy !== undefined) this.#bump(busy)
+    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
+    // walks its list would cut the walk short).
+    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
     return found
-  }
-
-  // Busy sessions found by a scan become the most recently active (after the scan: moving an
-  // entry while lru-cache walks its list would cut the walk short).
-  #bump(entries: Entry<K, V>[]): void {
-    for (const entry of entries) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
   }
 
   // The one way out of the store: the session is out at once, its teardown queued.
@@ -1197,17 +1194,6 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
   }
 
-  // A value made for the store that could not be stored: it gets its teardown all the same.
-  #discard(key: K, value: V, reason: RemovalReason): void {
-    this.#depth++
-    try {
-      this.#stats.removed[reason]++
-      this.#queue.push(['remove', new Entry(key, value, 0, 0, this.#self), reason])
-    } finally {
-      this.#end(false)
-    }
-  }
-
   // set() and the insert half of getOrCreate().
   #put(key: K, value: V, now: number): void {
     const histories = historiesOf(value)
@@ -1219,7 +1205,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       this.#stamp(found, now)
       this.#watch(found, histories)
       this.#setWeight(found, weight)
-      if (this.#mustEnforce()) this.#enforce(found, now)
+      this.#enforce(found, now)
       return
     }
     if (found === undefined) {
@@ -1236,7 +1222,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
-    if (this.#mustEnforce()) this.#enforce(entry, now)
+    this.#enforce(entry, now)
   }
 
   // Makes room for one more session when maxSessions are held (or throws, with 'reject').
@@ -1253,39 +1239,32 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#evictWhile(false, max - 1, 'capacity', undefined, now)
   }
 
-  // Whether #enforce has anything to do: a bound is exceeded, or one was.
-  #mustEnforce(): boolean {
-    return this.#overflowed || this.#lru.size > this.#o.maxSessions || this.#bytes > this.#o.maxBytes
-  }
-
   // Evicts idle sessions, least recently active first, until both bounds hold; reports the bound
   // that busy sessions keep exceeded. `exclude` (the session the operation uses) is never evicted.
   #enforce(exclude: Entry<K, V> | undefined, now: number): void {
     const { maxSessions, maxBytes, reject } = this.#o
-    let overflowed = false
     const over = this.#lru.size > maxSessions || this.#bytes > maxBytes
+    // Nothing to do unless a bound is exceeded, or was.
+    if (!over && !this.#overflowed) return
+    let overflowed = false
+    const report = (bound: 'maxSessions' | 'maxBytes', limit: number): void => {
+      overflowed = true
+      if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
+    }
     // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
     const hopeless = exclude !== undefined && exclude.weight > maxBytes
     if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
     // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
     if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
-      overflowed = true
-      this.#reportOverflow('maxSessions', maxSessions)
+      report('maxSessions', maxSessions)
     }
     if (this.#bytes > maxBytes) {
       // The session this operation uses alone outweighs maxBytes: evicting the others for it
       // would only empty the store. They stay, the overflow is reported, and the next operation
       // that does not use it evicts it.
-      if (hopeless || this.#evictWhile(true, maxBytes, 'size', exclude, now)) {
-        overflowed = true
-        this.#reportOverflow('maxBytes', maxBytes)
-      }
+      if (hopeless || this.#evictWhile(true, maxBytes, 'size', exclude, now)) report('maxBytes', maxBytes)
     }
     this.#overflowed = overflowed
-  }
-
-  #reportOverflow(bound: 'maxSessions' | 'maxBytes', limit: number): void {
-    if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
   }
 
   // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
@@ -1330,17 +1309,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       picked.push(entry)
       excess -= byWeight ? entry.weight : 1
     }
-    if (busy !== undefined) this.#bump(busy)
+    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
+    // walks its list would cut the walk short).
+    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
     return picked
-  }
-
-  #relievePressure(now: number): void {
-    const heap = process.memoryUsage().heapUsed
-    if (heap <= this.#o.heapHighWater) return
-    // The heap is not measured again meanwhile: every picked session goes.
-    for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
-      this.#take(entry, this.#expiry(entry, now, false) ?? 'pressure')
-    }
   }
 
   #sweep(surface: boolean): number {
@@ -1360,22 +1332,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     try {
       for (const [entry, reason] of this.#findExpired(now, true)) this.#take(entry, reason)
       this.#enforce(undefined, now)
-      if (this.#o.heapHighWater !== Infinity) this.#relievePressure(now)
+      const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
+      if (heap > this.#o.heapHighWater) {
+        // The heap is not measured again meanwhile: every picked session goes.
+        for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
+          this.#take(entry, this.#expiry(entry, now, false) ?? 'pressure')
+        }
+      }
       // What the disposes remove when they run is not the sweep's doing.
       removed = this.#removals - before
     } finally {
       this.#end(surface)
     }
     return removed
-  }
-
-  #release(entry: Entry<K, V>): void {
-    entry.leases--
-    this.#leased--
-    const now = this.#clock()
-    this.#stamp(entry, now)
-    this.#lru.get(entry.key as IndexKey<K>)
-    if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
   }
 
   // A push to one of the session's histories changed its bytes. Never throws into the push:
