@@ -215,6 +215,9 @@ describe('RingBufferHistory types', () => {
       | 'ERR_TRIM_CALLBACK'
       | 'ERR_SESSION_LIMIT'
       | 'ERR_STORE_CLOSED'
+      | 'ERR_SESSION_CLOSING'
+      | 'ERR_DISPOSE_TIMEOUT'
+      | 'ERR_INVALID_CLOCK'
     >()
   })
 })

@@ -65,7 +65,7 @@ interface ChildSummary {
   sessionsHeld: number
   messagesHeld: number
   charsHeld: number
-  store?: { peakSize: number; peakBytes: number; recreated: number; departures: Record<string, number> }
+  store?: { peakSize: number; peakBytes: number; recreated: number; removed: Record<string, number> }
 }
 
 // --- child: one design ---------------------------------------------------------------------
@@ -132,7 +132,7 @@ async function runChild(design: 'unbounded' | 'bounded', config: DemoConfig): Pr
   }
   if (stack.design === 'bounded') {
     const s = stack.layer.sessions.stats()
-    summary.store = { peakSize: s.peakSize, peakBytes: s.peakBytes, recreated: created - stack.db.sessionCount, departures: s.departures }
+    summary.store = { peakSize: s.peakSize, peakBytes: s.peakBytes, recreated: created - stack.db.sessionCount, removed: s.removed }
   }
   send({ type: 'done', summary })
 }
@@ -316,13 +316,13 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
   }
   const store = bounded.summary.store
   if (store !== undefined) {
-    const left = Object.entries(store.departures)
+    const left = Object.entries(store.removed)
       .filter(([, n]) => n > 0)
       .map(([reason, n]) => `${reason} ${n}`)
       .join(', ')
     console.log(
       `\n  bounded store: at most ${store.peakSize} sessions at once (limit ${settings.maxSessions}), ` +
-        `peak ${mb(store.peakBytes)} as weighed; departures: ${left || 'none'}; ` +
+        `peak ${mb(store.peakBytes)} as weighed; removed: ${left || 'none'}; ` +
         `sessions re-created after eviction: ${store.recreated}`,
     )
   }

@@ -4,7 +4,7 @@
  * the bounded `conversationHistory` of each session.
  */
 import { EventEmitter } from 'node:events'
-import { BoundedSessionStore, type EvictionReason } from 'bounded-session'
+import { BoundedSessionStore, type RemovalReason } from 'bounded-session'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import type { SessionDatabase } from './database.js'
 import { createConversationHistory } from './history.js'
@@ -26,7 +26,7 @@ export interface SessionManagerOptions extends Partial<SessionLayerSettings> {
   /** Makes sure the session's model subprocess has exited (the Claude SDK path). @defaultValue none */
   ensureProcessExited?: (session: ActiveSession) => void | Promise<void>
   /** Called after a session was torn down (the worker broadcasts its processing status). */
-  onSessionDeleted?: (sessionDbId: number, reason: EvictionReason) => void
+  onSessionDeleted?: (sessionDbId: number, reason: RemovalReason) => void
 }
 
 export class SessionManager implements SessionLayer<ActiveSession> {
@@ -42,7 +42,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   readonly #generatorWaitMs: number
   readonly #iteratorIdleTimeoutMs: number
   readonly #ensureProcessExited: ((session: ActiveSession) => void | Promise<void>) | undefined
-  readonly #onSessionDeleted: ((sessionDbId: number, reason: EvictionReason) => void) | undefined
+  readonly #onSessionDeleted: ((sessionDbId: number, reason: RemovalReason) => void) | undefined
   // Each session's own emitter: a session re-created under the same id gets a new one, and the
   // old session's teardown must release its own.
   readonly #queues = new WeakMap<ActiveSession, EventEmitter>()
@@ -209,7 +209,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   }
 
   // The store's `dispose`: called once for every session that leaves, for whatever reason.
-  #dispose(session: ActiveSession, sessionDbId: number, reason: EvictionReason): Promise<void> {
+  #dispose(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
     const teardown = this.#teardown(session, sessionDbId, reason).finally(() => {
       if (this.#teardowns.get(sessionDbId) === teardown) this.#teardowns.delete(sessionDbId)
     })
@@ -217,7 +217,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     return teardown
   }
 
-  async #teardown(session: ActiveSession, sessionDbId: number, reason: EvictionReason): Promise<void> {
+  async #teardown(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
     session.abortController.abort()
     const queue = this.#queues.get(session)
     if (queue !== undefined && this.sessionQueues.get(sessionDbId) === queue) this.sessionQueues.delete(sessionDbId)

@@ -140,7 +140,7 @@ describe('claude-mem worker on bounded-session: teardown', () => {
     expect(session.conversationHistory.length).toBe(0)
     expect(s.manager.getSession(id)).toBeUndefined()
     expect(s.manager.getActiveSessionCount()).toBe(0)
-    expect(s.manager.sessions.stats().departures.idle).toBe(1)
+    expect(s.manager.sessions.stats().removed.idle).toBe(1)
     expect(s.entries).toContainEqual(
       expect.objectContaining({ level: 'info', message: 'Session removed', context: { sessionDbId: id, reason: 'idle' } }),
     )
@@ -164,7 +164,7 @@ describe('claude-mem worker on bounded-session: teardown', () => {
     expect(generatorDone).toBe(true)
     expect(session.generatorPromise).toBeNull()
     expect(s.manager.getSession(id)).toBeUndefined()
-    expect(s.manager.sessions.stats().departures.delete).toBe(1)
+    expect(s.manager.sessions.stats().removed.delete).toBe(1)
   })
 
   it('waits at most 30 s (virtual) for a generator that ignores the abort, then tears down anyway', async () => {
@@ -204,7 +204,7 @@ describe('claude-mem worker on bounded-session: teardown', () => {
       expect(session?.abortController.signal.aborted).toBe(true)
       expect(session?.generatorPromise).toBeNull()
     }
-    expect(s.manager.sessions.stats().departures.close).toBe(3)
+    expect(s.manager.sessions.stats().removed.close).toBe(3)
     expect(s.manager.sessionQueues.size).toBe(0)
   })
 })
@@ -218,7 +218,7 @@ describe('claude-mem worker on bounded-session: busy sessions', () => {
     const s = setup({ model, manager: { maxSessions: 2 } })
     const evictions: [number, string][] = []
     const overflows: unknown[] = []
-    s.manager.sessions.on('evict', (id, _session, reason) => evictions.push([id, reason]))
+    s.manager.sessions.on('remove', (id, _session, reason) => evictions.push([id, reason]))
     s.manager.sessions.on('overflow', (info) => overflows.push(info))
 
     const busyId = s.start('busy')
@@ -288,7 +288,7 @@ describe('claude-mem worker on bounded-session: eviction and re-creation', () =>
     const resumed = s.manager.getSession(id)
     expect(resumed?.lastPromptNumber).toBe(2)
     expect(resumed?.conversationHistory.at(0)?.content).toContain('kind="continuation"')
-    expect(s.manager.sessions.stats().departures.idle).toBe(2)
+    expect(s.manager.sessions.stats().removed.idle).toBe(2)
   })
 
   it('iterates like the Map it replaces, and reports queue depth and processing', async () => {
@@ -597,8 +597,8 @@ describe('claude-mem worker on bounded-session: a long run', () => {
     })
     expect(violations).toBe(0)
     const stats = store.stats()
-    expect(stats.departures.capacity).toBeGreaterThan(0)
-    expect(stats.departures.idle).toBeGreaterThan(0)
+    expect(stats.removed.capacity).toBeGreaterThan(0)
+    expect(stats.removed.idle).toBeGreaterThan(0)
     expect(stats.peakBytes).toBeLessThanOrEqual(stats.peakSize * perSession)
     // Retained heap: at most every session held at its budget (2 bytes a character at worst) plus
     // a fixed allowance, although hundreds of megabytes went through.
