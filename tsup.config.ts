@@ -3,11 +3,12 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   // The two classes are entries of their own (index.js re-exports them), so that a bundler that
   // honours `sideEffects: false` leaves out the store, and with it eventemitter3, lru-cache and
-  // zod, when only RingBufferHistory is imported.
-  entry: ['src/index.ts', 'src/ring-buffer-history.ts', 'src/bounded-session-store.ts'],
+  // zod, when only RingBufferHistory is imported. `bounded-session/redis` is its own entry
+  // (dist/redis/), which the root never imports.
+  entry: ['src/index.ts', 'src/ring-buffer-history.ts', 'src/bounded-session-store.ts', 'src/redis/index.ts'],
   format: ['esm', 'cjs'],
   splitting: true,
-  dts: { entry: { index: 'src/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', 'redis/index': 'src/redis/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -213,6 +213,10 @@ describe('RingBufferHistory types', () => {
       | 'ERR_INVALID_CHECKPOINT'
       | 'ERR_SESSION_LIMIT'
       | 'ERR_STORE_CLOSED'
+      | 'ERR_REDIS_COMMAND'
+      | 'ERR_REDIS_DATA'
+      | 'ERR_FENCED'
+      | 'ERR_REGISTRY_CLOSED'
     >()
   })
 })
