@@ -119,6 +119,7 @@ return run(function()
   if not fenced(s, ARGV[2]) then return {2, s.fence} end
   local ttl, maxM, maxB, maxT = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
   local maxP, trimTo, startOn, reset, count = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] ~= '', tonumber(ARGV[11])
+  local trimmedCount = 0
   -- Every message is checked against what will be protected beside it before anything changes.
   local queue, head, pb, pt = {}, 1, 0, 0
   if not reset then
@@ -141,12 +142,42 @@ return run(function()
     if maxB > 0 and needB > maxB then return {1, j - 1, 'bytes', maxB, needB, needB - size, needT - tok} end
     if maxT > 0 and needT > maxT then return {1, j - 1, 'tokens', maxT, needT, needB - size, needT - tok} end
   end
-  if reset then
-    redis.call('DEL', KEYS[1], KEYS[2])
-    s.n, s.b, s.t, s.prot, s.pb, s.pt = 0, 0, 0, {}, 0, 0
-    if ARGV[10] ~= 'reset' then s.ev = tonumber(ARGV[10]) end
+  -- Nothing is written until the outcome is known: the stored entries the trims reach are read
+  -- (and parsed) first, from the head, into \`front\`; the list is then
+  -- front ++ (old entries not read) ++ tail, where new messages go to the tail while old entries
+  -- are left unread, and to the front once none are.
+  local oldCount = reset and 0 or s.n
+  local front, tail, read, chunk = {}, {}, 0, 16
+  if reset then s.n, s.b, s.t, s.prot, s.pb, s.pt = 0, 0, 0, {}, 0, 0 end
+  if reset and ARGV[10] ~= 'reset' then s.ev = tonumber(ARGV[10]) end
+  local function entryAt(i)
+    while i >= #front and read < oldCount do
+      local hi = math.min(read + chunk, oldCount) - 1
+      local infos = redis.call('LRANGE', KEYS[2], read, hi)
+      local msgs = redis.call('LRANGE', KEYS[1], read, hi)
+      if #infos ~= hi - read + 1 or #msgs ~= #infos then bad('its lists changed length') end
+      for x = 1, #infos do
+        local seq, b, t, f = parseInfo(infos[x])
+        front[#front + 1] = {info = infos[x], msg = msgs[x], b = b, t = t, f = f}
+      end
+      read = hi + 1
+      chunk = chunk * 2
+      if read == oldCount then
+        for _, e in ipairs(tail) do front[#front + 1] = e end
+        tail = {}
+      end
+    end
+    if i < #front then return front[i + 1] end
+    return tail[i - #front - (oldCount - read) + 1]
   end
-  local trimmed = 0
+  local function removeAt(i)
+    local e = entryAt(i)
+    if i < #front then table.remove(front, i + 1) else table.remove(tail, i - #front - (oldCount - read) + 1) end
+    s.n, s.b, s.t, s.ev, trimmedCount = s.n - 1, s.b - e.b, s.t - e.t, s.ev + 1, trimmedCount + 1
+    for _, p in ipairs(s.prot) do
+      if p[1] > i then p[1] = p[1] - 1 end
+    end
+  end
   local function firstUnprotected()
     local i = 0
     for _, p in ipairs(s.prot) do
@@ -154,25 +185,6 @@ return run(function()
       i = i + 1
     end
     return i
-  end
-  -- Removes the message at index i; the i messages before it are protected and are put back.
-  local function removeAt(i)
-    local infos = redis.call('LPOP', KEYS[2], i + 1)
-    local msgs = redis.call('LPOP', KEYS[1], i + 1)
-    local _, b, t = parseInfo(infos[i + 1])
-    if i > 0 then
-      local ri, rm = {}, {}
-      for k = i, 1, -1 do
-        ri[#ri + 1] = infos[k]
-        rm[#rm + 1] = msgs[k]
-      end
-      redis.call('LPUSH', KEYS[2], unpack(ri))
-      redis.call('LPUSH', KEYS[1], unpack(rm))
-    end
-    s.n, s.b, s.t, s.ev, trimmed = s.n - 1, s.b - b, s.t - t, s.ev + 1, trimmed + 1
-    for _, p in ipairs(s.prot) do
-      if p[1] > i then p[1] = p[1] - 1 end
-    end
   end
   local tgtM, tgtB, tgtT = math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT)
   for j = 1, count do
@@ -186,8 +198,8 @@ return run(function()
       s.prot[#s.prot + 1] = {s.n, size, tok}
       s.pb, s.pt = s.pb + size, s.pt + tok
     end
-    redis.call('RPUSH', KEYS[1], ARGV[at + 4])
-    redis.call('RPUSH', KEYS[2], int(s.seq) .. ',' .. int(size) .. ',' .. int(tok) .. ',' .. int(flags))
+    local e = {info = int(s.seq) .. ',' .. int(size) .. ',' .. int(tok) .. ',' .. int(flags), msg = ARGV[at + 4], b = size, t = tok, f = flags}
+    if read == oldCount then front[#front + 1] = e else tail[#tail + 1] = e end
     s.seq, s.n, s.b, s.t = s.seq + 1, s.n + 1, s.b + size, s.t + tok
     local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, maxT > 0 and s.t > maxT
     if overM or overB or overT then
@@ -201,21 +213,44 @@ return run(function()
       if removed > 0 and startOn then
         while true do
           local i = firstUnprotected()
-          if i >= s.n - 1 then break end
-          local _, _, _, f = parseInfo(redis.call('LINDEX', KEYS[2], i))
-          if startsTurn(f) then break end
+          if i >= s.n - 1 or startsTurn(entryAt(i).f) then break end
           removeAt(i)
         end
       end
     end
   end
+  -- Now write: the entries read are replaced by what is left of them, the new ones appended.
+  if reset then
+    redis.call('DEL', KEYS[1], KEYS[2])
+  elseif read > 0 then
+    redis.call('LTRIM', KEYS[1], read, -1)
+    redis.call('LTRIM', KEYS[2], read, -1)
+  end
+  local function put(command, entries, from, to, step)
+    local infos, msgs = {}, {}
+    for x = from, to, step do
+      infos[#infos + 1] = entries[x].info
+      msgs[#msgs + 1] = entries[x].msg
+      if #infos == 256 or x == to then
+        redis.call(command, KEYS[2], unpack(infos))
+        redis.call(command, KEYS[1], unpack(msgs))
+        infos, msgs = {}, {}
+      end
+    end
+  end
+  if read < oldCount or reset then
+    put('LPUSH', front, #front, 1, -1)
+  else
+    put('RPUSH', front, 1, #front, 1)
+  end
+  put('RPUSH', tail, 1, #tail, 1)
   save(s)
   if pushId ~= '' then
     redis.call('LPUSH', KEYS[4], pushId)
     redis.call('LTRIM', KEYS[4], 0, 63)
   end
   refresh(ttl)
-  return {0, s.n, trimmed}
+  return {0, s.n, trimmedCount}
 end)
 `)
 
@@ -303,23 +338,18 @@ return run(function()
   for _, r in ipairs(s.rb) do
     if r[1] >= line and pos > r[2] then return {3} end
   end
+  -- Read first (the entries popped and those protection is recomputed from), then write.
+  local infoAt = tailReader(s.n)
   local removed = 0
-  while s.n > 0 do
-    local seq, b, t = parseInfo(redis.call('LINDEX', KEYS[2], -1))
+  while removed < s.n do
+    local seq, b, t = infoAt(s.n - 1 - removed)
     if seq < pos then break end
-    redis.call('RPOP', KEYS[2])
-    redis.call('RPOP', KEYS[1])
-    s.n, s.b, s.t, removed = s.n - 1, s.b - b, s.t - t, removed + 1
+    s.b, s.t, removed = s.b - b, s.t - t, removed + 1
   end
-  -- Only the rollbacks with the smallest positions matter to later checks; 64 are kept.
-  while #s.rb > 0 and s.rb[#s.rb][2] >= pos do table.remove(s.rb) end
-  s.rb[#s.rb + 1] = {s.gen, pos}
-  if #s.rb > 64 then s.floor = table.remove(s.rb, 1)[1] + 1 end
-  s.gen = s.gen + 1
+  local kept = s.n - removed
   if removed > 0 then
     local prot, pb, pt = {}, 0, 0
-    local infoAt = tailReader(s.n)
-    for i = s.n - 1, 0, -1 do
+    for i = kept - 1, 0, -1 do
       if #prot >= maxP then break end
       local _, b, t, f = infoAt(i)
       if isPinned(f) then
@@ -328,7 +358,19 @@ return run(function()
       end
     end
     s.prot, s.pb, s.pt = prot, pb, pt
+    if kept == 0 then
+      redis.call('DEL', KEYS[1], KEYS[2])
+    else
+      redis.call('LTRIM', KEYS[1], 0, kept - 1)
+      redis.call('LTRIM', KEYS[2], 0, kept - 1)
+    end
+    s.n = kept
   end
+  -- Only the rollbacks with the smallest positions matter to later checks; 64 are kept.
+  while #s.rb > 0 and s.rb[#s.rb][2] >= pos do table.remove(s.rb) end
+  s.rb[#s.rb + 1] = {s.gen, pos}
+  if #s.rb > 64 then s.floor = table.remove(s.rb, 1)[1] + 1 end
+  s.gen = s.gen + 1
   save(s)
   refresh(ttl)
   return {0, removed}

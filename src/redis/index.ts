@@ -9,6 +9,14 @@ export type {
   RedisSerializer,
   ShrinkRoom,
 } from './redis-history.js'
+export { RedisSessionRegistry } from './redis-session-registry.js'
+export type {
+  AcquireOptions,
+  RedisLease,
+  RedisSessionRegistryEvents,
+  RedisSessionRegistryOptions,
+  RegistryDepartureReason,
+} from './redis-session-registry.js'
 export { fromNodeRedis } from './client.js'
 export type { NodeRedisLike, RedisClient } from './client.js'
 export {

@@ -315,12 +315,12 @@ export class RedisHistory<T> {
    * entirely or not at all
    * @throws {@link RedisDataError} when the session's keys hold something else
    */
-  push(...messages: T[]): Promise<number> {
+  async push(...messages: T[]): Promise<number> {
     return this.#write(messages, 0, '')
   }
 
   /** Like {@link RedisHistory.push}, with every message flagged pinned. */
-  pushPinned(...messages: T[]): Promise<number> {
+  async pushPinned(...messages: T[]): Promise<number> {
     return this.#write(messages, PINNED, '')
   }
 
@@ -330,7 +330,7 @@ export class RedisHistory<T> {
    *
    * @returns the new length
    */
-  reset(messages: Iterable<T> = []): Promise<number> {
+  async reset(messages: Iterable<T> = []): Promise<number> {
     return this.#write([...messages], 0, 'reset')
   }
 
@@ -346,7 +346,7 @@ export class RedisHistory<T> {
    * @returns the new length
    * @throws {@link InvalidOptionsError} when `snapshot` is not a version-1 snapshot
    */
-  restore(snapshot: HistorySnapshot<T>): Promise<number> {
+  async restore(snapshot: HistorySnapshot<T>): Promise<number> {
     const s = snapshot as Partial<HistorySnapshot<T>> | null
     const valid =
       s !== null &&
@@ -446,7 +446,7 @@ export class RedisHistory<T> {
     }
   }
 
-  #write(messages: T[], flags: number, mode: string): Promise<number> {
+  async #write(messages: T[], flags: number, mode: string): Promise<number> {
     return this.#send(
       messages.map((m) => this.#measure(m, flags)),
       mode,
