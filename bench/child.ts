@@ -2,7 +2,7 @@
 // Run by bench/index.ts with --expose-gc; not meant to be started by hand.
 import { type ChildInput, type Job, RESULT_PREFIX } from './jobs.js'
 import type { Result } from './harness.js'
-import { appendScalingSuite, appendSuite } from './suites/history-append.js'
+import { appendHotSuite, appendScalingSuite, appendSuite } from './suites/history-append.js'
 import { readsSuite } from './suites/history-reads.js'
 import { memorySuite } from './suites/memory.js'
 import { soakSuite } from './suites/soak.js'
@@ -18,6 +18,8 @@ async function run(job: Job): Promise<Result[]> {
       return appendSuite(job.capacity, smoke, settings)
     case 'append-scaling':
       return appendScalingSuite(job.capacities, smoke, settings)
+    case 'append-hot':
+      return appendHotSuite(settings)
     case 'reads':
       return readsSuite(job.capacity, smoke, settings)
     case 'store':

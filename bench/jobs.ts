@@ -7,6 +7,7 @@ import type { SoakDesign, SoakSettings } from './suites/soak.js'
 export type Job =
   | { suite: 'append'; capacity: number }
   | { suite: 'append-scaling'; capacities: [number, number, number] }
+  | { suite: 'append-hot' }
   | { suite: 'reads'; capacity: number }
   | { suite: 'store'; sessions: number; keys: KeyKind }
   | { suite: 'sweep'; sessions: number; keys: KeyKind }

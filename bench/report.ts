@@ -166,7 +166,21 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       speedup(id, RB, 'CircularBuffer + byte+token accounting by the caller'),
       { kind: 'none', text: '(reference)' },
     )
+    addRatio(
+      `append-plain-${c}`,
+      '1',
+      `push with byte+token accounting vs a plain ring with the same accounting by the caller, capacity ${c.toLocaleString('en-US')} (cold pool)`,
+      speedup(id, RB, 'plain ring + byte+token accounting by the caller'),
+      { kind: 'atLeast', value: 0.8, text: '≥ 0.80×' },
+    )
   }
+  addRatio(
+    'append-plain-hot',
+    '1',
+    'push with byte+token accounting vs a plain ring with the same accounting by the caller, capacity 1,000 (hot pool of 4,096 short messages)',
+    speedup('append-hot', RB, 'plain ring + byte+token accounting by the caller'),
+    { kind: 'atLeast', value: 0.8, text: '≥ 0.80×' },
+  )
   const largest = Math.max(...caps)
   if (caps.length > 0) {
     const id = `append-${largest}`
@@ -218,6 +232,13 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       value: 0.5,
       text: '≥ 0.50×',
     })
+    addRatio(
+      `reads-search-${c}`,
+      '2',
+      `includes + findLast vs Array, ${c} messages`,
+      speedup(`reads-search-${c}`, 'RingBufferHistory includes(newest) + findLast(none)', 'Array includes(newest) + findLast(none)'),
+      { kind: 'atLeast', value: 0.5, text: '≥ 0.50×' },
+    )
     addRatio(`reads-window-${c}`, '2', `window(20 messages, 100k tokens) vs old unshift loop, ${c} messages`, speedup(`reads-window-${c}`, 'RingBufferHistory window({ maxMessages: 20, maxTokens: 100_000 })', 'old copy-trimming loop (unshift)'), {
       kind: 'atLeast',
       value: 1,

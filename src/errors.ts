@@ -7,6 +7,9 @@ export type ErrorCode =
   | 'ERR_MESSAGE_TOO_LARGE'
   | 'ERR_INVALID_MEASUREMENT'
   | 'ERR_INVALID_CHECKPOINT'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_SNAPSHOT'
+  | 'ERR_TRIM_CALLBACK'
   | 'ERR_SESSION_LIMIT'
   | 'ERR_STORE_CLOSED'
   | 'ERR_REDIS_COMMAND'
@@ -124,6 +127,64 @@ export class InvalidCheckpointError extends TypeError {
   constructor(value: unknown) {
     super(`Expected \`checkpoint\` to be a checkpoint made by this history, got ${describeValue(value)}`)
     this.name = 'InvalidCheckpointError'
+  }
+}
+
+/**
+ * Thrown by a method given an argument it cannot use, such as `history.length = -1`. Nothing is
+ * changed.
+ */
+export class InvalidArgumentError extends TypeError {
+  /** Always `'ERR_INVALID_ARGUMENT'`. */
+  readonly code = 'ERR_INVALID_ARGUMENT' as const
+  /** The argument at fault, such as `'length'`. */
+  readonly argument: string
+  /** The value that was given for it. */
+  readonly value: unknown
+
+  /** @param argument - the argument at fault; @param value - what was given; @param expected - what was expected, in words */
+  constructor(argument: string, value: unknown, expected: string) {
+    super(`Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`)
+    this.name = 'InvalidArgumentError'
+    this.argument = argument
+    this.value = value
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.restore} for a snapshot that {@link RingBufferHistory.snapshot}
+ * could not have made: a missing or mistyped field, an unknown `version`, or pinned indexes out of
+ * order or out of range. Nothing is built.
+ */
+export class InvalidSnapshotError extends TypeError {
+  /** Always `'ERR_INVALID_SNAPSHOT'`. */
+  readonly code = 'ERR_INVALID_SNAPSHOT' as const
+  /** The snapshot field at fault, such as `'pinned'` (`'snapshot'` for the whole value). */
+  readonly field: string
+
+  /** @param field - the field at fault; @param value - what it held; @param expected - what was expected, in words */
+  constructor(field: string, value: unknown, expected: string) {
+    super(`Expected snapshot \`${field}\` to be ${expected}, got ${describeValue(value)}`)
+    this.name = 'InvalidSnapshotError'
+    this.field = field
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.push} (and the other methods that trim) when the `onTrim`
+ * callback threw. The push HAS taken effect: the messages were appended and the trim happened, so
+ * do not push them again. The callback's error is the `cause`.
+ */
+export class TrimCallbackError extends Error {
+  /** Always `'ERR_TRIM_CALLBACK'`. */
+  readonly code = 'ERR_TRIM_CALLBACK' as const
+
+  /** @param cause - what `onTrim` threw */
+  constructor(cause: unknown) {
+    super('`onTrim` threw after the change took effect: the messages were appended and trimmed; do not push them again', {
+      cause,
+    })
+    this.name = 'TrimCallbackError'
   }
 }
 

@@ -2,14 +2,24 @@ export { RingBufferHistory, defaultCountTokens, defaultSizeOf } from './ring-buf
 export type {
   HistoryBudget,
   HistoryCheckpoint,
+  HistoryMeasure,
+  HistorySnapshot,
   RingBufferHistoryOptions,
+  ShrinkMessage,
   TrimReason,
+  TrimSummary,
 } from './ring-buffer-history.js'
+export type { HistoryView } from './history-view.js'
+export { truncateContent } from './truncate-content.js'
+export type { ContentMessage } from './truncate-content.js'
 export {
+  InvalidArgumentError,
   InvalidCheckpointError,
   InvalidMeasurementError,
   InvalidOptionsError,
+  InvalidSnapshotError,
   MessageTooLargeError,
+  TrimCallbackError,
   SessionLimitError,
   StoreClosedError,
 } from './errors.js'

@@ -108,7 +108,7 @@ describe('RingBufferHistory: onTrim with reason count', () => {
     expect(onTrim).not.toHaveBeenCalled()
     h.push(4)
     expect(onTrim).toHaveBeenCalledTimes(1)
-    expect(onTrim).toHaveBeenCalledWith([1], 'count')
+    expect(onTrim).toHaveBeenCalledWith([1], 'count', { messages: 1, bytes: 64, tokens: 0 })
   })
 
   it('is called once per push step that trimmed, in order', () => {

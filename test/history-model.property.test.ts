@@ -39,10 +39,15 @@ interface Config {
   tokenMode: 'default' | 'custom'
   pinRule: boolean
   startRule: boolean
+  trimTo: number
 }
 
 type Op =
   | { t: 'push'; msgs: MsgSpec[] }
+  | { t: 'pushPinned'; msgs: MsgSpec[] }
+  | { t: 'reset'; msgs: MsgSpec[] }
+  | { t: 'setLength'; n: number }
+  | { t: 'restore' }
   | { t: 'clear' }
   | { t: 'checkpoint' }
   | { t: 'rollback'; pick: number }
@@ -53,7 +58,7 @@ const customCountTokens = (m: Msg): number => (m.bad ? -1 : m.content.length / 3
 const pinRule = (m: Msg): boolean => m.pinned
 const startRule = (m: Msg): boolean => m.role === 'user'
 
-function optionsFor(cfg: Config, onTrim: (trimmed: Msg[], reason: TrimReason) => void): RingBufferHistoryOptions<Msg> {
+function optionsFor(cfg: Config, onTrim: NonNullable<RingBufferHistoryOptions<Msg>["onTrim"]>): RingBufferHistoryOptions<Msg> {
   const o: RingBufferHistoryOptions<Msg> = { maxMessages: cfg.maxMessages, onTrim }
   if (cfg.maxPinned !== undefined) o.maxPinned = cfg.maxPinned
   if (cfg.maxBytes !== undefined) o.maxBytes = cfg.maxBytes
@@ -62,6 +67,7 @@ function optionsFor(cfg: Config, onTrim: (trimmed: Msg[], reason: TrimReason) =>
   if (cfg.tokenMode === 'custom') o.countTokens = customCountTokens
   if (cfg.pinRule) o.pin = pinRule
   if (cfg.startRule) o.startOn = startRule
+  if (cfg.trimTo !== 1) o.trimTo = cfg.trimTo
   return o
 }
 
@@ -135,7 +141,7 @@ class Model {
 
   /** One push step on `entries` (mutated). Returns the trim step, or the reason it is rejected. */
   step(entries: Entry[], e: Entry): TrimStep | TooLarge {
-    const { maxMessages, maxBytes, maxTokens } = this.cfg
+    const { maxMessages, maxBytes, maxTokens, trimTo } = this.cfg
     entries.push(e)
     const prot = this.protectedOf(entries)
     const must = new Set(prot).add(e)
@@ -145,20 +151,28 @@ class Model {
     if (maxTokens !== undefined && sum(must, 'tok') > maxTokens) {
       return { budget: 'tokens', limit: maxTokens, needed: sum(must, 'tok') }
     }
+    // The budgets this push exceeds, each trimmed down to floor(trimTo × budget).
+    const overCount = entries.length > maxMessages
+    const overBytes = maxBytes !== undefined && sum(entries, 'size') > maxBytes
+    const overTokens = maxTokens !== undefined && sum(entries, 'tok') > maxTokens
     const trimmed: Entry[] = []
     const reasons: TrimReason[] = []
     for (;;) {
       const reason: TrimReason | null =
-        entries.length > maxMessages
+        overCount && entries.length > Math.floor(trimTo * maxMessages)
           ? 'count'
-          : maxBytes !== undefined && sum(entries, 'size') > maxBytes
+          : overBytes && sum(entries, 'size') > Math.floor(trimTo * maxBytes!)
             ? 'bytes'
-            : maxTokens !== undefined && sum(entries, 'tok') > maxTokens
+            : overTokens && sum(entries, 'tok') > Math.floor(trimTo * maxTokens!)
               ? 'tokens'
               : null
       if (reason === null) break
       const idx = entries.findIndex((x) => !prot.has(x))
-      if (idx < 0 || idx === entries.length - 1) throw new Error('model bug: would trim the newest message')
+      if (idx < 0 || idx === entries.length - 1) {
+        // Only below trimTo 1 can the targets lie below what must stay.
+        if (trimTo === 1) throw new Error('model bug: would trim the newest message')
+        break
+      }
       trimmed.push(entries.splice(idx, 1)[0]!)
       reasons.push(reason)
     }
@@ -176,17 +190,21 @@ class Model {
   }
 
   /** push(...msgs): all or nothing. */
-  push(msgs: Msg[]): { ok: true; steps: TrimStep[] } | { ok: false; kinds: Set<ErrorKind>; tooLarge?: TooLarge } {
+  push(
+    msgs: Msg[],
+    pinned = false,
+    fromEmpty = false,
+  ): { ok: true; steps: TrimStep[] } | { ok: false; kinds: Set<ErrorKind>; tooLarge?: TooLarge } {
     const kinds = new Set<ErrorKind>()
     if (msgs.some((m) => this.measure(m) === null)) kinds.add('measure')
-    const entries = [...this.entries]
+    const entries = fromEmpty ? [] : [...this.entries]
     const steps: TrimStep[] = []
     let seq = this.seq
     let tooLarge: TooLarge | undefined
     for (const m of msgs) {
       const measured = this.measure(m)
       if (measured === null) break
-      const r = this.step(entries, { ...measured, seq: ++seq })
+      const r = this.step(entries, { ...measured, pinned: measured.pinned || pinned, seq: ++seq })
       if ('budget' in r) {
         kinds.add('tooLarge')
         tooLarge = r
@@ -197,12 +215,47 @@ class Model {
     if (kinds.size > 0) return tooLarge ? { ok: false, kinds, tooLarge } : { ok: false, kinds }
     this.entries = entries
     this.seq = seq
+    if (fromEmpty) this.cut = undefined
     for (const s of steps) this.evicted += s.ids.length
     return { ok: true, steps }
   }
 
   clear(): void {
     this.entries = []
+    this.cut = undefined
+  }
+
+  setLength(n: number): void {
+    if (n === 0) this.clear()
+    else if (n < this.entries.length) this.entries = this.entries.slice(0, n)
+  }
+
+  /** The first entry of the last stable window. */
+  cut: Entry | undefined
+
+  /** window(budget) with budget.trimTo below 1: the cut stays while the window from it fits. */
+  stableWindow(budget: HistoryBudget, trimTo: number): number[] {
+    const entries = this.entries
+    if (entries.length === 0) return []
+    const at = this.cut === undefined ? -1 : entries.indexOf(this.cut)
+    if (at >= 0) {
+      const prot = this.protectedOf(entries)
+      const inc = entries.filter((e, i) => i >= at || prot.has(e))
+      if (
+        inc.length <= (budget.maxMessages ?? Infinity) &&
+        sum(inc, 'size') <= (budget.maxBytes ?? Infinity) &&
+        sum(inc, 'tok') <= (budget.maxTokens ?? Infinity)
+      ) {
+        return inc.map((e) => e.m.id)
+      }
+    }
+    const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : Math.floor(trimTo * v))
+    const ids = this.window({ maxMessages: scale(budget.maxMessages), maxBytes: scale(budget.maxBytes), maxTokens: scale(budget.maxTokens) })
+    // The cut: the first entry from which every later entry is in the window.
+    let c = entries.length - 1
+    while (c > 0 && ids.includes(entries[c - 1]!.m.id)) c--
+    this.cut = entries[c]
+    return ids
   }
 
   rollback(pos: number): number {
@@ -281,6 +334,7 @@ const configArb: fc.Arbitrary<Config> = fc.integer({ min: 1, max: 12 }).chain((m
     tokenMode: fc.constantFrom('default' as const, 'custom' as const),
     pinRule: fc.boolean(),
     startRule: fc.boolean(),
+    trimTo: fc.constantFrom(1, 1, 0.75, 0.5, 0.3, 0),
   }),
 )
 
@@ -289,12 +343,17 @@ const budgetArb: fc.Arbitrary<HistoryBudget> = fc.record(
     maxMessages: fc.integer({ min: 1, max: 12 }),
     maxBytes: fc.integer({ min: 1, max: 800 }),
     maxTokens: fc.integer({ min: 1, max: 40 }),
+    trimTo: fc.constantFrom(1, 0.5, 0.5, 0),
   },
   { requiredKeys: [] },
 )
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ t: fc.constant('push' as const), msgs: fc.array(msgSpecArb, { minLength: 1, maxLength: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('pushPinned' as const), msgs: fc.array(msgSpecArb, { minLength: 1, maxLength: 2 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('reset' as const), msgs: fc.array(msgSpecArb, { minLength: 0, maxLength: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('setLength' as const), n: fc.integer({ min: 0, max: 14 }) }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'restore' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'clear' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'checkpoint' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('rollback' as const), pick: fc.nat() }) },
@@ -313,11 +372,19 @@ function errorKind(e: unknown): ErrorKind | 'other' {
 
 function run(cfg: Config, ops: Op[]): void {
   const log: Array<{ ids: number[]; reason: TrimReason }> = []
-  const h = new RingBufferHistory<Msg>(
-    optionsFor(cfg, (trimmed, reason) => log.push({ ids: trimmed.map((m) => m.id), reason })),
-  )
   const model = new Model(cfg)
-  const live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
+  const options = optionsFor(cfg, (trimmed, reason, summary) => {
+    log.push({ ids: trimmed.map((m) => m.id), reason })
+    // The summary adds up what was trimmed, as the history measured it.
+    const measured = trimmed.map((m) => model.measure(m)!)
+    expect(summary).toEqual({
+      messages: trimmed.length,
+      bytes: measured.reduce((n, e) => n + e.size, 0),
+      tokens: measured.reduce((n, e) => n + e.tok, 0),
+    })
+  })
+  let h = new RingBufferHistory<Msg>(options)
+  let live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
   let nextId = 1
 
   const compare = (where: string): void => {
@@ -332,6 +399,50 @@ function run(cfg: Config, ops: Op[]): void {
     expect(h.at(-1)?.id, `${where}: at(-1)`).toBe(model.ids.at(-1))
     expect(h.at(0)?.id, `${where}: at(0)`).toBe(model.ids.at(0))
     expect(h.capacity, `${where}: capacity`).toBe(cfg.maxMessages)
+    expect(h.snapshot().pinned, `${where}: pinned`).toEqual(
+      model.entries.flatMap((e, i) => (e.pinned ? [i] : [])),
+    )
+  }
+
+  const messagesOf = (specs: MsgSpec[]): Msg[] =>
+    specs.map((s) => ({ id: nextId++, role: s.role, content: 'x'.repeat(s.len), pinned: s.pinned, bad: s.bad }))
+
+  // push, pushPinned and reset: the same all-or-nothing contract, checked the same way.
+  const pushing = (where: string, msgs: Msg[], pinned: boolean, fromEmpty: boolean, call: () => number): void => {
+    const expected = model.push(msgs, pinned, fromEmpty)
+    let thrown: unknown
+    let threw = false
+    let returned: number | undefined
+    try {
+      returned = call()
+    } catch (e) {
+      threw = true
+      thrown = e
+    }
+    if (expected.ok) {
+      expect(threw ? thrown : undefined, `${where}: should succeed`).toBeUndefined()
+      expect(returned, `${where}: returns the new length`).toBe(model.entries.length)
+      // One onTrim call per appended message and reason: split each step's trims into runs.
+      const calls = expected.steps.flatMap((step) => {
+        const runs: Array<{ ids: number[]; reason: TrimReason }> = []
+        step.ids.forEach((id, i) => {
+          const reason = step.reasons[i]!
+          const last = runs[runs.length - 1]
+          if (last !== undefined && last.reason === reason) last.ids.push(id)
+          else runs.push({ ids: [id], reason })
+        })
+        return runs
+      })
+      expect(log, `${where}: onTrim calls`).toEqual(calls)
+    } else {
+      expect(threw, `${where}: should throw (${[...expected.kinds].join('/')})`).toBe(true)
+      const kind = errorKind(thrown)
+      expect([...expected.kinds], `${where}: error kind (${String(thrown)})`).toContain(kind)
+      if (kind === 'tooLarge' && expected.kinds.size === 1 && expected.tooLarge) {
+        expect(thrown, `${where}: MessageTooLargeError fields`).toMatchObject(expected.tooLarge)
+      }
+      expect(log, `${where}: a rejected change calls no onTrim`).toEqual([])
+    }
   }
 
   ops.forEach((op, n) => {
@@ -339,47 +450,38 @@ function run(cfg: Config, ops: Op[]): void {
     log.length = 0
     switch (op.t) {
       case 'push': {
-        const msgs: Msg[] = op.msgs.map((s) => ({
-          id: nextId++,
-          role: s.role,
-          content: 'x'.repeat(s.len),
-          pinned: s.pinned,
-          bad: s.bad,
-        }))
-        const expected = model.push(msgs)
-        let thrown: unknown
-        let threw = false
-        let returned: number | undefined
-        try {
-          returned = h.push(...msgs)
-        } catch (e) {
-          threw = true
-          thrown = e
-        }
-        if (expected.ok) {
-          expect(threw ? thrown : undefined, `${where}: push should succeed`).toBeUndefined()
-          expect(returned, `${where}: push returns the new length`).toBe(model.entries.length)
-          // One onTrim call per appended message and reason: split each step's trims into runs.
-          const calls = expected.steps.flatMap((step) => {
-            const runs: Array<{ ids: number[]; reason: TrimReason }> = []
-            step.ids.forEach((id, i) => {
-              const reason = step.reasons[i]!
-              const last = runs[runs.length - 1]
-              if (last !== undefined && last.reason === reason) last.ids.push(id)
-              else runs.push({ ids: [id], reason })
-            })
-            return runs
-          })
-          expect(log, `${where}: onTrim calls`).toEqual(calls)
-        } else {
-          expect(threw, `${where}: push should throw (${[...expected.kinds].join('/')})`).toBe(true)
-          const kind = errorKind(thrown)
-          expect([...expected.kinds], `${where}: error kind (${String(thrown)})`).toContain(kind)
-          if (kind === 'tooLarge' && expected.kinds.size === 1 && expected.tooLarge) {
-            expect(thrown, `${where}: MessageTooLargeError fields`).toMatchObject(expected.tooLarge)
-          }
-          expect(log, `${where}: a rejected push calls no onTrim`).toEqual([])
-        }
+        const msgs = messagesOf(op.msgs)
+        pushing(where, msgs, false, false, () => h.push(...msgs))
+        break
+      }
+      case 'pushPinned': {
+        const msgs = messagesOf(op.msgs)
+        pushing(where, msgs, true, false, () => h.pushPinned(...msgs))
+        break
+      }
+      case 'reset': {
+        const msgs = messagesOf(op.msgs)
+        pushing(where, msgs, false, true, () => h.reset(msgs))
+        break
+      }
+      case 'setLength':
+        h.length = op.n
+        model.setLength(op.n)
+        expect(log, `${where}: length calls no onTrim`).toEqual([])
+        break
+      case 'restore': {
+        // Through JSON and back: same ids, pins and counters; then continue on the restored copy
+        // (whose messages are the JSON copies, so the model takes them over).
+        const snapshot = h.snapshot()
+        const parsed = JSON.parse(JSON.stringify(snapshot)) as typeof snapshot
+        expect(parsed.messages.map((m) => m.id), `${where}: JSON round trip`).toEqual(model.ids)
+        h = RingBufferHistory.restore(parsed, options)
+        parsed.messages.forEach((m, i) => {
+          model.entries[i]!.m = m
+        })
+        model.cut = undefined
+        live = []
+        expect(log, `${where}: restore of a history within its budgets trims nothing`).toEqual([])
         break
       }
       case 'clear':
@@ -402,10 +504,12 @@ function run(cfg: Config, ops: Op[]): void {
       }
       case 'window': {
         const w = h.window(op.budget)
+        const trimTo = op.budget.trimTo ?? 1
+        const { trimTo: _, ...limits } = op.budget
         expect(
           w.map((m) => m.id),
           `${where}: window(${JSON.stringify(op.budget)})`,
-        ).toEqual(model.window(op.budget))
+        ).toEqual(trimTo === 1 ? model.window(limits) : model.stableWindow(limits, trimTo))
         expect(log, `${where}: window calls no onTrim`).toEqual([])
         break
       }

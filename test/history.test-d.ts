@@ -12,6 +12,7 @@ import {
   type HistoryCheckpoint,
   type RingBufferHistoryOptions,
   type TrimReason,
+  type TrimSummary,
 } from '../src/index.js'
 
 interface UserMsg {
@@ -43,7 +44,7 @@ describe('RingBufferHistory types', () => {
     expectTypeOf<NonNullable<O['countTokens']>>().toEqualTypeOf<(message: Msg) => number>()
     expectTypeOf<NonNullable<O['pin']>>().toEqualTypeOf<(message: Msg) => boolean>()
     expectTypeOf<NonNullable<O['startOn']>>().toEqualTypeOf<(message: Msg) => boolean>()
-    expectTypeOf<NonNullable<O['onTrim']>>().parameters.toEqualTypeOf<[Msg[], TrimReason]>()
+    expectTypeOf<NonNullable<O['onTrim']>>().parameters.toEqualTypeOf<[Msg[], TrimReason, TrimSummary]>()
     expectTypeOf<NonNullable<O['onTrim']>>().returns.toEqualTypeOf<void>()
   })
 
@@ -95,8 +96,6 @@ describe('RingBufferHistory types', () => {
   })
 
   it('read-only properties cannot be assigned', () => {
-    // @ts-expect-error length is read-only
-    h.length = 0
     // @ts-expect-error capacity is read-only
     h.capacity = 10
     // @ts-expect-error bytes is read-only
@@ -211,6 +210,9 @@ describe('RingBufferHistory types', () => {
       | 'ERR_MESSAGE_TOO_LARGE'
       | 'ERR_INVALID_MEASUREMENT'
       | 'ERR_INVALID_CHECKPOINT'
+      | 'ERR_INVALID_ARGUMENT'
+      | 'ERR_INVALID_SNAPSHOT'
+      | 'ERR_TRIM_CALLBACK'
       | 'ERR_SESSION_LIMIT'
       | 'ERR_STORE_CLOSED'
       | 'ERR_REDIS_COMMAND'

@@ -41,6 +41,47 @@ function fill(push: (m: Message) => void, pool: Message[], order: Uint32Array, c
   for (let i = 0; i < capacity + 2 * OPS; i++) push(pool[order[i & MASK] as number] as Message)
 }
 
+/**
+ * A plain ring (an array and a head index) whose caller keeps byte and token budgets with the same
+ * default measures: what a user who wants speed and budgets without this package would write. It
+ * measures each message on the way in and again on the way out.
+ */
+class PlainAccountedRing {
+  readonly buf: (Message | undefined)[]
+  head = 0
+  size = 0
+  bytes = 0
+  tokens = 0
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number,
+    readonly maxTokens: number,
+  ) {
+    this.buf = new Array<Message | undefined>(capacity).fill(undefined)
+  }
+
+  push(m: Message): void {
+    const cap = this.capacity
+    if (this.size === cap) this.#dropOldest()
+    let p = this.head + this.size
+    if (p >= cap) p -= cap
+    this.buf[p] = m
+    this.size++
+    this.bytes += defaultSizeOf(m)
+    this.tokens += defaultCountTokens(m)
+    while (this.bytes > this.maxBytes || this.tokens > this.maxTokens) this.#dropOldest()
+  }
+
+  #dropOldest(): void {
+    const old = this.buf[this.head] as Message
+    this.buf[this.head] = undefined
+    this.bytes -= defaultSizeOf(old)
+    this.tokens -= defaultCountTokens(old)
+    if (++this.head === this.capacity) this.head = 0
+    this.size--
+  }
+}
+
 export function appendSuite(capacity: number, smoke: boolean, settings: Settings): SpeedResult[] {
   const { pool, order, meanBytes, meanTokens } = inputs(smoke)
   const ringCount = new RingBufferHistory<Message>({ maxMessages: capacity })
@@ -56,6 +97,7 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   const maxTokens = Math.ceil(capacity * meanTokens)
   let accBytes = 0
   let accTokens = 0
+  const plain = new PlainAccountedRing(capacity, maxBytes, maxTokens)
 
   fill((m) => ringCount.push(m), pool, order, capacity)
   fill((m) => ringBudget.push(m), pool, order, capacity)
@@ -69,6 +111,7 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   }, pool, order, capacity)
   fill((m) => circular.push(m), pool, order, capacity)
   fill((m) => denque.push(m), pool, order, capacity)
+  fill((m) => plain.push(m), pool, order, capacity)
   fill((m) => {
     if (accounted.size === capacity) {
       const old = accounted.shift() as Message
@@ -92,6 +135,7 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
   let c5 = 0
   let c6 = 0
   let c7 = 0
+  let c8 = 0
   const variants: Variant[] = [
     {
       name: 'RingBufferHistory (count)',
@@ -165,6 +209,16 @@ export function appendSuite(capacity: number, smoke: boolean, settings: Settings
             accTokens -= defaultCountTokens(old)
           }
           c7 = (c7 + 1) & MASK
+        }
+      },
+    },
+    {
+      name: 'plain ring + byte+token accounting by the caller',
+      run() {
+        const b = plain
+        for (let k = 0; k < OPS; k++) {
+          b.push(pool[order[c8] as number] as Message)
+          c8 = (c8 + 1) & MASK
         }
       },
     },
@@ -274,4 +328,55 @@ export function appendScalingSuite(capacities: [number, number, number], smoke: 
     compare('append-scaling-count', 'RingBufferHistory push by capacity (count bound)', OPS, count, settings),
     compare('append-scaling-budget', 'RingBufferHistory push by capacity (count+bytes+tokens)', OPS, budget, settings),
   ]
+}
+
+const HOT_POOL = 4096
+const HOT_CAPACITY = 1000
+
+/**
+ * A small, hot pool: 4,096 short messages (a few hundred bytes each, all in the CPU cache),
+ * capacity 1,000, byte and token budgets that never trim. What is left is the history's own
+ * overhead, against a plain ring whose caller keeps the same budgets.
+ */
+export function appendHotSuite(settings: Settings): SpeedResult[] {
+  const rand = prng(0x5eed_0002)
+  const pool: Message[] = []
+  for (let i = 0; i < HOT_POOL; i++) {
+    pool.push({ role: i % 2 === 0 ? 'user' : 'assistant', content: 'x'.repeat(20 + Math.floor(rand() * 200)) })
+  }
+  const order = indexes(SEQUENCE, HOT_POOL, rand)
+  // Budgets far above what 1,000 of these messages hold: they are checked on every push, never met.
+  const maxBytes = HOT_CAPACITY * 1_000
+  const maxTokens = HOT_CAPACITY * 1_000
+  const ring = new RingBufferHistory<Message>({ maxMessages: HOT_CAPACITY, maxBytes, maxTokens })
+  const plain = new PlainAccountedRing(HOT_CAPACITY, maxBytes, maxTokens)
+  fill((m) => ring.push(m), pool, order, HOT_CAPACITY)
+  fill((m) => plain.push(m), pool, order, HOT_CAPACITY)
+  let c1 = 0
+  let c2 = 0
+  const variants: Variant[] = [
+    {
+      name: 'RingBufferHistory (count+bytes+tokens)',
+      run() {
+        const h = ring
+        for (let k = 0; k < OPS; k++) {
+          h.push(pool[order[c1] as number] as Message)
+          c1 = (c1 + 1) & MASK
+        }
+      },
+    },
+    {
+      name: 'plain ring + byte+token accounting by the caller',
+      run() {
+        const b = plain
+        for (let k = 0; k < OPS; k++) {
+          b.push(pool[order[c2] as number] as Message)
+          c2 = (c2 + 1) & MASK
+        }
+      },
+    },
+  ]
+  const result = compare('append-hot', `History append, hot pool of ${HOT_POOL} short messages, capacity ${HOT_CAPACITY}`, OPS, variants, settings)
+  if (ring.length !== HOT_CAPACITY || plain.size !== HOT_CAPACITY) throw new Error('append-hot: a structure is not at capacity')
+  return [result]
 }

@@ -123,6 +123,35 @@ export function readsSuite(capacity: number, smoke: boolean, settings: Settings)
       },
     },
   ]
+  // Two of the readers added for array habits: a full scan each (the message looked for is the
+  // newest one, or none matches).
+  const newest = array[array.length - 1] as Message
+  const search: Variant[] = [
+    {
+      name: 'RingBufferHistory includes(newest) + findLast(none)',
+      run() {
+        const h = history
+        let n = 0
+        for (let k = 0; k < OPS; k++) {
+          if (h.includes(newest)) n++
+          if (h.findLast((m) => m.content.length === 0) === undefined) n++
+        }
+        sink.value = n
+      },
+    },
+    {
+      name: 'Array includes(newest) + findLast(none)',
+      run() {
+        const a = array
+        let n = 0
+        for (let k = 0; k < OPS; k++) {
+          if (a.includes(newest)) n++
+          if (a.findLast((m) => m.content.length === 0) === undefined) n++
+        }
+        sink.value = n
+      },
+    },
+  ]
   // Same answer from both, or the comparison means nothing.
   const expected = truncateHistory(array)
   const got = history.window({ maxMessages: 20, maxTokens: 100_000 })
@@ -133,5 +162,6 @@ export function readsSuite(capacity: number, smoke: boolean, settings: Settings)
     compare(`reads-map-${capacity}`, `map (light) vs Array map, ${capacity} messages`, OPS, mapLight, settings),
     compare(`reads-gemini-${capacity}`, `map (to Gemini format) vs Array map, ${capacity} messages`, OPS, mapGemini, settings),
     compare(`reads-window-${capacity}`, `window() vs old copy-trimming loop, ${capacity} messages`, OPS, window, settings),
+    compare(`reads-search-${capacity}`, `includes + findLast vs Array, ${capacity} messages`, OPS, search, settings),
   ]
 }
