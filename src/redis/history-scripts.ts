@@ -8,7 +8,8 @@ import { Script } from './client.js'
 // push ids (LIST). State fields: b, t (totals), seq (messages ever appended), ev (trimmed),
 // prot ("index:bytes:tokens;…", the protected messages, ascending), fence (newest fencing token),
 // gen (checkpoint line), rb ("line:position;…", the rollbacks that still matter), floor (the
-// oldest line whose checkpoints are still checked: older ones are withdrawn).
+// oldest line whose checkpoints are still checked: older ones are withdrawn), cut (the stable
+// window's first message, as sequence number + 1; 0: none).
 
 const PRELUDE = `
 local function bad(what) error({bsdata = what}) end
@@ -35,9 +36,9 @@ local function loadState()
   checkType(KEYS[2], 'list')
   checkType(KEYS[3], 'hash')
   checkType(KEYS[4], 'list')
-  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor')
+  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut')
   local s = {b = num(h[1], 'bytes'), t = num(h[2], 'tokens'), seq = num(h[3], 'seq'), ev = num(h[4], 'trimmed count'),
-    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), rb = {}, prot = {}, pb = 0, pt = 0}
+    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), rb = {}, prot = {}, pb = 0, pt = 0}
   s.n = redis.call('LLEN', KEYS[1])
   if redis.call('LLEN', KEYS[2]) ~= s.n then bad('its message and info lists differ in length') end
   if s.n > 0 and not h[3] then bad('\`' .. KEYS[3] .. '\` is missing') end
@@ -65,7 +66,7 @@ local function save(s)
   for _, p in ipairs(s.prot) do prot[#prot + 1] = int(p[1]) .. ':' .. int(p[2]) .. ':' .. int(p[3]) end
   for _, r in ipairs(s.rb) do rb[#rb + 1] = int(r[1]) .. ':' .. int(r[2]) end
   redis.call('HSET', KEYS[3], 'b', int(s.b), 't', int(s.t), 'seq', int(s.seq), 'ev', int(s.ev),
-    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor))
+    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut))
 end
 local function refresh(ttl)
   for k = 1, 4 do
@@ -148,7 +149,7 @@ return run(function()
   -- are left unread, and to the front once none are.
   local oldCount = reset and 0 or s.n
   local front, tail, read, chunk = {}, {}, 0, 16
-  if reset then s.n, s.b, s.t, s.prot, s.pb, s.pt = 0, 0, 0, {}, 0, 0 end
+  if reset then s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut = 0, 0, 0, {}, 0, 0, 0 end
   if reset and ARGV[10] ~= 'reset' then s.ev = tonumber(ARGV[10]) end
   local function entryAt(i)
     while i >= #front and read < oldCount do
@@ -256,7 +257,8 @@ end)
 
 /**
  * Reads. ARGV: 1 mode ('all', 'window', 'snapshot', 'stats'), 2 idleTtlMs; for 'window': 3
- * maxMessages, 4 maxBytes, 5 maxTokens (0 = none), 6 startOn ('1'/'0').
+ * maxMessages, 4 maxBytes, 5 maxTokens ('' = none), 6 startOn ('1'/'0'), 7 trimTo (below 1: a
+ * cache-stable window, whose cut is kept in the state field `cut`, as sequence number + 1).
  * Reply: 'all' and 'window': the payloads; 'snapshot': {trimmed, payloads, flags};
  * 'stats': {length, bytes, tokens, trimmed, seq, line}.
  */
@@ -277,40 +279,65 @@ return run(function()
     end
     reply = {s.ev, redis.call('LRANGE', KEYS[1], 0, -1), flags}
   else
-    local maxM, maxB, maxT, startOn = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+    local function lim(v) if v == '' then return math.huge end return tonumber(v) end
+    local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[3]), lim(ARGV[4]), lim(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
     reply = {}
     if s.n > 0 then
       local infoAt = tailReader(s.n)
       local prot, newest = s.prot, s.n - 1
-      local k = #prot
-      local newestProtected = k >= 1 and prot[k][1] == newest
-      if newestProtected then k = k - 1 end
-      local count, bytes, tokens = #prot, s.pb, s.pt
-      if not newestProtected then
-        local _, b, t = infoAt(newest)
-        count, bytes, tokens = count + 1, bytes + b, tokens + t
-      end
-      local cut = newest
-      for i = newest - 1, 0, -1 do
-        if k >= 1 and prot[k][1] == i then
-          k = k - 1
-          cut = i
-        else
-          local _, b, t = infoAt(i)
-          if (maxM > 0 and count + 1 > maxM) or (maxB > 0 and bytes + b > maxB) or (maxT > 0 and tokens + t > maxT) then break end
-          count, bytes, tokens, cut = count + 1, bytes + b, tokens + t, i
-        end
-      end
-      if cut - k > 0 and startOn then
-        local j = k + 1
-        while cut < newest do
-          if j <= #prot and prot[j][1] == cut then
-            j, cut = j + 1, cut + 1
+      -- The cut (first index) of the window under these limits. With an anchor (a sequence
+      -- number), the window that starts at that message, or nil when it is gone or what follows
+      -- it no longer fits.
+      local function windowFor(mM, mB, mT, anchor)
+        local k = #prot
+        local newestProtected = k >= 1 and prot[k][1] == newest
+        if newestProtected then k = k - 1 end
+        local count, bytes, tokens = #prot, s.pb, s.pt
+        local newestSeq, nb, nt = infoAt(newest)
+        if not newestProtected then count, bytes, tokens = count + 1, bytes + nb, tokens + nt end
+        local cut = newest
+        local found = anchor >= 0 and newestSeq == anchor
+        local i = newest - 1
+        while i >= 0 and not found do
+          local seq, b, t = infoAt(i)
+          if anchor >= 0 and seq < anchor then return nil end
+          if k >= 1 and prot[k][1] == i then
+            k = k - 1
+            cut = i
           else
-            local _, _, _, f = infoAt(cut)
-            if startsTurn(f) then break end
-            cut = cut + 1
+            if count + 1 > mM or bytes + b > mB or tokens + t > mT then
+              if anchor >= 0 then return nil end
+              break
+            end
+            count, bytes, tokens, cut = count + 1, bytes + b, tokens + t, i
           end
+          if anchor >= 0 and seq == anchor then found = true end
+          i = i - 1
+        end
+        if anchor >= 0 and not found then return nil end
+        if anchor < 0 and cut - k > 0 and startOn then
+          local j = k + 1
+          while cut < newest do
+            if j <= #prot and prot[j][1] == cut then
+              j, cut = j + 1, cut + 1
+            else
+              local _, _, _, f = infoAt(cut)
+              if startsTurn(f) then break end
+              cut = cut + 1
+            end
+          end
+        end
+        return cut
+      end
+      local cut
+      if trimTo >= 1 then
+        cut = windowFor(maxM, maxB, maxT, -1)
+      else
+        if s.cut > 0 then cut = windowFor(maxM, maxB, maxT, s.cut - 1) end
+        if cut == nil then
+          cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
+          s.cut = infoAt(cut) + 1
+          redis.call('HSET', KEYS[3], 'cut', int(s.cut))
         end
       end
       for _, p in ipairs(prot) do

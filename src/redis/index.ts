@@ -1,14 +1,8 @@
 // The public surface of `bounded-session/redis`. The package root never imports this file, so a
 // user of the in-memory classes installs no Redis client.
 export { RedisHistory } from './redis-history.js'
-export type {
-  HistorySnapshot,
-  RedisHistoryCheckpoint,
-  RedisHistoryOptions,
-  RedisHistoryStats,
-  RedisSerializer,
-  ShrinkRoom,
-} from './redis-history.js'
+export type { RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
+export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../ring-buffer-history.js'
 export { RedisSessionRegistry } from './redis-session-registry.js'
 export type {
   AcquireOptions,
@@ -23,6 +17,7 @@ export {
   InvalidCheckpointError,
   InvalidMeasurementError,
   InvalidOptionsError,
+  InvalidSnapshotError,
   LeaseFencedError,
   MessageTooLargeError,
   RedisCommandError,

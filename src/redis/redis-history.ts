@@ -4,12 +4,20 @@ import {
   InvalidCheckpointError,
   InvalidMeasurementError,
   InvalidOptionsError,
+  InvalidSnapshotError,
   LeaseFencedError,
   MessageTooLargeError,
   RedisDataError,
 } from '../errors.js'
 import { callback, lazyOptionsParser, positiveInteger } from '../options.js'
-import { defaultCountTokens, defaultSizeOf, type HistoryBudget } from '../ring-buffer-history.js'
+import {
+  defaultCountTokens,
+  defaultSizeOf,
+  type HistoryBudget,
+  type HistoryMeasure,
+  type HistorySnapshot,
+  type ShrinkMessage,
+} from '../ring-buffer-history.js'
 import type { RedisClient } from './client.js'
 import { pushScript, readScript, rollbackScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
@@ -45,30 +53,6 @@ export interface RedisHistoryCheckpoint {
   readonly position: number
   /** The session's rollback count when it was made. */
   readonly line: number
-}
-
-/**
- * A history's content as plain data, the same shape as `RingBufferHistory`'s snapshot: load it
- * into a `RedisHistory` with {@link RedisHistory.restore}, or into memory with
- * `RingBufferHistory.restore`.
- */
-export interface HistorySnapshot<T> {
-  /** The format version, `1`. */
-  version: 1
-  /** The messages, oldest first. */
-  messages: T[]
-  /** Ascending indexes into `messages` of those flagged pinned. */
-  pinned: number[]
-  /** How many messages had been trimmed. */
-  evictedCount: number
-}
-
-/** The room a `shrink` callback must fit a message into. */
-export interface ShrinkRoom {
-  /** Bytes left beside the protected messages (`Infinity` without `maxBytes`). */
-  bytes: number
-  /** Tokens left beside the protected messages (`Infinity` without `maxTokens`). */
-  tokens: number
 }
 
 /**
@@ -129,7 +113,7 @@ export interface RedisHistoryOptions<T> {
    *
    * @defaultValue a message that does not fit throws {@link MessageTooLargeError}
    */
-  shrink?: ((message: T, room: ShrinkRoom, measure: (message: T) => ShrinkRoom) => T) | undefined
+  shrink?: ShrinkMessage<T> | undefined
   /**
    * A lease (from `RedisSessionRegistry.acquire`) or any `{ token }`: every write carries its
    * token, and the server refuses it with {@link LeaseFencedError} once the session has seen a
@@ -207,11 +191,56 @@ function measureWith<T>(fn: (message: T) => number, message: T, name: 'sizeOf' |
   return Math.ceil(value)
 }
 
-function budgetValue(budget: HistoryBudget, field: keyof HistoryBudget): string {
-  const value = budget[field]
-  if (value === undefined) return '0'
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionsError(field, value, 'a positive integer')
-  return String(value)
+const budgetFields = ['maxMessages', 'maxBytes', 'maxTokens', 'trimTo'] as const
+
+// The window's budget as the script's arguments ('' = no limit), with RingBufferHistory's checks.
+function budgetArgs(budget: unknown): string[] {
+  if (budget === undefined) return ['', '', '', '1']
+  if (budget === null || typeof budget !== 'object' || Array.isArray(budget)) throw new InvalidOptionsError('budget', budget, 'an object or undefined')
+  const record = budget as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!(budgetFields as readonly string[]).includes(key)) {
+      throw new InvalidOptionsError(key, record[key], `a known budget field (${budgetFields.join(', ')})`)
+    }
+  }
+  const out: string[] = []
+  for (const key of ['maxMessages', 'maxBytes', 'maxTokens'] as const) {
+    const value = record[key]
+    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)) {
+      throw new InvalidOptionsError(key, value, 'a positive integer')
+    }
+    out.push(value === undefined ? '' : String(value))
+  }
+  const trimTo = record.trimTo
+  if (trimTo !== undefined && (typeof trimTo !== 'number' || !(trimTo >= 0 && trimTo <= 1))) {
+    throw new InvalidOptionsError('trimTo', trimTo, 'a number from 0 to 1')
+  }
+  out.push(String(trimTo ?? 1))
+  return out
+}
+
+// RingBufferHistory's checks of a snapshot, with its error.
+function snapshotFields(snapshot: unknown): { messages: unknown[]; pinned: Set<number>; evictedCount: number } {
+  if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) {
+    throw new InvalidSnapshotError('snapshot', snapshot, 'an object made by snapshot()')
+  }
+  const { version, messages, pinned, evictedCount } = snapshot as Record<string, unknown>
+  if (version !== 1) throw new InvalidSnapshotError('version', version, '1')
+  if (!Array.isArray(messages)) throw new InvalidSnapshotError('messages', messages, 'an array')
+  if (!Array.isArray(pinned)) throw new InvalidSnapshotError('pinned', pinned, 'an array of indexes')
+  const set = new Set<number>()
+  let previous = -1
+  for (const index of pinned as unknown[]) {
+    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index <= previous || index >= messages.length) {
+      throw new InvalidSnapshotError('pinned', pinned, `ascending indexes below ${messages.length}`)
+    }
+    set.add(index)
+    previous = index
+  }
+  if (typeof evictedCount !== 'number' || !Number.isSafeInteger(evictedCount) || evictedCount < 0) {
+    throw new InvalidSnapshotError('evictedCount', evictedCount, 'a non-negative integer')
+  }
+  return { messages, pinned: set, evictedCount }
 }
 
 /**
@@ -344,23 +373,12 @@ export class RedisHistory<T> {
    * with this history's options and trimmed as pushes would; the snapshot's pinned flags are kept.
    *
    * @returns the new length
-   * @throws {@link InvalidOptionsError} when `snapshot` is not a version-1 snapshot
+   * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is changed
    */
   async restore(snapshot: HistorySnapshot<T>): Promise<number> {
-    const s = snapshot as Partial<HistorySnapshot<T>> | null
-    const valid =
-      s !== null &&
-      typeof s === 'object' &&
-      s.version === 1 &&
-      Array.isArray(s.messages) &&
-      Array.isArray(s.pinned) &&
-      Number.isSafeInteger(s.evictedCount) &&
-      (s.evictedCount as number) >= 0 &&
-      s.pinned.every((i, k, all) => Number.isSafeInteger(i) && i >= 0 && i < (s.messages as T[]).length && (k === 0 || i > (all[k - 1] as number)))
-    if (!valid) throw new InvalidOptionsError('snapshot', snapshot, 'a version-1 history snapshot')
-    const pinned = new Set(s.pinned)
-    const measured = (s.messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
-    return this.#send(measured, String(s.evictedCount))
+    const { messages, pinned, evictedCount } = snapshotFields(snapshot)
+    const measured = (messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
+    return this.#send(measured, String(evictedCount))
   }
 
   /** The messages, oldest first. Refreshes the expiry. */
@@ -370,13 +388,15 @@ export class RedisHistory<T> {
 
   /**
    * The messages to send to a model under a tighter budget, chosen on the server exactly as
-   * `RingBufferHistory.window` chooses them; only the window is sent back.
+   * `RingBufferHistory.window` chooses them; only the window is sent back. With `budget.trimTo`
+   * below 1 the window is cache-stable, its cut kept on the server: every worker of the session
+   * sends the same prefix until it outgrows the budget.
    *
    * @throws {@link InvalidOptionsError} when a budget field is not a positive integer
    */
-  async window(budget: HistoryBudget = {}): Promise<T[]> {
-    const args = ['window', budgetValue(budget, 'maxMessages'), budgetValue(budget, 'maxBytes'), budgetValue(budget, 'maxTokens'), this.#limits[5] as string]
-    return this.#decode(await this.#read(args))
+  async window(budget?: HistoryBudget): Promise<T[]> {
+    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget) as [string, string, string, string]
+    return this.#decode(await this.#read(['window', maxMessages, maxBytes, maxTokens, this.#limits[5] as string, trimTo]))
   }
 
   /** How many messages the history holds. */
@@ -472,7 +492,7 @@ export class RedisHistory<T> {
       const shrink = this.#shrink
       if (shrink === undefined || shrunk.has(index)) throw new MessageTooLargeError(budget, limit, needed)
       shrunk.add(index)
-      const room: ShrinkRoom = {
+      const room: HistoryMeasure = {
         bytes: this.#maxBytes - Number(reply[5]),
         tokens: this.#maxTokens - Number(reply[6]),
       }

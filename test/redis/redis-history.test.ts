@@ -138,7 +138,7 @@ describeRedis('RedisHistory', (ctx) => {
     const history = make()
     await expect(history.window({ maxMessages: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS', field: 'maxMessages' })
     await expect(history.rollback({} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_CHECKPOINT' })
-    await expect(history.restore({ version: 2 } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' })
+    await expect(history.restore({ version: 2 } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_SNAPSHOT', field: 'version' })
     const measured = make({ sizeOf: () => Number.NaN })
     await expect(measured.push(user('a'))).rejects.toMatchObject({ code: 'ERR_INVALID_MEASUREMENT', measure: 'sizeOf' })
   })
