@@ -56,7 +56,8 @@ export interface RedisSessionRegistryEvents {
   /**
    * A session left the fleet, by whichever worker's doing: drop and dispose its live state
    * (`store.delete(id)`). Heard by every registry of the same `prefix` and `name`, in the order the
-   * server recorded them, within about `pollIntervalMs`.
+   * server recorded them, within about `pollIntervalMs`, from the registry's first call to Redis
+   * (its first `acquire`, `touch`, `delete` or poll) on.
    */
   depart: [sessionId: string, reason: RegistryDepartureReason]
   /** A lease of this registry was found expired or taken at its renewal; its `signal` is aborted. */
@@ -208,7 +209,6 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
   readonly #leases = new Map<string, HeldLease>()
   // The id of the last departure read; undefined until the first read of the stream's end.
   #cursor: string | undefined
-  #starting: Promise<void> | undefined = undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #polling = false
   #closed = false
@@ -232,12 +232,6 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     this.#interval = o.pollIntervalMs ?? 1_000
     this.#maxLen = String(o.departuresMaxLen ?? 10_000)
     this.#now = o.now as (() => number) | undefined
-    // Departures are heard from the stream's end as it is now (read again at the first poll if
-    // this fails).
-    this.#starting = this.#start().catch((error: unknown) => {
-      this.#starting = undefined
-      if (!this.#closed) this.#report(error)
-    })
     this.#schedule()
   }
 
@@ -258,6 +252,7 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
    */
   async acquire(sessionId: string | number, options: AcquireOptions = {}): Promise<RedisLease | null> {
     this.#assertOpen('acquire')
+    if (this.#cursor === undefined) await this.#start()
     const id = sessionIdOf(sessionId, 'sessionId')
     const ttl = options.ttlMs ?? this.#leaseTtl
     if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > 2 ** 31 - 1) throw new InvalidOptionsError('ttlMs', ttl, 'an integer from 1 to 2147483647')
@@ -353,6 +348,7 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
 
   async #session(op: 'touch' | 'delete', id: string): Promise<boolean> {
     this.#assertOpen(op)
+    if (this.#cursor === undefined) await this.#start()
     const reply = (await sessionScript.run(this.#client, this.#keys, [op, id, this.#clock(), String(this.#idleTtl), this.#maxLen])) as unknown[]
     await this.#deleteDeparted(reply)
     if (op === 'delete') this.#leases.get(id)?.end('deleted')
@@ -417,19 +413,20 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     })
   }
 
+  // Where this registry starts hearing departures: the stream's end at its first call to Redis.
   async #start(): Promise<void> {
     const last = (await command(this.#client, 'XREVRANGE', [this.#departures, '+', '-', 'COUNT', '1'])) as unknown[][]
     this.#cursor = last.length > 0 ? String((last[0] as unknown[])[0]) : '0-0'
   }
 
   async #readDepartures(): Promise<void> {
-    if (this.#starting !== undefined) await this.#starting
     if (this.#cursor === undefined) await this.#start()
     for (;;) {
-      const reply = (await command(this.#client, 'XREAD', ['COUNT', '500', 'STREAMS', this.#departures, this.#cursor as string])) as
-        | [string, [string, string[]][]][]
-        | null
-      const entries = reply?.[0]?.[1] ?? []
+      // XRANGE, not XREAD: its reply is an array in RESP2 and RESP3 alike (XREAD's is a map in RESP3).
+      const entries = (await command(this.#client, 'XRANGE', [this.#departures, `(${this.#cursor as string}`, '+', 'COUNT', '500'])) as [
+        string,
+        string[],
+      ][]
       for (const [entryId, fields] of entries) {
         this.#cursor = entryId
         const record: Record<string, string> = {}

@@ -135,7 +135,7 @@ describeRedis('RedisHistory model', (ctx) => {
         for (const m of list) loose.push(m)
         const tight = { maxMessages, maxBytes, pin: (m: Message) => m.content.startsWith('!'), shrink: truncateContent }
         const snapshot = loose.snapshot()
-        const memory = await outcome(() => RingBufferHistory.restore(snapshot, tight).snapshot())
+        const memory = await outcome(() => RingBufferHistory.restore<Message>(snapshot, tight).snapshot())
         const redis = new RedisHistory<Message>({ client: ctx.client, key: 'tight', prefix: ctx.prefix(), ...tight })
         const restored = await outcome(async () => {
           await redis.restore(snapshot)
