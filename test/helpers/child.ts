@@ -13,11 +13,13 @@ export interface TestChild {
   next(match: (message: unknown) => boolean): Promise<unknown>
   /** Resolves when the child exits, with its code. */
   exited: Promise<number | null>
+  /** Writes `command` as a JSON line to the child's stdin and resolves with its next answer. */
+  ask(command: unknown): Promise<unknown>
 }
 
 export function startChild(file: string, input: unknown): TestChild {
   const args = isBun ? [file, JSON.stringify(input)] : ['--import', 'tsx', file, JSON.stringify(input)]
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
   const messages: unknown[] = []
   const waiters: { match: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = []
   let buffer = ''
@@ -37,10 +39,29 @@ export function startChild(file: string, input: unknown): TestChild {
     }
   })
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  let answered = 0
+  let asking = Promise.resolve<unknown>(undefined)
   return {
     proc,
     messages,
     exited,
+    ask(command) {
+      // One question at a time: each answer is the next line after those already consumed.
+      asking = asking.then(
+        () =>
+          new Promise((resolve, reject) => {
+            const index = answered++
+            proc.stdin?.write(`${JSON.stringify(command)}\n`)
+            const check = () => {
+              if (messages.length > index) resolve(messages[index])
+              else if (proc.exitCode !== null) reject(new Error(`child exited with ${proc.exitCode}`))
+              else setTimeout(check, 2)
+            }
+            check()
+          }),
+      )
+      return asking
+    },
     next(match) {
       const seen = messages.find(match)
       if (seen !== undefined) return Promise.resolve(seen)
