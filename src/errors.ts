@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'ERR_SESSION_CLOSING'
   | 'ERR_DISPOSE_TIMEOUT'
   | 'ERR_INVALID_CLOCK'
+  | 'ERR_REDIS_COMMAND'
+  | 'ERR_REDIS_DATA'
+  | 'ERR_FENCED'
+  | 'ERR_REGISTRY_CLOSED'
 
 /** Renders a value for an error message: `` `0` (number) ``. */
 export function describeValue(value: unknown): string {
@@ -269,5 +273,77 @@ export class InvalidClockError extends TypeError {
     super(`Expected \`now\` to return a finite number, got ${describeValue(value)}`)
     this.name = 'InvalidClockError'
     this.value = value
+  }
+}
+
+/**
+ * Thrown by `bounded-session/redis` when the Redis client fails a command: the connection is
+ * down, the server refused it, or the client gave up retrying. The original error is `cause`.
+ * A push that fails this way may or may not have been applied (the reply was lost), but never
+ * in part: the server runs each push as one script.
+ */
+export class RedisCommandError extends Error {
+  /** Always `'ERR_REDIS_COMMAND'`. */
+  readonly code = 'ERR_REDIS_COMMAND' as const
+  /** The Redis command that failed, such as `'EVALSHA'`. */
+  readonly command: string
+
+  /** @param command - the Redis command; @param cause - what the client threw */
+  constructor(command: string, cause: unknown) {
+    super(`Expected Redis to run \`${command}\`, but it failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.name = 'RedisCommandError'
+    this.command = command
+  }
+}
+
+/**
+ * Thrown by `bounded-session/redis` when a session's keys hold something it did not write: a key
+ * of another Redis type, or a stored value that does not parse. Nothing is changed.
+ */
+export class RedisDataError extends Error {
+  /** Always `'ERR_REDIS_DATA'`. */
+  readonly code = 'ERR_REDIS_DATA' as const
+  /** A key of the session at fault. */
+  readonly key: string
+
+  /** @param problem - what is wrong, in words; @param key - a key of the session */
+  constructor(problem: string, key: string) {
+    super(`Expected the keys of \`${key}\` to hold what bounded-session wrote, but ${problem}`)
+    this.name = 'RedisDataError'
+    this.key = key
+  }
+}
+
+/**
+ * Thrown by a write of `RedisHistory` made with a `fence` whose token is older than one the
+ * session has already seen: another worker acquired the session after this lease ran out.
+ * Nothing is changed.
+ */
+export class LeaseFencedError extends Error {
+  /** Always `'ERR_FENCED'`. */
+  readonly code = 'ERR_FENCED' as const
+  /** The token this write carried. */
+  readonly token: number
+  /** The newest token the session has seen. */
+  readonly current: number
+
+  /** @param token - the write's token; @param current - the session's newest token */
+  constructor(token: number, current: number) {
+    super(`Expected a fencing token of at least ${current}, got ${token}: the lease was taken over`)
+    this.name = 'LeaseFencedError'
+    this.token = token
+    this.current = current
+  }
+}
+
+/** Thrown by the methods of a `RedisSessionRegistry` after its `close()`. */
+export class RegistryClosedError extends Error {
+  /** Always `'ERR_REGISTRY_CLOSED'`. */
+  readonly code = 'ERR_REGISTRY_CLOSED' as const
+
+  /** @param method - the method that was called */
+  constructor(method: string) {
+    super(`Expected an open registry for \`${method}()\`, but it was closed`)
+    this.name = 'RegistryClosedError'
   }
 }

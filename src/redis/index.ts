@@ -1,0 +1,27 @@
+// The public surface of `bounded-session/redis`. The package root never imports this file, so a
+// user of the in-memory classes installs no Redis client.
+export { RedisHistory } from './redis-history.js'
+export type { RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
+export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../ring-buffer-history.js'
+export { RedisSessionRegistry } from './redis-session-registry.js'
+export type {
+  AcquireOptions,
+  RedisLease,
+  RedisSessionRegistryEvents,
+  RedisSessionRegistryOptions,
+  RegistryDepartureReason,
+} from './redis-session-registry.js'
+export { fromNodeRedis } from './client.js'
+export type { NodeRedisLike, RedisClient } from './client.js'
+export {
+  InvalidCheckpointError,
+  InvalidMeasurementError,
+  InvalidOptionsError,
+  InvalidSnapshotError,
+  LeaseFencedError,
+  MessageTooLargeError,
+  RedisCommandError,
+  RedisDataError,
+  RegistryClosedError,
+  SessionLimitError,
+} from '../errors.js'

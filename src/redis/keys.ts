@@ -1,0 +1,58 @@
+import { InvalidOptionsError } from '../errors.js'
+
+// Key layout. Every key of one session carries the hash tag `{<session id>}`, so on a Redis
+// Cluster they live in one slot and one script can touch them all. The registry's own keys share
+// the tag `{<prefix>registry:<name>}`.
+
+/** The keys of one session's history. */
+export interface SessionKeys {
+  /** LIST of serialised messages, oldest first. */
+  readonly messages: string
+  /** LIST parallel to `messages`: "seq,bytes,tokens,flags" per message. */
+  readonly info: string
+  /** HASH of totals, protection, checkpoint lines and the fencing token. */
+  readonly state: string
+  /** LIST of the ids of the latest pushes, so a push resent after a reconnect applies once. */
+  readonly recent: string
+}
+
+/** The default key prefix. */
+export const DEFAULT_PREFIX = 'bs:'
+
+/** Checks a session id and returns it as a string. */
+export function sessionIdOf(value: unknown, field: string): string {
+  const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value
+  if (typeof id !== 'string' || id.length === 0 || id.includes('{') || id.includes('}')) {
+    throw new InvalidOptionsError(field, value, 'a non-empty string (or a finite number) without `{` or `}`')
+  }
+  return id
+}
+
+/** The keys of session `id` under `prefix`. */
+export function sessionKeys(prefix: string, id: string): SessionKeys {
+  const base = `${prefix}{${id}}:`
+  return { messages: `${base}m`, info: `${base}i`, state: `${base}s`, recent: `${base}r` }
+}
+
+/** The keys as the array the scripts take, in their order. */
+export function keyList(keys: SessionKeys): string[] {
+  return [keys.messages, keys.info, keys.state, keys.recent]
+}
+
+/** The registry's keys. */
+export interface RegistryKeys {
+  /** ZSET: session id → last activity (ms). */
+  readonly active: string
+  /** STRING: the fencing-token counter. */
+  readonly token: string
+  /** STREAM of departures: fields `id`, `reason`. */
+  readonly departures: string
+  /** Prefix of the lease keys (STRING, the lease's token, with a PX expiry). */
+  readonly lease: string
+}
+
+/** The registry keys for `name` under `prefix`. */
+export function registryKeys(prefix: string, name: string): RegistryKeys {
+  const base = `${prefix}{${prefix}registry:${name}}:`
+  return { active: `${base}active`, token: `${base}token`, departures: `${base}departures`, lease: `${base}lease:` }
+}

@@ -1,0 +1,531 @@
+import { randomBytes } from 'node:crypto'
+import * as z from 'zod/mini'
+import {
+  InvalidCheckpointError,
+  InvalidMeasurementError,
+  InvalidOptionsError,
+  InvalidSnapshotError,
+  LeaseFencedError,
+  MessageTooLargeError,
+  RedisDataError,
+} from '../errors.js'
+import { callback, lazyOptionsParser, positiveInteger } from '../options.js'
+import {
+  defaultCountTokens,
+  defaultSizeOf,
+  type HistoryBudget,
+  type HistoryMeasure,
+  type HistorySnapshot,
+  type ShrinkMessage,
+} from '../ring-buffer-history.js'
+import type { RedisClient } from './client.js'
+import { pushScript, readScript, rollbackScript } from './history-scripts.js'
+import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
+
+/** How messages are written to Redis and read back. */
+export interface RedisSerializer<T> {
+  /** Turns a message into the string stored. */
+  serialize(message: T): string
+  /** Turns a stored string back into the message. */
+  deserialize(stored: string): T
+}
+
+/** What {@link RedisHistory.stats} reports. */
+export interface RedisHistoryStats {
+  /** Messages held. */
+  length: number
+  /** Their bytes, as `sizeOf` counted them when they were pushed. */
+  bytes: number
+  /** Their tokens, as `countTokens` counted them when they were pushed. */
+  tokens: number
+  /** Messages trimmed by pushes since the session's keys were created. */
+  evictedCount: number
+}
+
+/**
+ * A position made by {@link RedisHistory.checkpoint}: plain data, so it can be handed to another
+ * process (as JSON) and rolled back to there.
+ */
+export interface RedisHistoryCheckpoint {
+  /** The session id of the history that made it. */
+  readonly key: string
+  /** How many messages the session had been given when it was made. */
+  readonly position: number
+  /** The session's rollback count when it was made. */
+  readonly line: number
+}
+
+/**
+ * Options of {@link RedisHistory}. `client` and `key` are required; the budgets and callbacks
+ * mean what they mean for `RingBufferHistory`, and trimming follows the same rules to the message.
+ *
+ * @typeParam T - the message type
+ */
+export interface RedisHistoryOptions<T> {
+  /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
+  client: RedisClient
+  /** The session id: a non-empty string (or a finite number) without `{` or `}`. */
+  key: string | number
+  /**
+   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i`, `:s` and `:r`.
+   *
+   * @defaultValue 'bs:'
+   */
+  prefix?: string | undefined
+  /**
+   * How long the session's keys live without a push or read, in milliseconds; every push and
+   * read sets the expiry again, in the same script. `0`: the keys never expire.
+   *
+   * @defaultValue 3_600_000 (one hour)
+   */
+  idleTtlMs?: number | undefined
+  /**
+   * How messages are stored.
+   *
+   * @defaultValue JSON (`JSON.stringify` / `JSON.parse`)
+   */
+  serializer?: RedisSerializer<T> | undefined
+  /** @defaultValue 50 */
+  maxMessages?: number | undefined
+  /** @defaultValue no byte budget */
+  maxBytes?: number | undefined
+  /** @defaultValue no token budget */
+  maxTokens?: number | undefined
+  /** Runs in this process at push time; the size travels with the message. @defaultValue `defaultSizeOf` */
+  sizeOf?: ((message: T) => number) | undefined
+  /** Runs in this process at push time. @defaultValue `defaultCountTokens` */
+  countTokens?: ((message: T) => number) | undefined
+  /** Runs in this process at push time; the flag travels with the message. @defaultValue nothing is pinned */
+  pin?: ((message: T) => boolean) | undefined
+  /** @defaultValue 1 (0 when `maxMessages` is 1) */
+  maxPinned?: number | undefined
+  /** Runs in this process at push time; the flag travels with the message. @defaultValue trimming does not look at turns */
+  startOn?: ((message: T) => boolean) | undefined
+  /**
+   * How far below a budget a trim goes, as a fraction of it, from 0 to 1 (`1`: just under it).
+   *
+   * @defaultValue 1
+   */
+  trimTo?: number | undefined
+  /**
+   * Makes a message that does not fit smaller (see `truncateContent`). Runs in this process;
+   * `room` is read from the server, and the push is tried again with the smaller message.
+   *
+   * @defaultValue a message that does not fit throws {@link MessageTooLargeError}
+   */
+  shrink?: ShrinkMessage<T> | undefined
+  /**
+   * A lease (from `RedisSessionRegistry.acquire`) or any `{ token }`: every write carries its
+   * token, and the server refuses it with {@link LeaseFencedError} once the session has seen a
+   * newer one.
+   *
+   * @defaultValue writes are not fenced
+   */
+  fence?: { readonly token: number } | undefined
+}
+
+const isClient = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && typeof (value as { call?: unknown }).call === 'function'
+const isSerializer = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as RedisSerializer<unknown>).serialize === 'function' &&
+  typeof (value as RedisSerializer<unknown>).deserialize === 'function'
+const isFence = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && Number.isSafeInteger((value as { token?: unknown }).token)
+
+const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
+  schema: z.strictObject({
+    client: z.custom<RedisClient>(isClient),
+    key: z.union([z.string(), z.number()]),
+    prefix: z.optional(z.string().check(z.regex(/^[^{}]*$/))),
+    idleTtlMs: z.optional(z.number().check(z.int(), z.nonnegative())),
+    serializer: z.optional(z.custom<RedisSerializer<unknown>>(isSerializer)),
+    maxMessages: positiveInteger(),
+    maxBytes: positiveInteger(),
+    maxTokens: positiveInteger(),
+    sizeOf: callback(),
+    countTokens: callback(),
+    pin: callback(),
+    maxPinned: z.optional(z.number().check(z.int(), z.nonnegative())),
+    startOn: callback(),
+    trimTo: z.optional(z.number().check(z.gte(0), z.lte(1))),
+    shrink: callback(),
+    fence: z.optional(z.custom<{ token: number }>(isFence)),
+  }),
+  expected: {
+    client: 'a Redis client (an object with a `call` method)',
+    key: 'a non-empty string (or a finite number) without `{` or `}`',
+    prefix: 'a string without `{` or `}`',
+    idleTtlMs: 'a non-negative integer',
+    serializer: 'an object with `serialize` and `deserialize` functions',
+    maxMessages: 'a positive integer',
+    maxBytes: 'a positive integer',
+    maxTokens: 'a positive integer',
+    sizeOf: 'a function',
+    countTokens: 'a function',
+    pin: 'a function',
+    maxPinned: 'a non-negative integer',
+    startOn: 'a function',
+    trimTo: 'a number from 0 to 1',
+    shrink: 'a function',
+    fence: 'an object with an integer `token`',
+  },
+}))
+
+const PINNED = 1
+const STARTS_TURN = 2
+const MAX_MEASURE = 0xffff_ffff
+const jsonSerializer: RedisSerializer<unknown> = { serialize: (m) => JSON.stringify(m), deserialize: (s) => JSON.parse(s) as unknown }
+
+interface Measured<T> {
+  message: T
+  bytes: number
+  tokens: number
+  flags: number
+}
+
+function measureWith<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'countTokens'): number {
+  const value = fn(message)
+  if (typeof value !== 'number' || !(value >= 0) || value > MAX_MEASURE) throw new InvalidMeasurementError(name, value)
+  return Math.ceil(value)
+}
+
+const budgetFields = ['maxMessages', 'maxBytes', 'maxTokens', 'trimTo'] as const
+
+// The window's budget as the script's arguments ('' = no limit), with RingBufferHistory's checks.
+function budgetArgs(budget: unknown): string[] {
+  if (budget === undefined) return ['', '', '', '1']
+  if (budget === null || typeof budget !== 'object' || Array.isArray(budget)) throw new InvalidOptionsError('budget', budget, 'an object or undefined')
+  const record = budget as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!(budgetFields as readonly string[]).includes(key)) {
+      throw new InvalidOptionsError(key, record[key], `a known budget field (${budgetFields.join(', ')})`)
+    }
+  }
+  const out: string[] = []
+  for (const key of ['maxMessages', 'maxBytes', 'maxTokens'] as const) {
+    const value = record[key]
+    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)) {
+      throw new InvalidOptionsError(key, value, 'a positive integer')
+    }
+    out.push(value === undefined ? '' : String(value))
+  }
+  const trimTo = record.trimTo
+  if (trimTo !== undefined && (typeof trimTo !== 'number' || !(trimTo >= 0 && trimTo <= 1))) {
+    throw new InvalidOptionsError('trimTo', trimTo, 'a number from 0 to 1')
+  }
+  out.push(String(trimTo ?? 1))
+  return out
+}
+
+// RingBufferHistory's checks of a snapshot, with its error.
+function snapshotFields(snapshot: unknown): { messages: unknown[]; pinned: Set<number>; evictedCount: number } {
+  if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) {
+    throw new InvalidSnapshotError('snapshot', snapshot, 'an object made by snapshot()')
+  }
+  const { version, messages, pinned, evictedCount } = snapshot as Record<string, unknown>
+  if (version !== 1) throw new InvalidSnapshotError('version', version, '1')
+  if (!Array.isArray(messages)) throw new InvalidSnapshotError('messages', messages, 'an array')
+  if (!Array.isArray(pinned)) throw new InvalidSnapshotError('pinned', pinned, 'an array of indexes')
+  const set = new Set<number>()
+  let previous = -1
+  for (const index of pinned as unknown[]) {
+    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index <= previous || index >= messages.length) {
+      throw new InvalidSnapshotError('pinned', pinned, `ascending indexes below ${messages.length}`)
+    }
+    set.add(index)
+    previous = index
+  }
+  if (typeof evictedCount !== 'number' || !Number.isSafeInteger(evictedCount) || evictedCount < 0) {
+    throw new InvalidSnapshotError('evictedCount', evictedCount, 'a non-negative integer')
+  }
+  return { messages, pinned: set, evictedCount }
+}
+
+/**
+ * A conversation history kept in Redis (or Valkey), bounded by the same rules as
+ * `RingBufferHistory`, so that every worker of a fleet reads and extends the same conversation.
+ *
+ * - Every write (`push`, `pushPinned`, `reset`, `clear`, `rollback`) is one Lua script on the
+ *   server: append, trim, totals, expiry, all or nothing. Concurrent pushes leave the state of
+ *   some serial order of them.
+ * - Messages are measured (`sizeOf`, `countTokens`, `pin`, `startOn`) here, at push time; the
+ *   server never parses a message.
+ * - `window()` walks back from the newest message on the server and ships only the window.
+ * - All keys of a session share the hash tag `{key}`: it works on Redis Cluster.
+ *
+ * @typeParam T - the message type (JSON by default)
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ * import { RedisHistory } from 'bounded-session/redis'
+ *
+ * const history = new RedisHistory<Message>({ client: new Redis(), key: sessionId, maxTokens: 100_000 })
+ * await history.push({ role: 'user', content: prompt })
+ * const request = await history.window({ maxMessages: 20 })
+ * ```
+ */
+export class RedisHistory<T> {
+  readonly #client: RedisClient
+  readonly #id: string
+  readonly #keys: string[]
+  readonly #ttl: string
+  readonly #serializer: RedisSerializer<T>
+  readonly #maxMessages: number
+  readonly #maxBytes: number
+  readonly #maxTokens: number
+  readonly #maxPinned: number
+  readonly #limits: string[]
+  readonly #sizeOf: (message: T) => number
+  readonly #countTokens: (message: T) => number
+  readonly #pin: ((message: T) => boolean) | undefined
+  readonly #startOn: ((message: T) => boolean) | undefined
+  readonly #shrink: RedisHistoryOptions<T>['shrink']
+  readonly #fence: string
+  readonly #writer = randomBytes(8).toString('hex')
+  #pushes = 0
+
+  /**
+   * @param options - see {@link RedisHistoryOptions}
+   * @throws {@link InvalidOptionsError} when an option is invalid
+   */
+  constructor(options: RedisHistoryOptions<T>) {
+    const o = parseOptions(options)
+    this.#client = o.client
+    this.#id = sessionIdOf(o.key, 'key')
+    this.#keys = keyList(sessionKeys(o.prefix ?? DEFAULT_PREFIX, this.#id))
+    this.#ttl = String(o.idleTtlMs ?? 3_600_000)
+    this.#serializer = (o.serializer ?? jsonSerializer) as RedisSerializer<T>
+    this.#maxMessages = o.maxMessages ?? 50
+    this.#maxBytes = o.maxBytes ?? Infinity
+    this.#maxTokens = o.maxTokens ?? Infinity
+    this.#maxPinned = o.maxPinned ?? Math.min(1, this.#maxMessages - 1)
+    if (this.#maxPinned >= this.#maxMessages) {
+      throw new InvalidOptionsError('maxPinned', this.#maxPinned, `a non-negative integer smaller than \`maxMessages\` (${this.#maxMessages})`)
+    }
+    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
+    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
+    this.#pin = o.pin as ((message: T) => boolean) | undefined
+    this.#startOn = o.startOn as ((message: T) => boolean) | undefined
+    this.#shrink = o.shrink as RedisHistoryOptions<T>['shrink']
+    this.#fence = o.fence === undefined ? '' : String(o.fence.token)
+    this.#limits = [
+      String(this.#maxMessages),
+      o.maxBytes === undefined ? '0' : String(o.maxBytes),
+      o.maxTokens === undefined ? '0' : String(o.maxTokens),
+      String(this.#maxPinned),
+      String(o.trimTo ?? 1),
+      this.#startOn === undefined ? '0' : '1',
+    ]
+  }
+
+  /** The session id. */
+  get key(): string {
+    return this.#id
+  }
+
+  /** The most messages it holds: `maxMessages`. */
+  get capacity(): number {
+    return this.#maxMessages
+  }
+
+  /**
+   * Appends messages in order and trims as `RingBufferHistory.push` does, in one atomic step on
+   * the server. All or nothing.
+   *
+   * @returns the new length
+   * @throws {@link MessageTooLargeError} when a message cannot fit beside the protected messages
+   * (after `shrink`, if given)
+   * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid number
+   * @throws {@link LeaseFencedError} when `fence` is older than the session's newest token
+   * @throws {@link RedisCommandError} when Redis fails the command; the push then happened
+   * entirely or not at all
+   * @throws {@link RedisDataError} when the session's keys hold something else
+   */
+  async push(...messages: T[]): Promise<number> {
+    return this.#write(messages, 0, '')
+  }
+
+  /** Like {@link RedisHistory.push}, with every message flagged pinned. */
+  async pushPinned(...messages: T[]): Promise<number> {
+    return this.#write(messages, PINNED, '')
+  }
+
+  /**
+   * Replaces the whole content with `messages`, trimmed as pushes would, in one atomic step. The
+   * trimmed count, checkpoints and fencing token are kept.
+   *
+   * @returns the new length
+   */
+  async reset(messages: Iterable<T> = []): Promise<number> {
+    return this.#write([...messages], 0, 'reset')
+  }
+
+  /** Removes every message, in one atomic step. Not counted as trimming. */
+  async clear(): Promise<void> {
+    await this.#write([], 0, 'reset')
+  }
+
+  /**
+   * Replaces the content with a snapshot's (from this class or `RingBufferHistory`), re-measured
+   * with this history's options and trimmed as pushes would; the snapshot's pinned flags are kept.
+   *
+   * @returns the new length
+   * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is changed
+   */
+  async restore(snapshot: HistorySnapshot<T>): Promise<number> {
+    const { messages, pinned, evictedCount } = snapshotFields(snapshot)
+    const measured = (messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
+    return this.#send(measured, String(evictedCount))
+  }
+
+  /** The messages, oldest first. Refreshes the expiry. */
+  async toArray(): Promise<T[]> {
+    return this.#decode(await this.#read(['all']))
+  }
+
+  /**
+   * The messages to send to a model under a tighter budget, chosen on the server exactly as
+   * `RingBufferHistory.window` chooses them; only the window is sent back. With `budget.trimTo`
+   * below 1 the window is cache-stable, its cut kept on the server: every worker of the session
+   * sends the same prefix until it outgrows the budget.
+   *
+   * @throws {@link InvalidOptionsError} when a budget field is not a positive integer
+   */
+  async window(budget?: HistoryBudget): Promise<T[]> {
+    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget) as [string, string, string, string]
+    return this.#decode(await this.#read(['window', maxMessages, maxBytes, maxTokens, this.#limits[5] as string, trimTo]))
+  }
+
+  /** How many messages the history holds. */
+  async length(): Promise<number> {
+    return (await this.stats()).length
+  }
+
+  /** Length, bytes, tokens and trimmed count, read in one step. */
+  async stats(): Promise<RedisHistoryStats> {
+    const [length, bytes, tokens, evictedCount] = (await this.#read(['stats'])) as number[]
+    return { length: Number(length), bytes: Number(bytes), tokens: Number(tokens), evictedCount: Number(evictedCount) }
+  }
+
+  /** The content as a snapshot, the format `RingBufferHistory` reads. */
+  async snapshot(): Promise<HistorySnapshot<T>> {
+    const [evicted, payloads, flags] = (await this.#read(['snapshot'])) as [number, string[], number[]]
+    const pinned: number[] = []
+    flags.forEach((f, i) => {
+      if ((Number(f) & PINNED) !== 0) pinned.push(i)
+    })
+    return { version: 1, messages: this.#decode(payloads), pinned, evictedCount: Number(evicted) }
+  }
+
+  /**
+   * Marks the current end of the history. The mark is plain data: any process may roll this
+   * session back to it.
+   */
+  async checkpoint(): Promise<RedisHistoryCheckpoint> {
+    const reply = (await this.#read(['stats'])) as number[]
+    return Object.freeze({ key: this.#id, position: Number(reply[4]), line: Number(reply[5]) })
+  }
+
+  /**
+   * Removes the messages pushed after `checkpoint` that are still held, as
+   * `RingBufferHistory.rollback` does, in one atomic step. Checkpoints made after it are withdrawn.
+   *
+   * @returns how many messages were removed
+   * @throws {@link InvalidCheckpointError} for a checkpoint of another session, or one withdrawn
+   * by an earlier rollback
+   */
+  async rollback(checkpoint: RedisHistoryCheckpoint): Promise<number> {
+    const c = checkpoint as Partial<RedisHistoryCheckpoint> | null
+    if (c === null || typeof c !== 'object' || c.key !== this.#id || !Number.isSafeInteger(c.position) || !Number.isSafeInteger(c.line)) {
+      throw new InvalidCheckpointError(checkpoint)
+    }
+    const reply = (await rollbackScript.run(this.#client, this.#keys, [
+      this.#fence,
+      this.#ttl,
+      String(c.position),
+      String(c.line),
+      this.#limits[3] as string,
+    ])) as number[]
+    if (reply[0] === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
+    if (reply[0] === 3) throw new InvalidCheckpointError(checkpoint)
+    return Number(reply[1])
+  }
+
+  #measure(message: T, flags: number): Measured<T> {
+    let f = flags
+    if (this.#pin?.(message) === true) f |= PINNED
+    if (this.#startOn?.(message) === true) f |= STARTS_TURN
+    return {
+      message,
+      bytes: measureWith(this.#sizeOf, message, 'sizeOf'),
+      tokens: measureWith(this.#countTokens, message, 'countTokens'),
+      flags: f,
+    }
+  }
+
+  async #write(messages: T[], flags: number, mode: string): Promise<number> {
+    return this.#send(
+      messages.map((m) => this.#measure(m, flags)),
+      mode,
+    )
+  }
+
+  async #send(measured: Measured<T>[], mode: string): Promise<number> {
+    const payloads = measured.map((m) => this.#serialize(m.message))
+    // The same id on every try: a push resent by the client after a reconnect applies once.
+    const pushId = `${this.#writer}:${this.#pushes++}`
+    const shrunk = new Set<number>()
+    for (;;) {
+      const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, String(measured.length)]
+      measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), payloads[i] as string))
+      const reply = (await pushScript.run(this.#client, this.#keys, args)) as unknown[]
+      const status = Number(reply[0])
+      if (status === 0) return Number(reply[1])
+      if (status === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
+      const index = Number(reply[1])
+      const budget = reply[2] === 'bytes' ? 'bytes' : 'tokens'
+      const limit = Number(reply[3])
+      const needed = Number(reply[4])
+      const shrink = this.#shrink
+      if (shrink === undefined || shrunk.has(index)) throw new MessageTooLargeError(budget, limit, needed)
+      shrunk.add(index)
+      const room: HistoryMeasure = {
+        bytes: this.#maxBytes - Number(reply[5]),
+        tokens: this.#maxTokens - Number(reply[6]),
+      }
+      const before = measured[index] as Measured<T>
+      const smaller = shrink(before.message, room, (m) => ({
+        bytes: measureWith(this.#sizeOf, m, 'sizeOf'),
+        tokens: measureWith(this.#countTokens, m, 'countTokens'),
+      }))
+      measured[index] = { ...this.#measure(smaller, before.flags & PINNED), message: smaller }
+      payloads[index] = this.#serialize(smaller)
+    }
+  }
+
+  #serialize(message: T): string {
+    const stored = this.#serializer.serialize(message)
+    if (typeof stored !== 'string') throw new InvalidOptionsError('serializer', stored, 'a serializer whose `serialize` returns a string')
+    return stored
+  }
+
+  #read(args: string[]): Promise<unknown> {
+    return readScript.run(this.#client, this.#keys, [args[0] as string, this.#ttl, ...args.slice(1)])
+  }
+
+  #decode(payloads: unknown): T[] {
+    const list = payloads as string[]
+    const out = new Array<T>(list.length)
+    for (let i = 0; i < list.length; i++) {
+      try {
+        out[i] = this.#serializer.deserialize(String(list[i]))
+      } catch (error) {
+        throw new RedisDataError(`a stored message does not parse (${error instanceof Error ? error.message : String(error)})`, this.#keys[0] as string)
+      }
+    }
+    return out
+  }
+}

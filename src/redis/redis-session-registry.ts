@@ -1,0 +1,476 @@
+import { EventEmitter } from 'eventemitter3'
+import * as z from 'zod/mini'
+import { InvalidOptionsError, RegistryClosedError, SessionLimitError } from '../errors.js'
+import { callback, lazyOptionsParser } from '../options.js'
+import { command, type RedisClient } from './client.js'
+import { fenceScript } from './history-scripts.js'
+import { DEFAULT_PREFIX, keyList, type RegistryKeys, registryKeys, sessionIdOf, sessionKeys } from './keys.js'
+import { acquireScript, releaseScript, renewScript, sessionScript } from './registry-scripts.js'
+
+/**
+ * Why a session left the fleet: `'idle'` (unused for `idleTtlMs`), `'capacity'` (evicted to
+ * make room under `maxSessions`), `'delete'` (removed by `delete()`).
+ */
+export type RegistryDepartureReason = 'idle' | 'capacity' | 'delete'
+
+/**
+ * A worker's hold on a session, from {@link RedisSessionRegistry.acquire}. While held, no other
+ * worker can acquire the session and it is never evicted or expired; the registry renews it.
+ * Works with `await using`.
+ */
+export interface RedisLease {
+  /** The session id. */
+  readonly sessionId: string
+  /**
+   * The fencing token: larger than every token issued before it. Give the lease to
+   * `RedisHistory` as `fence`, and the server refuses that history's writes once a later lease
+   * of the session exists.
+   */
+  readonly token: number
+  /** Aborted when the lease ends: released, lost (a renewal found it expired or taken), or the registry closed. */
+  readonly signal: AbortSignal
+  /** Whether the lease is still held, as far as this process knows. */
+  readonly held: boolean
+  /** Frees the session for other workers. Resolves `false` when the lease had already been lost. */
+  release(): Promise<boolean>
+  /** Same as `release()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** Options of {@link RedisSessionRegistry.acquire}. */
+export interface AcquireOptions {
+  /**
+   * How long the lease lasts without a renewal, in milliseconds. The registry renews it every
+   * third of this while it is held; a process that stops (crash, pause) loses it this long after
+   * its last renewal.
+   *
+   * @defaultValue the registry's `leaseTtlMs`
+   */
+  ttlMs?: number | undefined
+}
+
+/**
+ * The events of a {@link RedisSessionRegistry}.
+ */
+export interface RedisSessionRegistryEvents {
+  /**
+   * A session left the fleet, by whichever worker's doing: drop and dispose its live state
+   * (`store.delete(id)`). Heard by every registry of the same `prefix` and `name`, in the order the
+   * server recorded them, within about `pollIntervalMs`, from the registry's first call to Redis
+   * (its first `acquire`, `touch`, `delete` or poll) on.
+   */
+  depart: [sessionId: string, reason: RegistryDepartureReason]
+  /** A lease of this registry was found expired or taken at its renewal; its `signal` is aborted. */
+  lost: [lease: RedisLease]
+  /** A background step (renewal, poll, sweep) failed. Without a listener it becomes a process warning. */
+  error: [error: unknown]
+}
+
+/** Options of {@link RedisSessionRegistry}. `client` is required. */
+export interface RedisSessionRegistryOptions {
+  /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
+  client: RedisClient
+  /**
+   * The prefix of every key; the same as the histories' `prefix`, so that a departing session's
+   * history is deleted with it.
+   *
+   * @defaultValue 'bs:'
+   */
+  prefix?: string | undefined
+  /**
+   * The fleet's name: registries with the same `prefix` and `name` share one bound.
+   *
+   * @defaultValue 'default'
+   */
+  name?: string | undefined
+  /**
+   * The most sessions registered across the fleet. An integer from 1 to 2^31 - 1.
+   *
+   * @defaultValue 100
+   */
+  maxSessions?: number | undefined
+  /**
+   * What `acquire` of a new session does when `maxSessions` are registered: `'evict'` the least
+   * recently active session no lease holds, or `'reject'` with {@link SessionLimitError}. Either
+   * way, when every session is leased the acquire is rejected: the bound is never exceeded.
+   *
+   * @defaultValue 'evict'
+   */
+  whenFull?: 'evict' | 'reject' | undefined
+  /**
+   * How long a session may go without activity (`acquire`, `touch`, the release of a lease)
+   * before it expires, in milliseconds. Leased sessions never expire. `0`: never.
+   *
+   * @defaultValue 3_600_000 (one hour)
+   */
+  idleTtlMs?: number | undefined
+  /**
+   * The lease length used when `acquire` is given none, in milliseconds.
+   *
+   * @defaultValue 30_000
+   */
+  leaseTtlMs?: number | undefined
+  /**
+   * How often the registry reads departures and expires idle sessions, in milliseconds: one
+   * `unref()`ed timer per registry, which also renews the leases when they are due. `0`: no
+   * polling (call `poll()` yourself); the timer then runs only to renew held leases.
+   *
+   * @defaultValue 1_000
+   */
+  pollIntervalMs?: number | undefined
+  /**
+   * About how many departures the stream keeps (`XADD MAXLEN ~`). A worker that is away longer
+   * than it takes the fleet to record this many misses the oldest.
+   *
+   * @defaultValue 10_000
+   */
+  departuresMaxLen?: number | undefined
+  /**
+   * The clock of last activity, in milliseconds, for deterministic tests. Lease deadlines always
+   * use the server's clock.
+   *
+   * @defaultValue the Redis server's clock (`TIME`), so the workers' clocks need not agree
+   */
+  now?: (() => number) | undefined
+}
+
+const nonNegativeInt = () => z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1)))
+const positiveInt = () => z.optional(z.number().check(z.int(), z.positive(), z.lte(2 ** 31 - 1)))
+
+const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
+  schema: z.strictObject({
+    client: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null && typeof (v as { call?: unknown }).call === 'function'),
+    prefix: z.optional(z.string().check(z.regex(/^[^{}]*$/))),
+    name: z.optional(z.string().check(z.regex(/^[^{}]+$/))),
+    maxSessions: positiveInt(),
+    whenFull: z.optional(z.enum(['evict', 'reject'])),
+    idleTtlMs: nonNegativeInt(),
+    leaseTtlMs: positiveInt(),
+    pollIntervalMs: nonNegativeInt(),
+    departuresMaxLen: positiveInt(),
+    now: callback(),
+  }),
+  expected: {
+    client: 'a Redis client (an object with a `call` method)',
+    prefix: 'a string without `{` or `}`',
+    name: 'a non-empty string without `{` or `}`',
+    maxSessions: 'an integer from 1 to 2147483647',
+    whenFull: "'evict' or 'reject'",
+    idleTtlMs: 'an integer from 0 to 2147483647',
+    leaseTtlMs: 'an integer from 1 to 2147483647',
+    pollIntervalMs: 'an integer from 0 to 2147483647',
+    departuresMaxLen: 'an integer from 1 to 2147483647',
+    now: 'a function',
+  },
+}))
+
+interface HeldLease extends RedisLease {
+  readonly ttlMs: number
+  renewedAt: number
+  end(reason: string): void
+}
+
+/**
+ * One bound and one lock for a whole fleet of workers sharing a Redis (or Valkey) server:
+ *
+ * - `acquire(id)` gives a worker a {@link RedisLease} on a session (or `null` while another
+ *   worker holds it), renewed while held, with a fencing token for `RedisHistory`.
+ * - At most `maxSessions` sessions across every worker, by last activity: the least recently
+ *   active session no lease holds is evicted (or the new one rejected), its history deleted.
+ * - Sessions idle for `idleTtlMs` expire.
+ * - Every departure is recorded in a Redis Stream that every registry reads, so each worker's
+ *   local `BoundedSessionStore` can drop the session's live state (`depart` event).
+ *
+ * A Stream rather than pub/sub: a worker that is disconnected for a moment, or busy, reads the
+ * departures it missed when it is back, from where it stopped; pub/sub would drop them, and its
+ * store would keep live state (a generator, a queue) for a session that is gone.
+ *
+ * @example
+ * ```ts
+ * const registry = new RedisSessionRegistry({ client: redis, maxSessions: 1_000 })
+ * registry.on('depart', (id) => store.delete(id))
+ * const lease = await registry.acquire(sessionId)
+ * if (lease === null) return // another worker runs it
+ * const history = new RedisHistory({ client: redis, key: sessionId, fence: lease })
+ * ```
+ */
+export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvents> {
+  readonly #client: RedisClient
+  readonly #prefix: string
+  readonly #keys: string[]
+  readonly #departures: string
+  readonly #maxSessions: number
+  readonly #reject: boolean
+  readonly #idleTtl: number
+  readonly #leaseTtl: number
+  readonly #interval: number
+  readonly #maxLen: string
+  readonly #now: (() => number) | undefined
+  readonly #leases = new Map<string, HeldLease>()
+  // The id of the last departure read; undefined until the first read of the stream's end.
+  #cursor: string | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #polling = false
+  #closed = false
+
+  /**
+   * @param options - see {@link RedisSessionRegistryOptions}
+   * @throws {@link InvalidOptionsError} when an option is invalid
+   */
+  constructor(options: RedisSessionRegistryOptions) {
+    super()
+    const o = parseOptions(options)
+    this.#client = o.client
+    this.#prefix = o.prefix ?? DEFAULT_PREFIX
+    const keys: RegistryKeys = registryKeys(this.#prefix, o.name ?? 'default')
+    this.#keys = [keys.active, keys.token, keys.departures, keys.lease]
+    this.#departures = keys.departures
+    this.#maxSessions = o.maxSessions ?? 100
+    this.#reject = o.whenFull === 'reject'
+    this.#idleTtl = o.idleTtlMs ?? 3_600_000
+    this.#leaseTtl = o.leaseTtlMs ?? 30_000
+    this.#interval = o.pollIntervalMs ?? 1_000
+    this.#maxLen = String(o.departuresMaxLen ?? 10_000)
+    this.#now = o.now as (() => number) | undefined
+    this.#schedule()
+  }
+
+  /** The most sessions registered across the fleet. */
+  get maxSessions(): number {
+    return this.#maxSessions
+  }
+
+  /**
+   * Takes a lease on `sessionId`, registering the session if it is new (which may evict the
+   * least recently active unleased session, or throw with `whenFull: 'reject'`). Raises the
+   * session's fencing token in its history's keys before it resolves, so a previous holder's
+   * late writes are refused from then on.
+   *
+   * @returns the lease, or `null` while another worker holds one
+   * @throws {@link SessionLimitError} when the fleet is full and nothing may be evicted
+   * @throws {@link RedisCommandError} when Redis fails the command
+   */
+  async acquire(sessionId: string | number, options: AcquireOptions = {}): Promise<RedisLease | null> {
+    this.#assertOpen('acquire')
+    if (this.#cursor === undefined) await this.#start()
+    const id = sessionIdOf(sessionId, 'sessionId')
+    const ttl = options.ttlMs ?? this.#leaseTtl
+    if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > 2 ** 31 - 1) throw new InvalidOptionsError('ttlMs', ttl, 'an integer from 1 to 2147483647')
+    const reply = (await acquireScript.run(this.#client, this.#keys, [
+      id,
+      String(ttl),
+      String(this.#maxSessions),
+      this.#reject ? '1' : '0',
+      this.#clock(),
+      String(this.#idleTtl),
+      this.#maxLen,
+    ])) as unknown[]
+    const token = Number(reply[0])
+    await this.#deleteDeparted(reply)
+    if (token === 0) return null
+    if (token < 0) throw new SessionLimitError(this.#maxSessions)
+    await fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['fence', String(token), String(this.#idleTtl)])
+    const lease = this.#makeLease(id, token, ttl)
+    this.#leases.set(id, lease)
+    this.#schedule()
+    return lease
+  }
+
+  /**
+   * Marks a registered session as active now, so that it is the last to be evicted or expire.
+   *
+   * @returns whether the session is registered
+   */
+  async touch(sessionId: string | number): Promise<boolean> {
+    return this.#session('touch', sessionIdOf(sessionId, 'sessionId'))
+  }
+
+  /**
+   * Removes a session from the fleet (held or not: its lease ends, and the holder's writes are
+   * refused from now on) and deletes its history. Every registry hears a `'delete'` departure.
+   *
+   * @returns whether the session was registered
+   */
+  async delete(sessionId: string | number): Promise<boolean> {
+    return this.#session('delete', sessionIdOf(sessionId, 'sessionId'))
+  }
+
+  /** How many sessions the fleet holds now. */
+  async size(): Promise<number> {
+    this.#assertOpen('size')
+    return Number(await command(this.#client, 'ZCARD', [this.#keys[0] as string]))
+  }
+
+  /**
+   * Expires the sessions idle for `idleTtlMs` (up to 256 at a time) and deletes their histories.
+   * Runs by itself on every poll.
+   *
+   * @returns how many sessions expired
+   */
+  async sweep(): Promise<number> {
+    this.#assertOpen('sweep')
+    const reply = (await sessionScript.run(this.#client, this.#keys, ['sweep', '', this.#clock(), String(this.#idleTtl), this.#maxLen])) as unknown[]
+    await this.#deleteDeparted(reply)
+    return Number(reply[0])
+  }
+
+  /**
+   * Does what the timer does: renews the leases that are due, expires idle sessions, and reads
+   * the departures recorded since the last read, emitting `depart` for each.
+   */
+  async poll(): Promise<void> {
+    this.#assertOpen('poll')
+    await this.#renew(false)
+    await this.sweep()
+    await this.#readDepartures()
+  }
+
+  /**
+   * Stops the timer and releases every lease this registry holds. The client is not closed.
+   * Further calls throw {@link RegistryClosedError}.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    const leases = [...this.#leases.values()]
+    await Promise.allSettled(leases.map((lease) => this.#release(lease)))
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new RegistryClosedError(method)
+  }
+
+  #clock(): string {
+    return this.#now === undefined ? '' : String(Math.floor(this.#now()))
+  }
+
+  async #session(op: 'touch' | 'delete', id: string): Promise<boolean> {
+    this.#assertOpen(op)
+    if (this.#cursor === undefined) await this.#start()
+    const reply = (await sessionScript.run(this.#client, this.#keys, [op, id, this.#clock(), String(this.#idleTtl), this.#maxLen])) as unknown[]
+    await this.#deleteDeparted(reply)
+    if (op === 'delete') this.#leases.get(id)?.end('deleted')
+    return Number(reply[0]) === 1
+  }
+
+  // Deletes the histories of the sessions a script removed, under the token it took for them: a
+  // session acquired again meanwhile has a newer token, and its history is left alone.
+  async #deleteDeparted(reply: unknown[]): Promise<void> {
+    const token = String(reply[1])
+    const ids = reply.slice(2).map(String)
+    await Promise.all(
+      ids.map((id) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['delete', token, String(this.#idleTtl)])),
+    )
+  }
+
+  #makeLease(sessionId: string, token: number, ttlMs: number): HeldLease {
+    const controller = new AbortController()
+    const registry = this
+    const lease: HeldLease = {
+      sessionId,
+      token,
+      ttlMs,
+      renewedAt: Date.now(),
+      signal: controller.signal,
+      get held() {
+        return !controller.signal.aborted
+      },
+      release: () => registry.#release(lease),
+      [Symbol.asyncDispose]: async () => {
+        await registry.#release(lease)
+      },
+      end(reason: string) {
+        if (registry.#leases.get(sessionId) === lease) registry.#leases.delete(sessionId)
+        controller.abort(new Error(`lease of ${sessionId} ${reason}`))
+      },
+    }
+    return lease
+  }
+
+  async #release(lease: HeldLease): Promise<boolean> {
+    if (!lease.held) return false
+    lease.end('released')
+    const reply = await releaseScript.run(this.#client, this.#keys, [lease.sessionId, String(lease.token), this.#clock()])
+    return Number(reply) === 1
+  }
+
+  // Renews the leases due (all of them with `all`) in one script.
+  async #renew(all: boolean): Promise<void> {
+    const now = Date.now()
+    const due = [...this.#leases.values()].filter((l) => all || now - l.renewedAt >= l.ttlMs / 3)
+    if (due.length === 0) return
+    const args: string[] = []
+    for (const l of due) args.push(l.sessionId, String(l.token), String(l.ttlMs))
+    const reply = (await renewScript.run(this.#client, this.#keys, args)) as unknown[]
+    due.forEach((lease, i) => {
+      if (Number(reply[i]) === 1) lease.renewedAt = now
+      else if (lease.held) {
+        lease.end('lost')
+        this.emit('lost', lease)
+      }
+    })
+  }
+
+  // Where this registry starts hearing departures: the stream's end at its first call to Redis.
+  async #start(): Promise<void> {
+    const last = (await command(this.#client, 'XREVRANGE', [this.#departures, '+', '-', 'COUNT', '1'])) as unknown[][]
+    this.#cursor = last.length > 0 ? String((last[0] as unknown[])[0]) : '0-0'
+  }
+
+  async #readDepartures(): Promise<void> {
+    if (this.#cursor === undefined) await this.#start()
+    for (;;) {
+      // XRANGE, not XREAD: its reply is an array in RESP2 and RESP3 alike (XREAD's is a map in RESP3).
+      const entries = (await command(this.#client, 'XRANGE', [this.#departures, `(${this.#cursor as string}`, '+', 'COUNT', '500'])) as [
+        string,
+        string[],
+      ][]
+      for (const [entryId, fields] of entries) {
+        this.#cursor = entryId
+        const record: Record<string, string> = {}
+        for (let i = 0; i + 1 < fields.length; i += 2) record[String(fields[i])] = String(fields[i + 1])
+        if (record.id !== undefined) this.emit('depart', record.id, record.reason as RegistryDepartureReason)
+      }
+      if (entries.length < 500) return
+    }
+  }
+
+  // One timer: the next poll, or sooner when a lease is due for renewal.
+  #schedule(): void {
+    if (this.#closed || this.#polling) return
+    let delay = this.#interval
+    for (const lease of this.#leases.values()) {
+      const due = Math.max(0, lease.renewedAt + lease.ttlMs / 3 - Date.now())
+      delay = delay === 0 ? due : Math.min(delay, due)
+    }
+    if (delay === 0 && this.#leases.size === 0) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => void this.#tick(), delay)
+    this.#timer.unref?.()
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined
+    if (this.#closed) return
+    this.#polling = true
+    try {
+      await this.#renew(false)
+      if (this.#interval > 0) {
+        await this.sweep()
+        await this.#readDepartures()
+      }
+    } catch (error) {
+      if (!this.#closed) this.#report(error)
+    } finally {
+      this.#polling = false
+      this.#schedule()
+    }
+  }
+
+  #report(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+    else process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'BOUNDED_SESSION_REDIS' })
+  }
+}

@@ -1,0 +1,149 @@
+import fc from 'fast-check'
+import { expect, test } from 'vitest'
+import { type HistoryCheckpoint, RingBufferHistory, type RingBufferHistoryOptions, truncateContent } from '../../src/index.js'
+import { RedisHistory, type RedisHistoryCheckpoint } from '../../src/redis/index.js'
+import { describeRedis, type Message } from '../helpers/redis-suite.js'
+
+// RedisHistory against the in-memory RingBufferHistory with the same options: after every step
+// the same contents, totals, trimmed count, windows and errors; and snapshots that each side
+// restores into the other.
+describeRedis('RedisHistory model', (ctx) => {
+  const message = fc.record({
+    role: fc.constantFrom<Message['role']>('user', 'assistant'),
+    content: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('!pin', '!pin2', 'x'.repeat(60), 'y'.repeat(300))),
+  })
+  const messages = (min: number, max: number) => fc.array(message, { minLength: min, maxLength: max })
+  type Step =
+    | { op: 'push' | 'pushPinned'; messages: Message[] }
+    | { op: 'window'; maxMessages?: number; maxTokens?: number; trimTo?: number }
+    | { op: 'checkpoint' }
+    | { op: 'rollback'; which: number }
+    | { op: 'clear' }
+    | { op: 'reset'; messages: Message[] }
+    | { op: 'snapshot' }
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('push' as const), messages: messages(1, 3) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('pushPinned' as const), messages: messages(1, 2) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record(
+        {
+          op: fc.constant('window' as const),
+          maxMessages: fc.integer({ min: 1, max: 8 }),
+          maxTokens: fc.integer({ min: 1, max: 80 }),
+          trimTo: fc.constantFrom(0, 0.5, 1),
+        },
+        { requiredKeys: ['op'] },
+      ),
+    },
+    { weight: 2, arbitrary: fc.constant({ op: 'checkpoint' as const }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('rollback' as const), which: fc.nat(5) }) },
+    { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('reset' as const), messages: messages(0, 6) }) },
+    { weight: 1, arbitrary: fc.constant({ op: 'snapshot' as const }) },
+  )
+  const options = fc.record(
+    {
+      maxMessages: fc.integer({ min: 1, max: 8 }),
+      maxBytes: fc.integer({ min: 150, max: 900 }),
+      maxTokens: fc.integer({ min: 5, max: 90 }),
+      maxPinned: fc.integer({ min: 0, max: 2 }),
+      trimTo: fc.constantFrom(0, 0.3, 0.5, 0.75, 1),
+      pinned: fc.boolean(),
+      turns: fc.boolean(),
+      shrink: fc.boolean(),
+    },
+    { requiredKeys: ['maxMessages', 'pinned', 'turns', 'shrink'] },
+  )
+
+  const outcome = async (fn: () => unknown): Promise<unknown> => {
+    try {
+      return { value: await fn() }
+    } catch (error) {
+      return { code: (error as { code?: unknown }).code }
+    }
+  }
+
+  test('same contents as RingBufferHistory after every step', async () => {
+    await fc.assert(
+      fc.asyncProperty(options, fc.array(step, { minLength: 1, maxLength: 25 }), async (o, steps) => {
+        const maxPinned = o.maxPinned === undefined ? undefined : Math.min(o.maxPinned, o.maxMessages - 1)
+        const shared: RingBufferHistoryOptions<Message> = {
+          maxMessages: o.maxMessages,
+          ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }),
+          ...(o.maxTokens === undefined ? {} : { maxTokens: o.maxTokens }),
+          ...(maxPinned === undefined ? {} : { maxPinned }),
+          ...(o.trimTo === undefined ? {} : { trimTo: o.trimTo }),
+          ...(o.pinned ? { pin: (m: Message) => m.content.startsWith('!') } : {}),
+          ...(o.turns ? { startOn: (m: Message) => m.role === 'user' } : {}),
+          ...(o.shrink ? { shrink: truncateContent } : {}),
+        }
+        const memory = new RingBufferHistory<Message>(shared)
+        const prefix = ctx.prefix()
+        const redis = new RedisHistory<Message>({ client: ctx.client, key: 'model', prefix, ...shared })
+        const marks: [HistoryCheckpoint, RedisHistoryCheckpoint][] = []
+        for (const s of steps) {
+          switch (s.op) {
+            case 'push':
+            case 'pushPinned':
+              expect(await outcome(() => redis[s.op](...s.messages))).toEqual(await outcome(() => memory[s.op](...s.messages)))
+              break
+            case 'window': {
+              const { op: _, ...budget } = s
+              expect(await redis.window(budget)).toEqual(memory.window(budget))
+              break
+            }
+            case 'checkpoint':
+              marks.push([memory.checkpoint(), await redis.checkpoint()])
+              break
+            case 'rollback': {
+              const mark = marks[s.which % Math.max(marks.length, 1)]
+              if (mark === undefined) break
+              expect(await outcome(() => redis.rollback(mark[1]))).toEqual(await outcome(() => memory.rollback(mark[0])))
+              break
+            }
+            case 'clear':
+              memory.clear()
+              await redis.clear()
+              break
+            case 'reset':
+              expect(await outcome(() => redis.reset(s.messages))).toEqual(await outcome(() => memory.reset(s.messages)))
+              break
+            case 'snapshot': {
+              // Both ways, through JSON: Redis → memory, and memory → a second Redis key.
+              const fromRedis = JSON.parse(JSON.stringify(await redis.snapshot()))
+              expect(fromRedis).toEqual(memory.snapshot())
+              expect(RingBufferHistory.restore<Message>(fromRedis, shared).toArray()).toEqual(memory.toArray())
+              const other = new RedisHistory<Message>({ client: ctx.client, key: 'restored', prefix, ...shared })
+              await other.restore(JSON.parse(JSON.stringify(memory.snapshot())))
+              expect(await other.snapshot()).toEqual(memory.snapshot())
+              break
+            }
+          }
+          expect(await redis.toArray()).toEqual(memory.toArray())
+          expect(await redis.stats()).toEqual({ length: memory.length, bytes: memory.bytes, tokens: memory.tokens, evictedCount: memory.evictedCount })
+        }
+      }),
+      { numRuns: 60 },
+    )
+  }, 120_000)
+
+  test('a snapshot restored under tighter options is trimmed as pushes would, on both sides', async () => {
+    await fc.assert(
+      fc.asyncProperty(messages(0, 12), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 100, max: 600 }), async (list, maxMessages, maxBytes) => {
+        const loose = new RingBufferHistory<Message>({ maxMessages: 20, pin: (m) => m.content.startsWith('!') })
+        for (const m of list) loose.push(m)
+        const tight = { maxMessages, maxBytes, pin: (m: Message) => m.content.startsWith('!'), shrink: truncateContent }
+        const snapshot = loose.snapshot()
+        const memory = await outcome(() => RingBufferHistory.restore<Message>(snapshot, tight).snapshot())
+        const redis = new RedisHistory<Message>({ client: ctx.client, key: 'tight', prefix: ctx.prefix(), ...tight })
+        const restored = await outcome(async () => {
+          await redis.restore(snapshot)
+          return redis.snapshot()
+        })
+        expect(restored).toEqual(memory)
+      }),
+      { numRuns: 40 },
+    )
+  }, 60_000)
+})
