@@ -67,6 +67,9 @@ export function createConversationHistory(
 ): RingBufferHistory<ConversationMessage> {
   const { logger, sessionDbId } = options
   return new RingBufferHistory<ConversationMessage>({
+    // No count bound of its own (the worker removed count-based trimming in v13.9.2): a backstop
+    // far above what the character budget lets in. Storage grows on demand, so it costs nothing.
+    maxMessages: 10_000,
     maxBytes: budgetChars,
     sizeOf: (message) => message.content.length,
     maxPinned: 1,

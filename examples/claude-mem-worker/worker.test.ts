@@ -466,7 +466,7 @@ describe('claude-mem worker on bounded-session: what the model is sent', () => {
     let rejected = 0
     let prose = 0
     for (let i = 0; i < 80; i++) {
-      const prompt: ConversationMessage = { role: 'user', content: buildObservationPrompt(toolUse(100), 0) }
+      const prompt: ConversationMessage = { role: 'user', content: buildObservationPrompt(toolUse(300), 0) }
       trimmed.push(prompt)
       trim()
       bounded.push(prompt)
