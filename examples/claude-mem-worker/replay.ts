@@ -25,8 +25,6 @@ import { ObserverWorker } from './worker.js'
 /** The three designs: claude-mem v8.5.7, claude-mem v13 as it ships, and the port to this package. */
 export type Design = 'unbounded' | 'today' | 'bounded'
 
-export const DESIGNS: readonly Design[] = ['unbounded', 'today', 'bounded']
-
 interface StackParts {
   clock: VirtualClock
   db: SessionDatabase
