@@ -106,6 +106,20 @@ export interface Panel extends ChartOptions {
   verdict: string
 }
 
+// Lines of at most `width` characters, broken between words (an SVG text does not wrap).
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  if (line !== '') lines.push(line)
+  return lines
+}
+
 const W = 960
 const PANEL_H = 360
 const LEFT = 80
@@ -154,7 +168,9 @@ function svgPanel(panel: Panel, top: number, x0: number, x1: number): string[] {
     )
     legendX += 40 + s.label.length * 7.2
   }
-  parts.push(`<text x="${LEFT}" y="${legendY + 24}" font-style="italic" fill="#222">${escapeXml(panel.verdict)}</text>`)
+  for (const [i, line] of wrap(panel.verdict, 125).entries()) {
+    parts.push(`<text x="${LEFT}" y="${legendY + 24 + 18 * i}" font-style="italic" fill="#222">${escapeXml(line)}</text>`)
+  }
   return parts
 }
 
