@@ -7,7 +7,7 @@
  * designs (v8.5.7 and v13 with `ConversationMessage[]`, the port with `RingBufferHistory`)
  * through the same provider and worker code. The worker itself would simply change the field's type.
  */
-import type { RingBufferHistory } from 'bounded-session'
+import type { HistoryView, RingBufferHistory } from 'bounded-session'
 
 /** One turn of the observer's conversation. `framing` marks the init or continuation prompt. */
 export interface ConversationMessage {
@@ -17,15 +17,10 @@ export interface ConversationMessage {
 }
 
 /**
- * What the providers use of `conversationHistory`: the members of an array that the worker's
- * agents read. A plain array and a `RingBufferHistory` both satisfy it.
+ * What the providers read of `conversationHistory`: the array surface that a plain array and a
+ * `RingBufferHistory` share, so that provider code takes either (tests pass plain arrays).
  */
-export interface ConversationHistory extends Iterable<ConversationMessage> {
-  readonly length: number
-  map<U>(fn: (message: ConversationMessage, index: number) => U): U[]
-  reduce<U>(fn: (accumulator: U, message: ConversationMessage, index: number) => U, initial: U): U
-  at(index: number): ConversationMessage | undefined
-}
+export type ConversationHistory = HistoryView<ConversationMessage>
 
 export type ProviderName = 'claude' | 'gemini' | 'openrouter'
 
