@@ -316,14 +316,15 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
   // per character in V8), on top of the heap before any traffic.
   const budgetBytes = port.start.baseline + settings.maxSessions * settings.budgetChars
   const ratio = (a: number, b: number): number => a / Math.max(1, b)
+  const held = (d: Done): string => (finalHeap(d) >= 0.9 * peakHeap(d) ? ', all of it still held at the end' : '')
   const memoryVerdict =
-    `Peak heap: v8.5.7 ${mb(peakHeap(v8))} and still growing at the end; v13 ${mb(peakHeap(v13))}; ` +
-    `the port ${mb(peakHeap(port))}, bounded by construction (${settings.maxSessions} sessions × ${settings.budgetChars.toLocaleString('en-US')} chars).`
+    `Peak heap: v8.5.7 ${mb(peakHeap(v8))}${held(v8)}; v13 ${mb(peakHeap(v13))}${held(v13)}; the port ` +
+    `${mb(peakHeap(port))}${held(port)}, within its bound (${settings.maxSessions} sessions × ${settings.budgetChars.toLocaleString('en-US')} chars).`
   const t8 = v8.summary.totals
   const t13 = v13.summary.totals
   const tp = port.summary.totals
   const costVerdict =
-    `Billed input: the port ${times(ratio(tp.cost, t13.cost))} of v13's for ${times(ratio(meanContextTokens(tp), meanContextTokens(t13)))} ` +
+    `Billed input: the port ${times(ratio(tp.cost, t13.cost))} v13's, for ${times(ratio(meanContextTokens(tp), meanContextTokens(t13)))} ` +
     `its mean context, losing it ${count(tp.contextLost)} times instead of ${count(t13.contextLost)}; v8.5.7 ${times(ratio(t8.cost, t13.cost))}.`
   const panels: Panel[] = [
     {
