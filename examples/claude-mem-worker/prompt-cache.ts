@@ -3,7 +3,8 @@
  * (`npm run demo`) and by the `cache` suite of `npm run bench`, so both count the same way.
  *
  * The model, per conversation (one observer session):
- * - The prompt of a call is the whole conversation the host sends, message by message; a
+ * - The prompt of a call is the whole conversation the host sends, message by message (on the
+ *   Claude SDK path, the SDK's own copy of the conversation, which the history mirrors); a
  *   message costs `ceil(characters / 4)` tokens (the worker's own estimate).
  * - The provider caches a prompt by its exact prefix. The leading messages that are equal to the
  *   leading messages of the previous call's prompt (same role, same content) are cache reads;

@@ -591,6 +591,35 @@ describe('claude-mem worker on bounded-session: pauses', () => {
   })
 })
 
+describe('claude-mem v13 as it ships (the demo\'s baseline)', () => {
+  it('a session leaves the Map when its generator exits, except a paused one, which stays', async () => {
+    const clockRef: { now: () => number } = { now: () => 0 }
+    const local = createLocalModel()
+    const s = setupToday({
+      model: (request) =>
+        request.sessionDbId === 2 && clockRef.now() < 30 * MINUTE
+          ? Promise.reject(new ProviderRequestError(request.provider, 429, 'quota exceeded', 30 * MINUTE - clockRef.now()))
+          : local(request),
+    })
+    clockRef.now = () => s.clock.now()
+    const done = await s.start('done')
+    const paused = await s.start('paused')
+    await s.worker.handleObservation(done, toolUse())
+    await s.worker.handleObservation(paused, toolUse())
+    await s.clock.advance(4 * MINUTE) // past the generator's 3-minute idle wait
+    expect(s.manager.getSession(done)).toBeUndefined()
+    expect(s.manager.sessionQueues.has(done)).toBe(false)
+    const kept = s.manager.getSession(paused)
+    expect(kept?.pausedReason).toBe('quota')
+    expect(kept?.conversationHistory.length).toBeGreaterThan(0) // and its history with it
+    // New work for the first one re-creates it with an empty history: its context is gone.
+    await s.worker.handleObservation(done, toolUse())
+    await settle()
+    expect(s.manager.getSession(done)?.conversationHistory.length).toBe(4)
+    expect(s.manager.side.opened).toBe(3)
+  })
+})
+
 describe('claude-mem worker on bounded-session: teardown and re-creation under the same id', () => {
   // The model subprocess takes 5 s (virtual) to be reaped: the window in which the race happens.
   const slowReap = (clock: () => VirtualClock) => () => new Promise<void>((resolve) => clock().setTimeout(resolve, 5_000))
