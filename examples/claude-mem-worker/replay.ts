@@ -65,7 +65,7 @@ export function flaky(model: Model, failureRate: number): Model {
 }
 
 /** Refuses every call during a quota outage, with the time left as its retry time. */
-export function withQuota(model: Model, clock: VirtualClock, outages: readonly { at: number; until: number }[]): Model {
+function withQuota(model: Model, clock: VirtualClock, outages: readonly { at: number; until: number }[]): Model {
   return (request) => {
     const now = clock.now()
     const outage = outages.find((o) => o.at <= now && now < o.until)

@@ -16,7 +16,7 @@ import {
   OpenRouterProvider,
   ProviderRequestError,
 } from './providers.js'
-import { createStack, outagesOf, replay, withQuota } from './replay.js'
+import { createStack, outagesOf, replay } from './replay.js'
 import { SessionManager, type SessionManagerOptions } from './session-manager.js'
 import { MIN_CONVERSATION_CHARS, resolveSessionSettings } from './settings.js'
 import { DAY, generateTraffic, observationFor } from './traffic.js'
