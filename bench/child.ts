@@ -5,6 +5,7 @@ import type { Result } from './harness.js'
 import { appendHotSuite, appendScalingSuite, appendSuite } from './suites/history-append.js'
 import { readsSuite } from './suites/history-reads.js'
 import { memorySuite } from './suites/memory.js'
+import { cacheSuite } from './suites/prompt-cache.js'
 import { soakSuite } from './suites/soak.js'
 import { sweepSuite } from './suites/store-sweep.js'
 import { storeSuite } from './suites/store-ops.js'
@@ -30,6 +31,8 @@ async function run(job: Job): Promise<Result[]> {
       return memorySuite(job.variant, smoke)
     case 'soak':
       return soakSuite(job.design, input.soak)
+    case 'cache':
+      return cacheSuite(job)
   }
 }
 

@@ -13,6 +13,7 @@ export type Job =
   | { suite: 'sweep'; sessions: number; keys: KeyKind }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
+  | { suite: 'cache'; observations: number; budgetChars: number }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

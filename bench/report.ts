@@ -1,7 +1,8 @@
 // Turns the children's results into the tables of BENCHMARKS.md: each figure with its goal and
 // whether it is met.
 import * as os from 'node:os'
-import type { MemoryResult, Result, Settings, SpeedResult } from './harness.js'
+import { cacheShare, meanContextTokens } from '../examples/claude-mem-worker/prompt-cache.js'
+import type { CacheResult, MemoryResult, Result, Settings, SpeedResult } from './harness.js'
 import { median } from './harness.js'
 import type { SoakSettings } from './suites/soak.js'
 
@@ -61,6 +62,15 @@ function check(goal: Goal, v: number): boolean | undefined {
  * Keyed by row key prefix.
  */
 const LIMITS: Record<string, string> = {
+  'cache-context-trimTo 0.5':
+    'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +
+    '(an observation prompt of up to ~32k characters, 8% of the budget) below half, and the history then averages ' +
+    'a little under 75% of the budget. The baseline, for its part, checks the budget only before each observation, ' +
+    'so its generations run past the budget by the last one (peak 108k tokens for a 100k budget) and average ' +
+    'a little over half of it.',
+  'cache-share-trimTo 0.5':
+    'What limits it: each trim rewrites what it keeps (half the budget) at the cache-write price, once per ' +
+    'half-budget of new turns; the share read from cache is about 1 − (new turn + amortised rewrite) ÷ mean prompt.',
   'append-circular':
     'What limits it: measuring. The reference row below it, CircularBuffer with the same byte and token budgets kept ' +
     'by the caller with the same measures, runs at about 0.8× of our push: the accounting, not the ring, is the cost. ' +
@@ -124,9 +134,11 @@ const LIMITS: Record<string, string> = {
 export function renderMarkdown(results: Result[], info: RunInfo): string {
   const speed = new Map<string, SpeedResult>()
   const memory = new Map<string, MemoryResult>()
+  const caches: CacheResult[] = []
   for (const r of results) {
     if (r.kind === 'speed') speed.set(r.id, r)
-    else memory.set(r.id, r)
+    else if (r.kind === 'memory') memory.set(r.id, r)
+    else caches.push(r)
   }
   const rows: Row[] = []
 
@@ -319,7 +331,40 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: 'soak-ratio', section: '6', figure: 'peak retained heap, unbounded ÷ bounded', value: x(ratio), range: '', goal, met: check(goal, ratio), raw: ratio })
   }
 
+  // 7. prompt cache
+  for (const r of caches) cacheRows(r, rows)
+
   return document(rows, speed, info)
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`
+const ktok = (v: number): string => `${(v / 1000).toFixed(1)}k`
+
+// Issue 10 §2: per variant, the cache share at steady state, the input cost against the sliding
+// window, and the context kept against claude-mem's generation recycle at the same budget.
+function cacheRows(r: CacheResult, rows: Row[]): void {
+  const sliding = r.variants['sliding window (trimTo 1)']
+  const recycle = r.variants['generation recycle (claude-mem v13)']
+  if (sliding === undefined || recycle === undefined) return
+  const steady = ` (calls ${(r.detail.steadyFrom ?? 0).toLocaleString('en-US')} on)`
+  const cacheable = (name: string): boolean => name === 'trimTo 0.5' || name === 'trimTo 0'
+  for (const [name, { all, steady: s }] of Object.entries(r.variants)) {
+    const add = (key: string, figure: string, value: string, raw: number, goal: Goal): void => {
+      rows.push({ key: `cache-${key}-${name}`, section: '7', figure: `${name}: ${figure}`, value, range: '', goal, met: check(goal, raw), raw })
+    }
+    const share = cacheShare(s)
+    add('share', `input tokens served from cache at steady state${steady}`, pct(share), share, cacheable(name) ? { kind: 'atLeast', value: 0.9, text: '≥ 90%' } : { kind: 'none', text: '(reference)' })
+    const cost = all.cost / sliding.all.cost
+    add('cost', 'input cost with caching (read 0.1×, write 1.25×) ÷ the sliding window\'s', x(cost), cost, cacheable(name) ? { kind: 'atMost', value: 0.3, text: '≤ 0.30×' } : { kind: 'none', text: '(reference)' })
+    const context = meanContextTokens(all) / meanContextTokens(recycle.all)
+    add(
+      'context',
+      `mean prompt ÷ the generation recycle's (mean ${ktok(meanContextTokens(all))}, peak ${ktok(all.peakContextTokens)} tokens; lost the context ${all.contextLost.toLocaleString('en-US')} times)`,
+      x(context),
+      context,
+      name === 'trimTo 0.5' ? { kind: 'atLeast', value: 1.4, text: '≥ 1.40×' } : { kind: 'none', text: '(reference)' },
+    )
+  }
 }
 
 const SECTIONS: Record<string, string> = {
@@ -378,7 +423,12 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'The source is measured through tsx: tsx and tsup both compile `src/` with esbuild for Node 20 ' +
       '(class `#private` fields stay native), so the code that runs is the same; tsx only changes how ' +
       'modules load, which happens before any measurement. `BENCH_LIBRARY=dist npm run bench` measures ' +
-      'the built package instead, to check.\n',
+      'the built package instead, to check.\n\n' +
+      'Section 7 counts tokens, not time: one long observer conversation of the claude-mem example is replayed ' +
+      'into each variant at the same character budget, and every call\'s prompt (the whole history) goes through ' +
+      'the example\'s prompt-cache meter (`examples/claude-mem-worker/prompt-cache.ts`, also used by `npm run ' +
+      'demo`): the leading messages equal to the previous call\'s are cache reads at 0.1× the input price, the rest ' +
+      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token.\n',
   )
 
   parts.push('\n## Goals\n\n')
