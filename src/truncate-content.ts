@@ -56,6 +56,9 @@ export function truncateContent<M extends ContentMessage>(message: M, room: Hist
     return { ...message, content: text.slice(0, head) + marker(from - head) + text.slice(from) }
   }
   if (fits(message)) return { ...message }
+  // The kept text as a string of its own: slices of a string can keep the whole original alive
+  // (V8 shares the parent's storage), which would defeat the point of shrinking a huge payload.
+  const detached = (m: M): M => ({ ...m, content: JSON.parse(JSON.stringify(m.content)) as string })
   // The largest kept length in [0, text.length) whose result fits.
   let low = 0
   let high = text.length - 1
@@ -65,5 +68,5 @@ export function truncateContent<M extends ContentMessage>(message: M, room: Hist
     if (fits(cut(mid))) low = mid
     else high = mid - 1
   }
-  return cut(low)
+  return detached(cut(low))
 }

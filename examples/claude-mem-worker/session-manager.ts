@@ -10,8 +10,10 @@
  *   the old teardown to finish;
  * - `conversationHistory` is a `RingBufferHistory` bounded by the worker's own character budget.
  *
- * What changes when the store gains key reservation (`getOrCreateAsync`, `remove`, reads after
- * `close`) is marked STORE: three private methods at the end, and the `#closed` checks.
+ * - a session re-created under an id whose old session is still being torn down waits for that
+ *   teardown (the store's key reservation, `getOrCreateAsync`); `deleteSession` is the store's
+ *   `remove`, which resolves once the teardown is over; `shutdownAll` is the store's `close()`,
+ *   after which reads keep working while generators finish.
  */
 import { BoundedSessionStore, type RemovalReason } from 'bounded-session'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
@@ -59,9 +61,6 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   readonly #ensureProcessExited: ((session: ActiveSession) => void | Promise<void>) | undefined
   readonly #onSessionDeleted: ((sessionDbId: number, reason: RemovalReason) => void) | undefined
   readonly #trimTo: number | undefined
-  // STORE: the store will keep this itself (key reservation).
-  readonly #teardowns = new Map<number, Promise<void>>()
-  #closed = false
   #sweepTimer: TimerHandle | undefined
 
   constructor(db: SessionDatabase, options: SessionManagerOptions = {}) {
@@ -117,7 +116,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
    */
   async initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): Promise<ActiveSession> {
     let created = false
-    const session = await this.#getOrCreate(sessionDbId, (id) => {
+    const session = await this.sessions.getOrCreateAsync(sessionDbId, (id) => {
       created = true
       const history = createConversationHistory(this.settings.budgetChars, {
         logger: this.#logger,
@@ -138,7 +137,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
 
   /** The live session, refreshing its idle time. */
   getSession(sessionDbId: number): ActiveSession | undefined {
-    return this.#closed ? undefined : this.sessions.get(sessionDbId)
+    return this.sessions.get(sessionDbId)
   }
 
   /** Persists an observation and wakes the session's generator; re-creates an evicted session. */
@@ -161,14 +160,14 @@ export class SessionManager implements SessionLayer<ActiveSession> {
 
   /** Removes a session (busy or not) and resolves once it is torn down. */
   async deleteSession(sessionDbId: number): Promise<void> {
-    await this.#remove(sessionDbId)
+    await this.sessions.remove(sessionDbId)
   }
 
   /** The whole shutdown: tears every session down (reason close) and waits for each teardown. */
   async shutdownAll(): Promise<void> {
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
     this.#sweepTimer = undefined
-    await this.#close()
+    await this.sessions.close()
   }
 
   getActiveSessionCount(): number {
@@ -176,7 +175,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   }
 
   getTotalQueueDepth(): number {
-    return totalQueueDepth(this.#db, this.#closed ? [] : this.sessions.keys())
+    return totalQueueDepth(this.#db, this.sessions.keys())
   }
 
   isAnySessionProcessing(): boolean {
@@ -193,7 +192,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   }
 
   heldSessions(): Iterable<ActiveSession> {
-    return this.#closed ? [] : this.sessions.values()
+    return this.sessions.values()
   }
 
   // The session stays cached whatever the exit: the store decides when it goes.
@@ -201,22 +200,14 @@ export class SessionManager implements SessionLayer<ActiveSession> {
 
   /** The session's queued messages, until it is aborted or has been quiet for the idle timeout. */
   getMessageIterator(sessionDbId: number): AsyncIterableIterator<PendingMessage> {
-    const session = this.#closed ? undefined : this.sessions.peek(sessionDbId)
+    const session = this.sessions.peek(sessionDbId)
     const queue = this.sessionQueues.get(sessionDbId)
     if (session === undefined || queue === undefined) throw new Error(`No active session ${sessionDbId}`)
     return sessionMessages(this.#db, session, queue, this.#clock, this.#iteratorIdleTimeoutMs)
   }
 
   // The store's `dispose`: called once for every session that leaves, for whatever reason.
-  #dispose(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
-    const teardown = this.#teardown(session, sessionDbId, reason).finally(() => {
-      if (this.#teardowns.get(sessionDbId) === teardown) this.#teardowns.delete(sessionDbId)
-    })
-    this.#teardowns.set(sessionDbId, teardown)
-    return teardown
-  }
-
-  async #teardown(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
+  async #dispose(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
     session.abortController.abort()
     const generator = session.generatorPromise
     if (generator !== null && !(await settledWithin(generator, this.#generatorWaitMs, this.#clock))) {
@@ -241,22 +232,4 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     }, intervalMs)
   }
 
-  // STORE: becomes `this.sessions.getOrCreateAsync(sessionDbId, create)`.
-  async #getOrCreate(sessionDbId: number, create: (sessionDbId: number) => ActiveSession): Promise<ActiveSession> {
-    for (let old = this.#teardowns.get(sessionDbId); old !== undefined; old = this.#teardowns.get(sessionDbId)) await old
-    return this.sessions.getOrCreate(sessionDbId, create)
-  }
-
-  // STORE: becomes `this.sessions.remove(sessionDbId)`.
-  async #remove(sessionDbId: number): Promise<boolean> {
-    const removed = this.sessions.delete(sessionDbId)
-    await this.#teardowns.get(sessionDbId)
-    return removed
-  }
-
-  // STORE: becomes `this.sessions.close()`; reads keep working after it.
-  async #close(): Promise<void> {
-    this.#closed = true
-    await this.sessions.close()
-  }
 }
