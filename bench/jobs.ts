@@ -1,6 +1,7 @@
 import type { KeyKind } from './data.js'
 import type { Settings } from './harness.js'
 import type { MemoryVariant } from './suites/memory.js'
+import type { RedisPart } from './suites/redis.js'
 import type { SoakDesign, SoakSettings } from './suites/soak.js'
 
 /** One unit of work for a child process. */
@@ -13,6 +14,7 @@ export type Job =
   | { suite: 'sweep'; sessions: number; keys: KeyKind }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
+  | { suite: 'redis'; part: RedisPart }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {
