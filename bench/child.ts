@@ -4,6 +4,7 @@ import { type ChildInput, type Job, RESULT_PREFIX } from './jobs.js'
 import type { Result } from './harness.js'
 import { appendHotSuite, appendScalingSuite, appendSuite } from './suites/history-append.js'
 import { readsSuite } from './suites/history-reads.js'
+import { redisSuite } from './suites/redis.js'
 import { memorySuite } from './suites/memory.js'
 import { cacheSuite } from './suites/prompt-cache.js'
 import { soakSuite } from './suites/soak.js'
@@ -33,6 +34,8 @@ async function run(job: Job): Promise<Result[]> {
       return soakSuite(job.design, input.soak)
     case 'cache':
       return cacheSuite(job)
+    case 'redis':
+      return redisSuite(job.part, smoke, settings)
   }
 }
 

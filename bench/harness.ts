@@ -31,6 +31,8 @@ export interface SpeedResult {
   rounds: number
   samples: Record<string, number[]>
   nsPerOp: Record<string, number[]>
+  /** Latency percentiles per variant, in µs (the async Redis comparisons). */
+  latencyUs?: Record<string, { p50: number; p99: number }>
 }
 
 /** What a child reports for one memory figure. */

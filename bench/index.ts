@@ -1,7 +1,7 @@
 // `npm run bench`: runs every comparison of issue 5 in child processes and prints the tables.
 //   --write   also regenerate BENCHMARKS.md at the repository root
 //   --smoke   tiny counts, all jobs in two children: checks the harness works (npm test runs it)
-//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache
+//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis
 // BENCH_LIBRARY=dist measures the built package (run `npm run build` first); BENCH_LIBRARY=<path to
 // an index.ts or .js> measures another copy, to try a change side by side.
 import { execFileSync, spawn } from 'node:child_process'
@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type ChildInput, type Job, RESULT_PREFIX } from './jobs.js'
 import type { Result, Settings } from './harness.js'
+import { hasRedis } from '../test/helpers/redis-server.js'
 import { libraryTarget } from './library.js'
 import { type RunInfo, renderMarkdown } from './report.js'
 import { memoryVariants } from './suites/memory.js'
@@ -45,10 +46,18 @@ const memoryJobs: Job[] = [
   smoke ? { suite: 'cache', observations: 40, budgetChars: 40_000 } : { suite: 'cache', observations: 2_000, budgetChars: 400_000 },
 ]
 
+// The Redis suite needs redis-server on PATH (each of its children starts one on a free port).
+const redisJobs: Job[] = hasRedis ? [{ suite: 'redis', part: 'speed' }, { suite: 'redis', part: 'memory' }] : []
+if (!hasRedis && (only === undefined || only.includes('redis'))) {
+  process.stderr.write('bench: redis suite skipped: redis-server is not on PATH (Debian: apt-get install redis-server)\n')
+}
+
 // Full runs give every job its own process (one comparison per process; one memory variant per
 // process). Smoke runs batch them into two children to stay fast.
 const selected = (jobs: Job[]): Job[] => (only === undefined ? jobs : jobs.filter((j) => only.includes(j.suite)))
-const batches: Job[][] = (smoke ? [selected(speedJobs), selected(memoryJobs)] : selected([...speedJobs, ...memoryJobs]).map((job) => [job])).filter(
+const batches: Job[][] = (
+  smoke ? [selected(speedJobs), selected(memoryJobs), selected(redisJobs)] : selected([...speedJobs, ...memoryJobs, ...redisJobs]).map((job) => [job])
+).filter(
   (batch) => batch.length > 0,
 )
 

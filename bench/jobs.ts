@@ -1,6 +1,7 @@
 import type { KeyKind } from './data.js'
 import type { Settings } from './harness.js'
 import type { MemoryVariant } from './suites/memory.js'
+import type { RedisPart } from './suites/redis.js'
 import type { SoakDesign, SoakSettings } from './suites/soak.js'
 
 /** One unit of work for a child process. */
@@ -14,6 +15,7 @@ export type Job =
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
   | { suite: 'cache'; observations: number; budgetChars: number }
+  | { suite: 'redis'; part: RedisPart }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

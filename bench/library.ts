@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type * as Library from '../src/index.js'
+import type * as RedisLibrary from '../src/redis/index.js'
 
 const requested = process.env.BENCH_LIBRARY ?? ''
 
@@ -19,3 +20,10 @@ const url =
       : pathToFileURL(isAbsolute(libraryTarget) ? libraryTarget : resolve(libraryTarget)).href
 
 export const lib = (await import(url)) as typeof Library
+
+// `bounded-session/redis` from the same place: the source, or the built dist/redis/ (any other
+// path measures the source's Redis classes).
+const redisUrl = new URL(libraryTarget === 'dist' ? '../dist/redis/index.js' : '../src/redis/index.ts', import.meta.url).href
+
+/** The Redis subpath, loaded on first use (only the Redis suite needs it). */
+export const loadRedisLib = async () => (await import(redisUrl)) as typeof RedisLibrary

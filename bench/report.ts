@@ -4,6 +4,7 @@ import * as os from 'node:os'
 import { cacheShare, meanContextTokens } from '../examples/claude-mem-worker/prompt-cache.js'
 import type { CacheResult, MemoryResult, Result, Settings, SpeedResult } from './harness.js'
 import { median } from './harness.js'
+import { BASE_PUSH, BASE_READ, OURS_PUSH, OURS_READ } from './suites/redis.js'
 import type { SoakSettings } from './suites/soak.js'
 
 export interface RunInfo {
@@ -122,6 +123,12 @@ const LIMITS: Record<string, string> = {
   'memory-empty':
     'What limits it: an empty history points at shared empty columns and a shared options object; what it holds is ' +
     'its own fields (about 20 of 8 B each).',
+  'redis-push':
+    'What limits it: one script does what the baseline skips. A push is one round trip, but inside it the script ' +
+    'checks the type of the four keys, reads the totals, checks the recent push ids (so a push resent after a ' +
+    'reconnect applies once), appends to two lists, trims when over a budget, writes the totals and sets the expiry of ' +
+    'four keys: about 20 server calls where RPUSH + EXPIRE make two. On a local server a round trip costs little, so ' +
+    'the saved round trip does not pay for them; over a network (a round trip of 0.5 ms or more) it does.',
   'memory-overhead':
     'What limits it: at 50 messages, the fixed cost of the columns. A typed array costs about 184 B on this Node ' +
     'before its first element (measured), and the history has two (sizes, 32-bit; tokens, 16-bit) beside the ' +
@@ -333,6 +340,56 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
 
   // 7. prompt cache
   for (const r of caches) cacheRows(r, rows)
+  // 8. Redis
+  const us = (v: number): string => `${v >= 1000 ? (v / 1000).toFixed(2) : v.toFixed(0)} ${v >= 1000 ? 'ms' : 'µs'}`
+  for (const [kind, ours, base] of [
+    ['push', OURS_PUSH, BASE_PUSH],
+    ['read', OURS_READ, BASE_READ],
+  ] as const) {
+    for (const id of [...speed.keys()].filter((k) => k.startsWith(`redis-${kind}-`))) {
+      const clients = id.slice(`redis-${kind}-`.length)
+      const who = `${clients} concurrent client${clients === '1' ? '' : 's'}`
+      if (kind === 'push') {
+        addRatio(`redis-push-${clients}`, '8', `RedisHistory.push time ÷ RPUSH + EXPIRE time, ${who}`, timeRatio(id, ours, base), {
+          kind: 'atMost',
+          value: 1.5,
+          text: '≤ 1.50×',
+        })
+      } else {
+        const title = (speed.get(id) as SpeedResult).title
+        const stored = /of ([\d,]+) stored/.exec(title)?.[1] ?? '?'
+        addRatio(`redis-read-${clients}`, '8', `window(20 messages) vs whole-list LRANGE + parse, ${stored} messages, ${who}`, speedup(id, ours, base), {
+          kind: 'atLeast',
+          value: 5,
+          text: '≥ 5×',
+        })
+      }
+      const lat = speed.get(id)?.latencyUs
+      const o = lat?.[ours]
+      const b = lat?.[base]
+      if (o !== undefined && b !== undefined) {
+        rows.push({
+          key: `redis-latency-${kind}-${clients}`,
+          section: '8',
+          figure: `${kind} latency p50 / p99, ${who}: ours (baseline)`,
+          value: `${us(o.p50)} / ${us(o.p99)} (${us(b.p50)} / ${us(b.p99)})`,
+          range: '',
+          goal: { kind: 'none', text: '(measured)' },
+          met: undefined,
+          raw: o.p50,
+        })
+      }
+    }
+  }
+  for (const design of ['ours', 'baseline'] as const) {
+    const r = memory.get(`redis-memory-${design}`)
+    if (r === undefined) continue
+    const d = r.detail ?? {}
+    const growth = (d.at100 ?? 0) / Math.max(1, d.at25 ?? 0)
+    const figure = `${r.title}; used_memory at 25 / 50 / 75 / 100% of the pushes: ${[d.at25, d.at50, d.at75, d.at100].map((v) => mb(v ?? 0)).join(' / ')}; at 100% ÷ at 25%`
+    const goal: Goal = design === 'ours' ? { kind: 'atMost', value: 1.05, text: 'flat: ≤ 1.05×' } : { kind: 'none', text: '(baseline: grows)' }
+    rows.push({ key: r.id, section: '8', figure, value: x(growth), range: '', goal, met: check(goal, growth), raw: growth })
+  }
 
   return document(rows, speed, info)
 }
@@ -374,6 +431,8 @@ const SECTIONS: Record<string, string> = {
   '4': '4. Sweep',
   '5': '5. Memory',
   '6': '6. claude-mem soak (headless)',
+  '7': '7. Prompt cache on the claude-mem traffic',
+  '8': '8. Redis (bounded-session/redis) on a local redis-server',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -454,7 +513,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '8' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

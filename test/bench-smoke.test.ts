@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
+import { hasRedis } from './helpers/redis-server.js'
 
 // Keeps the benchmark harness working: runs `npm run bench -- --smoke` (tiny counts) and checks
 // that it finishes and prints every table. It asserts nothing about speed.
@@ -17,6 +18,9 @@ test('bench --smoke runs every suite and prints its tables', () => {
   expect(run.stdout).toContain('## Goals')
   // One goal row per item of the issue, 1 to 6, and the prompt-cache figures (7).
   for (const section of ['1', '2', '3', '4', '5', '6', '7']) expect(run.stdout).toMatch(new RegExp(`^\\| ${section} \\| `, 'm'))
+  // The Redis suite (8) runs when redis-server is on PATH, and says it was skipped when not.
+  if (hasRedis) expect(run.stdout).toMatch(/^\| 8 \| RedisHistory\.push time/m)
+  else expect(run.stderr).toContain('redis suite skipped')
   for (const table of ['History append, capacity 50', 'window() vs old copy-trimming loop', 'get (hit)', 'insert with eviction', 'sweep, ']) {
     expect(run.stdout).toContain(table)
   }

@@ -4,8 +4,7 @@ import { Script } from './client.js'
 // anything (Redis does not roll a script back), so a bad key fails it with nothing changed.
 // Messages are opaque strings here: their sizes, tokens and flags come from the client.
 //
-// KEYS: 1 messages (LIST), 2 info (LIST of "seq,bytes,tokens,flags"), 3 state (HASH), 4 recent
-// push ids (LIST). State fields: b, t (totals), seq (messages ever appended), ev (trimmed),
+// KEYS: 1 messages (LIST), 2 info (LIST of "seq,bytes,tokens,flags"), 3 state (HASH). State fields: b, t (totals), seq (messages ever appended), ev (trimmed),
 // prot ("index:bytes:tokens;…", the protected messages, ascending), fence (newest fencing token),
 // gen (checkpoint line), rb ("line:position;…", the rollbacks that still matter), floor (the
 // oldest line whose checkpoints are still checked: older ones are withdrawn), cut (the stable
@@ -14,10 +13,6 @@ import { Script } from './client.js'
 const PRELUDE = `
 local function bad(what) error({bsdata = what}) end
 local function int(x) return string.format('%d', x) end
-local function checkType(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  if t ~= 'none' and t ~= want then bad('\`' .. key .. '\` holds a ' .. t .. ', not a ' .. want) end
-end
 local function num(v, what)
   if not v then return 0 end
   local n = tonumber(v)
@@ -32,13 +27,11 @@ end
 local function isPinned(f) return f % 2 == 1 end
 local function startsTurn(f) return math.floor(f / 2) % 2 == 1 end
 local function loadState()
-  checkType(KEYS[1], 'list')
-  checkType(KEYS[2], 'list')
-  checkType(KEYS[3], 'hash')
-  checkType(KEYS[4], 'list')
-  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut')
+  -- A key of another type fails these reads with WRONGTYPE before anything is written (run()
+  -- names the key).
+  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'ids')
   local s = {b = num(h[1], 'bytes'), t = num(h[2], 'tokens'), seq = num(h[3], 'seq'), ev = num(h[4], 'trimmed count'),
-    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), rb = {}, prot = {}, pb = 0, pt = 0}
+    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), ids = h[11] or '', rb = {}, prot = {}, pb = 0, pt = 0}
   s.n = redis.call('LLEN', KEYS[1])
   if redis.call('LLEN', KEYS[2]) ~= s.n then bad('its message and info lists differ in length') end
   if s.n > 0 and not h[3] then bad('\`' .. KEYS[3] .. '\` is missing') end
@@ -66,10 +59,10 @@ local function save(s)
   for _, p in ipairs(s.prot) do prot[#prot + 1] = int(p[1]) .. ':' .. int(p[2]) .. ':' .. int(p[3]) end
   for _, r in ipairs(s.rb) do rb[#rb + 1] = int(r[1]) .. ':' .. int(r[2]) end
   redis.call('HSET', KEYS[3], 'b', int(s.b), 't', int(s.t), 'seq', int(s.seq), 'ev', int(s.ev),
-    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut))
+    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut), 'ids', s.ids)
 end
 local function refresh(ttl)
-  for k = 1, 4 do
+  for k = 1, 3 do
     if ttl > 0 then redis.call('PEXPIRE', KEYS[k], ttl) else redis.call('PERSIST', KEYS[k]) end
   end
 end
@@ -95,10 +88,18 @@ local function tailReader(n)
     return parseInfo(cache[i])
   end
 end
+local KEY_TYPES = {'list', 'list', 'hash'}
 local function run(main)
   local ok, result = pcall(main)
   if ok then return result end
   if type(result) == 'table' and result.bsdata then return redis.error_reply('BSDATA ' .. result.bsdata) end
+  local text = type(result) == 'table' and result.err or result
+  if type(text) == 'string' and string.find(text, 'WRONGTYPE', 1, true) then
+    for k, want in ipairs(KEY_TYPES) do
+      local t = redis.call('TYPE', KEYS[k])['ok']
+      if t ~= 'none' and t ~= want then return redis.error_reply('BSDATA \`' .. KEYS[k] .. '\` holds a ' .. t .. ', not a ' .. want) end
+    end
+  end
   error(result)
 end
 `
@@ -116,7 +117,7 @@ export const pushScript = new Script(`${PRELUDE}
 return run(function()
   local s = loadState()
   local pushId = ARGV[1]
-  if pushId ~= '' and redis.call('LPOS', KEYS[4], pushId) then return {0, s.n, 0} end
+  if pushId ~= '' and string.find(' ' .. s.ids .. ' ', ' ' .. pushId .. ' ', 1, true) then return {0, s.n, 0} end
   if not fenced(s, ARGV[2]) then return {2, s.fence} end
   local ttl, maxM, maxB, maxT = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
   local maxP, trimTo, startOn, reset, count = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] ~= '', tonumber(ARGV[11])
@@ -245,11 +246,16 @@ return run(function()
     put('RPUSH', front, 1, #front, 1)
   end
   put('RPUSH', tail, 1, #tail, 1)
-  save(s)
   if pushId ~= '' then
-    redis.call('LPUSH', KEYS[4], pushId)
-    redis.call('LTRIM', KEYS[4], 0, 63)
+    -- The ids of the latest 32 pushes, newest first.
+    local ids = {pushId}
+    for id in string.gmatch(s.ids, '%S+') do
+      if #ids == 32 then break end
+      ids[#ids + 1] = id
+    end
+    s.ids = table.concat(ids, ' ')
   end
+  save(s)
   refresh(ttl)
   return {0, s.n, trimmedCount}
 end)
@@ -417,13 +423,12 @@ end)
  */
 export const fenceScript = new Script(`${PRELUDE}
 return run(function()
-  checkType(KEYS[3], 'hash')
   local token, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
   local existed = redis.call('EXISTS', KEYS[3]) == 1
   local current = num(redis.call('HGET', KEYS[3], 'fence'), 'fencing token')
   if token < current then return 0 end
   if ARGV[1] == 'delete' then
-    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
     existed = false
   end
   redis.call('HSET', KEYS[3], 'fence', int(token))

@@ -10,10 +10,11 @@ export interface SessionKeys {
   readonly messages: string
   /** LIST parallel to `messages`: "seq,bytes,tokens,flags" per message. */
   readonly info: string
-  /** HASH of totals, protection, checkpoint lines and the fencing token. */
+  /**
+   * HASH of totals, protection, checkpoint lines, the fencing token and the ids of the latest
+   * pushes (so a push resent after a reconnect applies once).
+   */
   readonly state: string
-  /** LIST of the ids of the latest pushes, so a push resent after a reconnect applies once. */
-  readonly recent: string
 }
 
 /** The default key prefix. */
@@ -31,12 +32,12 @@ export function sessionIdOf(value: unknown, field: string): string {
 /** The keys of session `id` under `prefix`. */
 export function sessionKeys(prefix: string, id: string): SessionKeys {
   const base = `${prefix}{${id}}:`
-  return { messages: `${base}m`, info: `${base}i`, state: `${base}s`, recent: `${base}r` }
+  return { messages: `${base}m`, info: `${base}i`, state: `${base}s` }
 }
 
 /** The keys as the array the scripts take, in their order. */
 export function keyList(keys: SessionKeys): string[] {
-  return [keys.messages, keys.info, keys.state, keys.recent]
+  return [keys.messages, keys.info, keys.state]
 }
 
 /** The registry's keys. */

@@ -67,7 +67,7 @@ export interface RedisHistoryOptions<T> {
   /** The session id: a non-empty string (or a finite number) without `{` or `}`. */
   key: string | number
   /**
-   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i`, `:s` and `:r`.
+   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i` and `:s`.
    *
    * @defaultValue 'bs:'
    */

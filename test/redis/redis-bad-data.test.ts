@@ -23,8 +23,8 @@ describeRedis('RedisHistory with bad stored data', (ctx) => {
 
   test('a key holding another Redis type', async () => {
     const { prefix, history } = await seeded()
-    await ctx.client.del(`${prefix}{k}:r`)
-    await ctx.client.set(`${prefix}{k}:r`, 'not a list')
+    await ctx.client.del(`${prefix}{k}:i`)
+    await ctx.client.set(`${prefix}{k}:i`, 'not a list')
     const before = await dump(prefix)
     await expect(history.push(user('three'))).rejects.toMatchObject({ code: 'ERR_REDIS_DATA', message: expect.stringContaining('holds a string') })
     await expect(history.toArray()).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
