@@ -95,31 +95,27 @@ const LIMITS: Record<string, string> = {
     'What limits it: `window()` walks back from the newest message until a budget is met, then copies the protected ' +
     'messages and the run from the cut; it is O(window), so a figure below the goal is noise.',
   'store-get':
-    'What limits it: a read is lru-cache’s own `get` (without its TTL bookkeeping, which the store keeps in its ' +
-    'columns) plus the expiry check against the cached clock. At 1,000,000 sessions every read touches three ' +
-    'columns of 8 MB each (lru-cache’s value column, here a slot number; the last-read time; the value), as lru-cache ' +
-    'touches its value, start and TTL columns: cache misses on both sides, so the figure swings around the goal ' +
-    'from run to run (0.88–1.03× over the runs of this change).',
+    'What limits it: a read is lru-cache’s own `get` of the session’s entry object plus the expiry check against ' +
+    'the cached clock and a write of its last-active time. At 1,000,000 sessions both sides miss the CPU cache, so ' +
+    'the figure swings around the goal from run to run.',
   'store-set':
-    'What limits it: a same-value `set` is one index lookup (`get`, which also moves the key to the front), then ' +
-    'what lru-cache’s `set` does not do: look for histories among the value’s own properties (a for…in; this is how ' +
-    'weights follow history growth), weigh it, check the bounds and close the operation (peak counters, event ' +
-    'queue). The baseline is that single `set`.',
+    'What limits it (found by the rebuild’s author, not yet fixed): a same-value `set` looks the key up twice ' +
+    '(`peek`, then `get` to move it to the front), weighs the value (a look for histories among its own properties), ' +
+    'stamps the entry and checks the bounds; the baseline is one `set`. One `get` instead of the two lookups is the ' +
+    'first fix to try.',
   'store-insert':
-    'What limits it: an insert is an index lookup that misses (lru-cache does it inside `set`), `pop()` of the least ' +
-    'recently used key (lru-cache evicts inside `set`), the departing session’s teardown (its columns, the departure ' +
-    'count, `dispose`, the listener check), then the new session’s `set` and columns. Most of the time is in ' +
-    'lru-cache itself (`set`, `pop`, `get` ≈ 60% of a profile): the store makes three index calls where the ' +
-    'baseline makes one.',
+    'What limits it (not yet fixed): an insert that evicts picks the least recently active idle session, takes it ' +
+    'out (re-checking the index with `peek` on every removal), queues its teardown, allocates the new entry object ' +
+    'and sets it; lru-cache evicts inside its own `set`.',
   sweep:
-    'What limits it: the walk costs what purgeStale’s does (measured with nothing expired: 0.9–1.2×); the ' +
-    'difference is per expired session: lru-cache’s `delete` by key (with the index’s dispose hook) plus the ' +
-    'store’s own teardown (its columns, the departure count, the listener check). The store cannot hand expiry ' +
-    'to purgeStale: busy and leased sessions must never expire. With a `dispose` set it also collects the expired ' +
-    'sessions before removing them, since a dispose may call back into the store.',
+    'What limits it (not yet fixed): the sweep collects one `[entry, reason]` pair per expired session before ' +
+    'removing them (a `dispose` runs after the operation), and walks every session because the benchmark stores its ' +
+    'expired sessions with an earlier clock than its live ones. The store cannot hand expiry to purgeStale: busy and ' +
+    'leased sessions must never expire.',
   'memory-session':
-    'What limits it: the store keeps 28 B of columns per session (value 8, last read 8, weight 8, a free-slot stack ' +
-    '4) and needs none of lru-cache’s TTL columns (16 B); the inner index is lru-cache without TTL.',
+    'What limits it: one entry object per session (key, value, last-active and creation times, weight, leases, ' +
+    'histories, a removed flag: about 100 B with its boxed time) on top of lru-cache’s own columns. The rebuild chose ' +
+    'one object per session for a store a newcomer can read; it was 93 B with columns. Not yet profiled.',
   'memory-empty':
     'What limits it: an empty history points at shared empty columns and a shared options object; what it holds is ' +
     'its own fields (about 20 of 8 B each).',
