@@ -14,7 +14,17 @@ export interface RedisContext {
 let counter = 0
 
 /** `describe` that runs only with redis-server on PATH, with a server started for the block. */
-export function describeRedis(name: string, body: (ctx: RedisContext) => void, options: { appendonly?: boolean } = {}): void {
+export function describeRedis(
+  name: string,
+  body: (ctx: RedisContext) => void,
+  options: { appendonly?: boolean; nodeOnly?: string } = {},
+): void {
+  // `nodeOnly`: the reason a block runs on Node only (it is skipped on Bun, with that reason).
+  const onBun = typeof (globalThis as { Bun?: unknown }).Bun === 'object'
+  if (onBun && options.nodeOnly !== undefined) {
+    describe.skip(`${name} (Node only: ${options.nodeOnly})`, () => {})
+    return
+  }
   describe.skipIf(!hasRedis)(name, () => {
     const ctx = {
       prefix: () => `t${++counter}:`,

@@ -101,5 +101,12 @@ describeRedis(
       await registry.close()
     }, 30_000)
   },
-  { appendonly: true },
+  {
+    appendonly: true,
+    // Seen in CI on Bun 1.4.5: ioredis under Bun's child_process and sockets does not see the
+    // killed server the way Node does (no push acknowledged before the kill, a restart that
+    // times out). The fault rules are the server's and the client's, not the runtime's: they
+    // run on Node 20, 22 and 24.
+    nodeOnly: "killing and restarting redis-server mid-run behaves differently under Bun's sockets",
+  },
 )
