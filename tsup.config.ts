@@ -8,7 +8,9 @@ export default defineConfig({
   entry: ['src/index.ts', 'src/ring-buffer-history.ts', 'src/bounded-session-store.ts', 'src/redis/index.ts'],
   format: ['esm', 'cjs'],
   splitting: true,
-  dts: { entry: { index: 'src/index.ts', 'redis/index': 'src/redis/index.ts' } },
+  // stripInternal: the history's watch method (the protocol between a history and the stores that
+  // follow it, marked @internal) stays out of the published types.
+  dts: { entry: { index: 'src/index.ts', 'redis/index': 'src/redis/index.ts' }, compilerOptions: { stripInternal: true } },
   sourcemap: true,
   clean: true,
   target: 'node20',

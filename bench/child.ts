@@ -6,6 +6,7 @@ import { appendHotSuite, appendScalingSuite, appendSuite } from './suites/histor
 import { readsSuite } from './suites/history-reads.js'
 import { redisSuite } from './suites/redis.js'
 import { memorySuite } from './suites/memory.js'
+import { cacheSuite } from './suites/prompt-cache.js'
 import { soakSuite } from './suites/soak.js'
 import { sweepSuite } from './suites/store-sweep.js'
 import { storeSuite } from './suites/store-ops.js'
@@ -31,6 +32,8 @@ async function run(job: Job): Promise<Result[]> {
       return memorySuite(job.variant, smoke)
     case 'soak':
       return soakSuite(job.design, input.soak)
+    case 'cache':
+      return cacheSuite(job)
     case 'redis':
       return redisSuite(job.part, smoke, settings)
   }

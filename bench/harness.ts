@@ -1,4 +1,5 @@
 import { Bench } from 'tinybench'
+import type { PromptCacheTotals } from '../examples/claude-mem-worker/prompt-cache.js'
 
 /**
  * One contender of a comparison. `run` performs one sample of `ops` operations; it must be its
@@ -45,7 +46,17 @@ export interface MemoryResult {
   detail?: Record<string, number>
 }
 
-export type Result = SpeedResult | MemoryResult
+/** What a child reports for the prompt-cache comparison: the meter's totals per variant. */
+export interface CacheResult {
+  kind: 'cache'
+  id: string
+  title: string
+  /** Per variant: totals over the whole conversation, and over its steady state. */
+  variants: Record<string, { all: PromptCacheTotals; steady: PromptCacheTotals }>
+  detail: Record<string, number>
+}
+
+export type Result = SpeedResult | MemoryResult | CacheResult
 
 // Keeps results alive so that the optimiser cannot drop the work that produced them.
 export const sink: { value: unknown } = { value: undefined }

@@ -14,6 +14,7 @@ export type Job =
   | { suite: 'sweep'; sessions: number; keys: KeyKind }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
+  | { suite: 'cache'; observations: number; budgetChars: number }
   | { suite: 'redis'; part: RedisPart }
 
 /** What the parent hands a child on its command line, as JSON. */

@@ -1,7 +1,8 @@
 // Turns the children's results into the tables of BENCHMARKS.md: each figure with its goal and
 // whether it is met.
 import * as os from 'node:os'
-import type { MemoryResult, Result, Settings, SpeedResult } from './harness.js'
+import { cacheShare, meanContextTokens } from '../examples/claude-mem-worker/prompt-cache.js'
+import type { CacheResult, MemoryResult, Result, Settings, SpeedResult } from './harness.js'
 import { median } from './harness.js'
 import { BASE_PUSH, BASE_READ, OURS_PUSH, OURS_READ } from './suites/redis.js'
 import type { SoakSettings } from './suites/soak.js'
@@ -62,6 +63,15 @@ function check(goal: Goal, v: number): boolean | undefined {
  * Keyed by row key prefix.
  */
 const LIMITS: Record<string, string> = {
+  'cache-context-trimTo 0.5':
+    'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +
+    '(an observation prompt of up to ~32k characters, 8% of the budget) below half, and the history then averages ' +
+    'a little under 75% of the budget. The baseline, for its part, checks the budget only before each observation, ' +
+    'so its generations run past the budget by the last one (peak 108k tokens for a 100k budget) and average ' +
+    'a little over half of it.',
+  'cache-share-trimTo 0.5':
+    'What limits it: each trim rewrites what it keeps (half the budget) at the cache-write price, once per ' +
+    'half-budget of new turns; the share read from cache is about 1 − (new turn + amortised rewrite) ÷ mean prompt.',
   'append-circular':
     'What limits it: measuring. The reference row below it, CircularBuffer with the same byte and token budgets kept ' +
     'by the caller with the same measures, runs at about 0.8× of our push: the accounting, not the ring, is the cost. ' +
@@ -85,31 +95,27 @@ const LIMITS: Record<string, string> = {
     'What limits it: `window()` walks back from the newest message until a budget is met, then copies the protected ' +
     'messages and the run from the cut; it is O(window), so a figure below the goal is noise.',
   'store-get':
-    'What limits it: a read is lru-cache’s own `get` (without its TTL bookkeeping, which the store keeps in its ' +
-    'columns) plus the expiry check against the cached clock. At 1,000,000 sessions every read touches three ' +
-    'columns of 8 MB each (lru-cache’s value column, here a slot number; the last-read time; the value), as lru-cache ' +
-    'touches its value, start and TTL columns: cache misses on both sides, so the figure swings around the goal ' +
-    'from run to run (0.88–1.03× over the runs of this change).',
+    'What limits it: a read is lru-cache’s own `get` of the session’s entry object plus the expiry check against ' +
+    'the cached clock and a write of its last-active time. At 1,000,000 sessions both sides miss the CPU cache, so ' +
+    'the figure swings around the goal from run to run.',
   'store-set':
-    'What limits it: a same-value `set` is one index lookup (`get`, which also moves the key to the front), then ' +
-    'what lru-cache’s `set` does not do: look for histories among the value’s own properties (a for…in; this is how ' +
-    'weights follow history growth), weigh it, check the bounds and close the operation (peak counters, event ' +
-    'queue). The baseline is that single `set`.',
+    'What limits it (found by the rebuild’s author, not yet fixed): a same-value `set` looks the key up twice ' +
+    '(`peek`, then `get` to move it to the front), weighs the value (a look for histories among its own properties), ' +
+    'stamps the entry and checks the bounds; the baseline is one `set`. One `get` instead of the two lookups is the ' +
+    'first fix to try.',
   'store-insert':
-    'What limits it: an insert is an index lookup that misses (lru-cache does it inside `set`), `pop()` of the least ' +
-    'recently used key (lru-cache evicts inside `set`), the departing session’s teardown (its columns, the departure ' +
-    'count, `dispose`, the listener check), then the new session’s `set` and columns. Most of the time is in ' +
-    'lru-cache itself (`set`, `pop`, `get` ≈ 60% of a profile): the store makes three index calls where the ' +
-    'baseline makes one.',
+    'What limits it (not yet fixed): an insert that evicts picks the least recently active idle session, takes it ' +
+    'out (re-checking the index with `peek` on every removal), queues its teardown, allocates the new entry object ' +
+    'and sets it; lru-cache evicts inside its own `set`.',
   sweep:
-    'What limits it: the walk costs what purgeStale’s does (measured with nothing expired: 0.9–1.2×); the ' +
-    'difference is per expired session: lru-cache’s `delete` by key (with the index’s dispose hook) plus the ' +
-    'store’s own teardown (its columns, the departure count, the listener check). The store cannot hand expiry ' +
-    'to purgeStale: busy and leased sessions must never expire. With a `dispose` set it also collects the expired ' +
-    'sessions before removing them, since a dispose may call back into the store.',
+    'What limits it (not yet fixed): the sweep collects one `[entry, reason]` pair per expired session before ' +
+    'removing them (a `dispose` runs after the operation), and walks every session because the benchmark stores its ' +
+    'expired sessions with an earlier clock than its live ones. The store cannot hand expiry to purgeStale: busy and ' +
+    'leased sessions must never expire.',
   'memory-session':
-    'What limits it: the store keeps 28 B of columns per session (value 8, last read 8, weight 8, a free-slot stack ' +
-    '4) and needs none of lru-cache’s TTL columns (16 B); the inner index is lru-cache without TTL.',
+    'What limits it: one entry object per session (key, value, last-active and creation times, weight, leases, ' +
+    'histories, a removed flag: about 100 B with its boxed time) on top of lru-cache’s own columns. The rebuild chose ' +
+    'one object per session for a store a newcomer can read; it was 93 B with columns. Not yet profiled.',
   'memory-empty':
     'What limits it: an empty history points at shared empty columns and a shared options object; what it holds is ' +
     'its own fields (about 20 of 8 B each).',
@@ -133,9 +139,11 @@ const LIMITS: Record<string, string> = {
 export function renderMarkdown(results: Result[], info: RunInfo): string {
   const speed = new Map<string, SpeedResult>()
   const memory = new Map<string, MemoryResult>()
+  const caches: CacheResult[] = []
   for (const r of results) {
     if (r.kind === 'speed') speed.set(r.id, r)
-    else memory.set(r.id, r)
+    else if (r.kind === 'memory') memory.set(r.id, r)
+    else caches.push(r)
   }
   const rows: Row[] = []
 
@@ -328,7 +336,9 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: 'soak-ratio', section: '6', figure: 'peak retained heap, unbounded ÷ bounded', value: x(ratio), range: '', goal, met: check(goal, ratio), raw: ratio })
   }
 
-  // 7. Redis
+  // 7. prompt cache
+  for (const r of caches) cacheRows(r, rows)
+  // 8. Redis
   const us = (v: number): string => `${v >= 1000 ? (v / 1000).toFixed(2) : v.toFixed(0)} ${v >= 1000 ? 'ms' : 'µs'}`
   for (const [kind, ours, base] of [
     ['push', OURS_PUSH, BASE_PUSH],
@@ -338,7 +348,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       const clients = id.slice(`redis-${kind}-`.length)
       const who = `${clients} concurrent client${clients === '1' ? '' : 's'}`
       if (kind === 'push') {
-        addRatio(`redis-push-${clients}`, '7', `RedisHistory.push time ÷ RPUSH + EXPIRE time, ${who}`, timeRatio(id, ours, base), {
+        addRatio(`redis-push-${clients}`, '8', `RedisHistory.push time ÷ RPUSH + EXPIRE time, ${who}`, timeRatio(id, ours, base), {
           kind: 'atMost',
           value: 1.5,
           text: '≤ 1.50×',
@@ -346,7 +356,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       } else {
         const title = (speed.get(id) as SpeedResult).title
         const stored = /of ([\d,]+) stored/.exec(title)?.[1] ?? '?'
-        addRatio(`redis-read-${clients}`, '7', `window(20 messages) vs whole-list LRANGE + parse, ${stored} messages, ${who}`, speedup(id, ours, base), {
+        addRatio(`redis-read-${clients}`, '8', `window(20 messages) vs whole-list LRANGE + parse, ${stored} messages, ${who}`, speedup(id, ours, base), {
           kind: 'atLeast',
           value: 5,
           text: '≥ 5×',
@@ -358,7 +368,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       if (o !== undefined && b !== undefined) {
         rows.push({
           key: `redis-latency-${kind}-${clients}`,
-          section: '7',
+          section: '8',
           figure: `${kind} latency p50 / p99, ${who}: ours (baseline)`,
           value: `${us(o.p50)} / ${us(o.p99)} (${us(b.p50)} / ${us(b.p99)})`,
           range: '',
@@ -376,10 +386,40 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     const growth = (d.at100 ?? 0) / Math.max(1, d.at25 ?? 0)
     const figure = `${r.title}; used_memory at 25 / 50 / 75 / 100% of the pushes: ${[d.at25, d.at50, d.at75, d.at100].map((v) => mb(v ?? 0)).join(' / ')}; at 100% ÷ at 25%`
     const goal: Goal = design === 'ours' ? { kind: 'atMost', value: 1.05, text: 'flat: ≤ 1.05×' } : { kind: 'none', text: '(baseline: grows)' }
-    rows.push({ key: r.id, section: '7', figure, value: x(growth), range: '', goal, met: check(goal, growth), raw: growth })
+    rows.push({ key: r.id, section: '8', figure, value: x(growth), range: '', goal, met: check(goal, growth), raw: growth })
   }
 
   return document(rows, speed, info)
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`
+const ktok = (v: number): string => `${(v / 1000).toFixed(1)}k`
+
+// Issue 10 §2: per variant, the cache share at steady state, the input cost against the sliding
+// window, and the context kept against claude-mem's generation recycle at the same budget.
+function cacheRows(r: CacheResult, rows: Row[]): void {
+  const sliding = r.variants['sliding window (trimTo 1)']
+  const recycle = r.variants['generation recycle (claude-mem v13)']
+  if (sliding === undefined || recycle === undefined) return
+  const steady = ` (calls ${(r.detail.steadyFrom ?? 0).toLocaleString('en-US')} on)`
+  const cacheable = (name: string): boolean => name === 'trimTo 0.5' || name === 'trimTo 0'
+  for (const [name, { all, steady: s }] of Object.entries(r.variants)) {
+    const add = (key: string, figure: string, value: string, raw: number, goal: Goal): void => {
+      rows.push({ key: `cache-${key}-${name}`, section: '7', figure: `${name}: ${figure}`, value, range: '', goal, met: check(goal, raw), raw })
+    }
+    const share = cacheShare(s)
+    add('share', `input tokens served from cache at steady state${steady}`, pct(share), share, cacheable(name) ? { kind: 'atLeast', value: 0.9, text: '≥ 90%' } : { kind: 'none', text: '(reference)' })
+    const cost = all.cost / sliding.all.cost
+    add('cost', 'input cost with caching (read 0.1×, write 1.25×) ÷ the sliding window\'s', x(cost), cost, cacheable(name) ? { kind: 'atMost', value: 0.3, text: '≤ 0.30×' } : { kind: 'none', text: '(reference)' })
+    const context = meanContextTokens(all) / meanContextTokens(recycle.all)
+    add(
+      'context',
+      `mean prompt ÷ the generation recycle's (mean ${ktok(meanContextTokens(all))}, peak ${ktok(all.peakContextTokens)} tokens; lost the context ${all.contextLost.toLocaleString('en-US')} times)`,
+      x(context),
+      context,
+      name === 'trimTo 0.5' ? { kind: 'atLeast', value: 1.4, text: '≥ 1.40×' } : { kind: 'none', text: '(reference)' },
+    )
+  }
 }
 
 const SECTIONS: Record<string, string> = {
@@ -389,7 +429,8 @@ const SECTIONS: Record<string, string> = {
   '4': '4. Sweep',
   '5': '5. Memory',
   '6': '6. claude-mem soak (headless)',
-  '7': '7. Redis (bounded-session/redis) on a local redis-server',
+  '7': '7. Prompt cache on the claude-mem traffic',
+  '8': '8. Redis (bounded-session/redis) on a local redis-server',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -439,7 +480,12 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'The source is measured through tsx: tsx and tsup both compile `src/` with esbuild for Node 20 ' +
       '(class `#private` fields stay native), so the code that runs is the same; tsx only changes how ' +
       'modules load, which happens before any measurement. `BENCH_LIBRARY=dist npm run bench` measures ' +
-      'the built package instead, to check.\n',
+      'the built package instead, to check.\n\n' +
+      'Section 7 counts tokens, not time: one long observer conversation of the claude-mem example is replayed ' +
+      'into each variant at the same character budget, and every call\'s prompt (the whole history) goes through ' +
+      'the example\'s prompt-cache meter (`examples/claude-mem-worker/prompt-cache.ts`, also used by `npm run ' +
+      'demo`): the leading messages equal to the previous call\'s are cache reads at 0.1× the input price, the rest ' +
+      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token.\n',
   )
 
   parts.push('\n## Goals\n\n')
@@ -465,7 +511,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '7' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '8' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

@@ -1,24 +1,32 @@
 import { EventEmitter } from 'eventemitter3'
 import { LRUCache } from 'lru-cache'
 import * as z from 'zod/mini'
-import { InvalidMeasurementError, SessionLimitError, StoreClosedError } from './errors.js'
+import {
+  DisposeTimeoutError,
+  InvalidClockError,
+  InvalidMeasurementError,
+  SessionClosingError,
+  SessionLimitError,
+  StoreClosedError,
+} from './errors.js'
 import { type HistoryWatcher, isWatchableHistory, type WatchableHistory, watchKey } from './history-watch.js'
 import { callback, lazyOptionsParser, positiveInteger, positiveNumber } from './options.js'
 
 /**
- * Why a session left the store, as given to `dispose` and to the `evict` event.
+ * Why a session was removed from the store, as given to `dispose`, to the `remove` event and
+ * counted in `stats().removed`.
  *
- * - `'idle'`: not read for `idleTtlMs`.
+ * - `'idle'`: not active for `idleTtlMs`.
  * - `'max-age'`: older than `maxAgeMs`.
  * - `'capacity'`: evicted to keep `maxSessions`.
  * - `'size'`: evicted to keep `maxBytes`.
  * - `'pressure'`: evicted because the process heap was above `heapHighWaterBytes`.
- * - `'delete'`: removed by `delete()`.
+ * - `'delete'`: removed by `delete()` or `remove()`.
  * - `'replace'`: `set()` put a different value under its key.
  * - `'clear'`: removed by `clear()`.
  * - `'close'`: removed by `close()`.
  */
-export type EvictionReason =
+export type RemovalReason =
   | 'idle'
   | 'max-age'
   | 'capacity'
@@ -44,19 +52,24 @@ export interface OverflowInfo {
 /**
  * The events of a {@link BoundedSessionStore}, as labelled tuples of listener arguments.
  * They are delivered once the operation that caused them is complete, in the order they
- * happened; a listener added while an operation runs hears from the next one.
+ * happened, before the method that caused them returns; a listener added while an operation
+ * runs hears from the next one.
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
  */
 export interface SessionStoreEvents<K, V> {
-  /** A session was added (by `set` or `getOrCreate`). */
+  /** A session was added (by `set`, `getOrCreate` or `getOrCreateAsync`). */
   create: [key: K, value: V]
-  /** A session left the store; `dispose` has been called for it. */
-  evict: [key: K, value: V, reason: EvictionReason]
+  /** A session was removed from the store; its `dispose` has been called. */
+  remove: [key: K, value: V, reason: RemovalReason]
   /** A bound could not be met because the sessions over it are busy or leased. */
   overflow: [info: OverflowInfo]
-  /** A `dispose` (or `isBusy`, or a custom `sizeOf` re-run after a push) threw or rejected. */
+  /**
+   * A `dispose` threw, rejected or did not settle in `disposeTimeoutMs`, or `isBusy` or a
+   * re-run `sizeOf` threw, or a listener threw where no caller could be given the error. With
+   * no `error` listener, the first such error of a store is reported by `process.emitWarning`.
+   */
   error: [error: unknown, key: K | undefined]
 }
 
@@ -75,7 +88,7 @@ export interface SessionLease<K, V> {
   readonly key: K
   /** The session. */
   readonly value: V
-  /** Ends the hold. Releasing twice is harmless. */
+  /** Ends the hold and counts as activity of the session. Releasing twice is harmless. */
   release(): void
   /** Same as `release()`, for `using`. */
   [Symbol.dispose](): void
@@ -83,20 +96,24 @@ export interface SessionLease<K, V> {
 
 /** Counters returned by {@link BoundedSessionStore.stats}. */
 export interface SessionStoreStats {
-  /** Sessions held now (including expired ones not yet removed). */
+  /** Live sessions held now (what iteration yields), as `size`. */
   size: number
   /** The most sessions held at the end of any operation. */
   peakSize: number
-  /** Bytes held now, as `sizeOf` weighs them. */
+  /** Bytes held now, as `sizeOf` weighs the sessions. */
   bytes: number
   /** The most bytes held at the end of any operation. */
   peakBytes: number
-  /** Reads (`get`, `getOrCreate`, `acquire`) that found a live session. */
+  /** Reads (`get`, `getOrCreate`, `getOrCreateAsync`, `acquire`) that found a live session. */
   hits: number
   /** Reads that did not. */
   misses: number
-  /** Sessions that left the store, by reason. */
-  departures: Record<EvictionReason, number>
+  /** Sessions removed from the store, by reason. */
+  removed: Record<RemovalReason, number>
+  /** Errors reported (`error` events, or warnings when nobody listened). */
+  errors: number
+  /** Teardowns (`dispose` promises) still running, timed-out ones excluded. */
+  tearingDown: number
 }
 
 /**
@@ -108,15 +125,16 @@ export interface SessionStoreStats {
 export interface BoundedSessionStoreOptions<K, V> {
   /**
    * The most sessions held. A positive integer. When it is reached, adding a session evicts the
-   * least recently used idle one (or throws, with `whenFull: 'reject'`).
+   * least recently active idle one (or throws, with `whenFull: 'reject'`).
    *
    * @defaultValue 100
    */
   maxSessions?: number | undefined
   /**
-   * How long a session may go unread (`get`, `getOrCreate`, `touch`, `acquire`, `set`, or the
-   * release of a lease) before it expires, in milliseconds. Any finite positive number: no timer
-   * is started per session, so values beyond 2^31 ms work.
+   * How long a session may go without activity before it expires, in milliseconds. Activity is a
+   * read (`get`, `getOrCreate`, `touch`, `acquire`, `set`), the release of a lease, or being
+   * found busy by `isBusy` when a sweep or an eviction considers it. Any finite positive number:
+   * no timer is started per session, so values beyond 2^31 ms work.
    *
    * @defaultValue 3_600_000 (one hour)
    */
@@ -129,8 +147,8 @@ export interface BoundedSessionStoreOptions<K, V> {
   maxAgeMs?: number | undefined
   /**
    * The most bytes held, as `sizeOf` weighs the sessions. A positive integer. Weights follow the
-   * sessions' histories as they grow. A session that alone outweighs it evicts no other session;
-   * the next operation that does not use it evicts it (unless it is busy).
+   * sessions' histories as they grow. An idle session that alone outweighs it is removed before
+   * any other session is evicted or a new one refused.
    *
    * @defaultValue no limit
    */
@@ -146,29 +164,49 @@ export interface BoundedSessionStoreOptions<K, V> {
   /**
    * Whether a session is at work and must not be torn down (for the claude-mem worker:
    * `s => s.generatorPromise !== null`). Busy sessions are never removed by `idle`, `max-age`,
-   * `capacity`, `size` or `pressure`. Called only when such a removal is considered.
+   * `capacity`, `size` or `pressure`, and being found busy counts as activity. Called only when
+   * such a removal is considered. It must not call back into the store.
    *
    * @defaultValue never busy
    */
   isBusy?: ((value: V, key: K) => boolean) | undefined
   /**
    * Tears a session down (abort its controller, await its work, free its queues). Called exactly
-   * once for every session that leaves the store, for whatever reason, after it has left. A
-   * promise it returns is awaited by `close()`; a throw or rejection is reported as an `error`
-   * event and stops nothing else.
+   * once for every session removed, for whatever reason, after the operation that removed it is
+   * complete and before that operation returns. It may call back into the store. A promise it
+   * returns is awaited by `close()`, `remove()` and `settled()` (at most `disposeTimeoutMs`), and
+   * keeps the key reserved until it settles; a throw or rejection is reported as an `error`.
    *
    * @defaultValue none
    */
-  dispose?: ((value: V, key: K, reason: EvictionReason) => void | Promise<void>) | undefined
+  dispose?: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
   /**
-   * What adding a session does when `maxSessions` are held: `'evict'` the least recently used
-   * idle session, or `'reject'` the new one with {@link SessionLimitError} (expired sessions are
-   * removed first; no live session is evicted; `getOrCreate` rejects before calling `create`). Use `'reject'` where a flood of new sessions
-   * must not push out legitimate ones.
+   * How long `close()`, `remove()`, `settled()` and a key's reservation wait for a `dispose`
+   * promise, in milliseconds. A teardown that takes longer is reported as an `error`
+   * ({@link DisposeTimeoutError}, `ERR_DISPOSE_TIMEOUT`) and no longer waited for.
+   *
+   * @defaultValue 30_000
+   */
+  disposeTimeoutMs?: number | undefined
+  /**
+   * What adding a session does when `maxSessions` are held: `'evict'` the least recently active
+   * idle session, or `'reject'` the new one with {@link SessionLimitError} (expired sessions and
+   * idle sessions that alone outweigh `maxBytes` are removed first; no other session is ever
+   * evicted for `capacity`; `getOrCreate` rejects before calling `create`). Use `'reject'` where
+   * a flood of new sessions must not push out legitimate ones.
    *
    * @defaultValue 'evict'
    */
   whenFull?: 'evict' | 'reject' | undefined
+  /**
+   * What `set` and `getOrCreate` do with a key whose previous session is still being torn down
+   * (its `dispose` promise has not settled): `'reject'` throws {@link SessionClosingError}
+   * (`ERR_SESSION_CLOSING`); `'allow'` stores the new session beside the running teardown.
+   * `getOrCreateAsync` waits for the teardown in either case.
+   *
+   * @defaultValue 'reject'
+   */
+  whenReserved?: 'reject' | 'allow' | undefined
   /**
    * How often to sweep expired sessions out, in milliseconds: one `unref()`ed timer per store.
    * `0` starts no timer; then call `sweep()` yourself.
@@ -178,14 +216,15 @@ export interface BoundedSessionStoreOptions<K, V> {
   sweepIntervalMs?: number | undefined
   /**
    * On each sweep, if the process heap (`process.memoryUsage().heapUsed`) is above this many
-   * bytes, evict idle sessions, least recently used first, until the heap less the bytes of the
+   * bytes, evict idle sessions, least recently active first, until the heap less the bytes of the
    * sessions evicted is below it or no idle session is left.
    *
    * @defaultValue no heap check
    */
   heapHighWaterBytes?: number | undefined
   /**
-   * The clock, in milliseconds. Inject one for deterministic tests.
+   * The clock, in milliseconds. Inject one for deterministic tests. A clock that returns anything
+   * but a finite number makes the method that read it throw {@link InvalidClockError}.
    *
    * @defaultValue `Date.now`, read at most once per millisecond (the value is kept until an
    * `unref()`ed 1 ms timer clears it, as lru-cache's `ttlResolution` does)
@@ -209,7 +248,9 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: callback(),
     isBusy: callback(),
     dispose: callback(),
+    disposeTimeoutMs: positiveNumber(),
     whenFull: z.optional(z.enum(['evict', 'reject'])),
+    whenReserved: z.optional(z.enum(['reject', 'allow'])),
     sweepIntervalMs: z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1))),
     heapHighWaterBytes: positiveInteger(),
     now: callback(),
@@ -222,46 +263,85 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: 'a function',
     isBusy: 'a function',
     dispose: 'a function',
+    disposeTimeoutMs: 'a positive finite number',
     whenFull: "'evict' or 'reject'",
+    whenReserved: "'reject' or 'allow'",
     sweepIntervalMs: 'an integer from 0 to 2147483647',
     heapHighWaterBytes: 'a positive integer',
     now: 'a function',
   },
 }))
 
-// How the store keeps its sessions: the inner LRUCache maps each key to a slot number and keeps
-// the recency order; what the store knows of a session (value, last read, weight, ...) lives in
-// columns indexed by that slot. There is no object per session, so a stored session costs little
-// more than it does in lru-cache itself (BENCHMARKS.md has the figures).
+// How the store keeps its sessions: an LRUCache maps each key to one Entry, and keeps the keys
+// in order of activity (every activity moves the session to the most recent end). The cache is
+// unbounded (an effectively infinite maxSize, each entry of size 1): the store decides every
+// eviction itself, since busy sessions may exceed the bounds.
+//
+// A removal takes the session out at once (index, bytes, watched histories) and queues its
+// teardown; dispose and the events run from that queue once the operation's state is complete
+// (lru-cache's disposeAfter discipline), so no loop of the store ever meets a callback that
+// changed the store under it.
 
 type IndexKey<K> = K & {}
 
-/** A slot's weight while it is free. Real weights are never negative. */
-const FREE = -1
-
-interface ResizeHandler<K> {
-  resized(watcher: SlotWatcher<K>, delta: number): void
+interface Options<K, V> {
+  maxSessions: number
+  idleTtl: number
+  maxAge: number
+  maxBytes: number
+  sizeOf: ((value: V, key: K) => number) | undefined
+  isBusy: ((value: V, key: K) => boolean) | undefined
+  dispose: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
+  disposeTimeout: number
+  reject: boolean
+  allowReserved: boolean
+  heapHighWater: number
+  now: (() => number) | undefined
 }
 
-// Follows the histories of one session; only sessions that hold histories have one.
-class SlotWatcher<K> implements HistoryWatcher {
+// Set once by the store's static block: lets an Entry reach its store's private resize handler.
+let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta: number) => void
+
+/** What the store knows of one session. It is also the watcher of the session's histories. */
+class Entry<K, V> implements HistoryWatcher {
+  weight = 0
+  leases = 0
+  histories: WatchableHistory[] | undefined = undefined
+  gone = false
+
   constructor(
-    readonly owner: ResizeHandler<K>,
     readonly key: K,
-    readonly slot: number,
-    public histories: WatchableHistory[],
+    readonly value: V,
+    public lastActive: number,
+    readonly created: number,
+    // The store, held weakly: a history the host keeps must not keep the store alive.
+    readonly store: WeakRef<BoundedSessionStore<K, V>>,
   ) {}
 
   historyResized(delta: number): void {
-    this.owner.resized(this, delta)
+    const store = this.store.deref()
+    if (store !== undefined && !this.gone) resized(store, this, delta)
   }
 }
 
-type QueuedEvent<K, V> =
+// A running teardown under one key: the dispose promises not yet settled.
+interface Teardown {
+  running: number
+  deadline: number
+  done: Promise<void>
+  finish: () => void
+}
+
+type Task<K, V> =
   | ['create', K, V]
-  | ['evict', K, V, EvictionReason]
+  | ['remove', Entry<K, V>, RemovalReason]
   | ['overflow', OverflowInfo]
   | ['error', unknown, K | undefined]
+
+// lru-cache counts every entry as size 1 against an unreachable maxSize: no max, no eviction of
+// its own, no warning.
+const SIZE_ONE = { size: 1 } as const
+const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
 
 function historiesOf(value: unknown): WatchableHistory[] | undefined {
   if (value === null || typeof value !== 'object') return undefined
@@ -282,41 +362,23 @@ function sameHistories(a: WatchableHistory[] | undefined, b: WatchableHistory[] 
   return true
 }
 
-function noDepartures(): Record<EvictionReason, number> {
+function noRemovals(): Record<RemovalReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
 }
 
-// Sessions picked for removal, in order.
-interface Picked<K, V> {
-  slots: number[]
-  keys: K[]
-  values: V[]
-}
-
-function noneYet<K, V>(): Picked<K, V> {
-  return { slots: [], keys: [], values: [] }
-}
-
-function grownFloats(column: Float64Array, capacity: number): Float64Array {
-  const bigger = new Float64Array(capacity)
-  bigger.set(column)
-  return bigger
-}
-
-function grownInts(column: Uint32Array, capacity: number): Uint32Array {
-  const bigger = new Uint32Array(capacity)
-  bigger.set(column)
-  return bigger
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<void>).then === 'function'
 }
 
 /**
  * A drop-in for the `Map` that holds an agent host's sessions, which can never grow without
- * bound: sessions expire when idle or too old, the least recently used idle ones make way when
+ * bound: sessions expire when idle or too old, the least recently active idle ones make way when
  * `maxSessions` or `maxBytes` is reached, busy sessions are never torn down, and every session
- * that leaves gets exactly one `dispose` with its reason. Built on `lru-cache`.
+ * removed gets exactly one `dispose` with its reason, which `remove()` and `close()` let the
+ * host await. Built on `lru-cache`.
  *
- * Iteration (`keys`, `values`, `entries`, `for…of`, `forEach`) goes from the most recently used
- * session to the least, skips expired sessions, and refreshes nothing.
+ * Iteration (`keys`, `values`, `entries`, `for…of`, `forEach`) goes from the most recently
+ * active session to the least, skips expired sessions, and refreshes nothing.
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
@@ -334,66 +396,41 @@ function grownInts(column: Uint32Array, capacity: number): Uint32Array {
  *     await s.generatorPromise
  *   },
  * })
- * sessions.on('evict', (id, _session, reason) => logger.info('SESSION', 'evicted', { id, reason }))
- * const session = sessions.getOrCreate(sessionDbId, createSession)
+ * sessions.on('remove', (id, _session, reason) => logger.info('SESSION', 'removed', { id, reason }))
+ * const session = await sessions.getOrCreateAsync(sessionDbId, loadSession)
  * ```
  */
 export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K, V>> {
-  // key → slot, in recency order.
-  #lru: LRUCache<IndexKey<K>, number>
-  // The columns, one element per slot. A free slot has weight FREE and no value.
-  #values: (V | undefined)[]
-  #lastRead: Float64Array
-  #weights: Float64Array
-  #created: Float64Array | undefined // only with maxAgeMs
-  #leases: Uint32Array | undefined // from the first acquire()
-  #generations: Uint32Array | undefined // with #leases: a lease of a session that left must do nothing
-  #watchers: (SlotWatcher<K> | undefined)[] | undefined // from the first session with a history
-  #free: Uint32Array
-  #freeCount = 0
-  #nextSlot = 0
+  static {
+    resized = (store, entry, delta) => store.#resized(entry, delta)
+  }
 
-  readonly #maxSessions: number
-  readonly #idleTtl: number
-  readonly #maxAge: number
-  readonly #maxBytes: number
-  readonly #sizeOf: ((value: V, key: K) => number) | undefined
-  readonly #isBusy: ((value: V, key: K) => boolean) | undefined
-  readonly #dispose: ((value: V, key: K, reason: EvictionReason) => void | Promise<void>) | undefined
-  readonly #reject: boolean
-  readonly #heapHighWater: number
-  readonly #now: (() => number) | undefined
-  readonly #resizeHandler: ResizeHandler<K>
-  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #o: Options<K, V>
+  readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
+  readonly #self = new WeakRef(this)
+  #sweepTimer: ReturnType<typeof setInterval> | undefined
+  #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
   #cachedNow = 0
   #clockTimer: ReturnType<typeof setTimeout> | undefined
-  readonly #forgetNow = (): void => {
-    this.#cachedNow = 0
-    this.#clockTimer = undefined
-  }
 
   #bytes = 0
   #oversized = 0 // sessions that alone outweigh maxBytes
   #leased = 0 // leases held on all sessions
-  #popped: K | undefined // the key of the session lru.pop() took, from the index's dispose hook
-  // Counters that show whether a callback called back into the store meanwhile.
-  #inserts = 0 // sessions added: a slot may have been reused
-  #touches = 0 // recency changed
+  #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
+  #latest = -Infinity // the latest activity stamped
+  #ordered = true // activity times rise from the least recently active end (false after the clock went back)
   #overflowed = false
-  #closed = false
   #closing: Promise<void> | undefined
-  #pending = new Set<Promise<void>>()
-  #queue: QueuedEvent<K, V>[] = []
-  #flushing = false
+  readonly #tearingDown = new Map<K, Teardown>()
+  #creating: Map<K, Promise<V>> | undefined
+  #queue: Task<K, V>[] = []
+  #next = 0 // the next task of the queue to run
   #depth = 0
-  #removed = 0
-
-  #peakSize = 0
-  #peakBytes = 0
-  #hits = 0
-  #misses = 0
-  #departures = noDepartures()
+  #removals = 0
+  #warned = false
+  #inIsBusy = false
+  readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0, errors: 0, removed: noRemovals() }
 
   /**
    * @param options - bounds and callbacks, see {@link BoundedSessionStoreOptions}
@@ -402,27 +439,22 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   constructor(options?: BoundedSessionStoreOptions<K, V>) {
     super()
     const o = parseOptions(options)
-    this.#maxSessions = o.maxSessions ?? 100
-    this.#idleTtl = o.idleTtlMs ?? 3_600_000
-    this.#maxAge = o.maxAgeMs ?? Infinity
-    this.#maxBytes = o.maxBytes ?? Infinity
-    this.#sizeOf = o.sizeOf as ((value: V, key: K) => number) | undefined
-    this.#isBusy = o.isBusy as ((value: V, key: K) => boolean) | undefined
-    this.#dispose = o.dispose as ((value: V, key: K, reason: EvictionReason) => void | Promise<void>) | undefined
-    this.#reject = o.whenFull === 'reject'
-    this.#heapHighWater = o.heapHighWaterBytes ?? Infinity
-    this.#now = o.now as (() => number) | undefined
-    // Start small and grow (see #grow): lru-cache allocates its whole index up front.
-    const capacity = Math.min(this.#maxSessions, 1024)
-    this.#lru = this.#newIndex(capacity)
-    this.#values = new Array<V | undefined>(capacity)
-    this.#lastRead = new Float64Array(capacity)
-    this.#weights = new Float64Array(capacity)
-    this.#created = this.#maxAge === Infinity ? undefined : new Float64Array(capacity)
-    this.#free = new Uint32Array(capacity)
-    this.#resizeHandler = { resized: (watcher, delta) => this.#resized(watcher, delta) }
+    this.#o = {
+      maxSessions: o.maxSessions ?? 100,
+      idleTtl: o.idleTtlMs ?? 3_600_000,
+      maxAge: o.maxAgeMs ?? Infinity,
+      maxBytes: o.maxBytes ?? Infinity,
+      sizeOf: o.sizeOf as Options<K, V>['sizeOf'],
+      isBusy: o.isBusy as Options<K, V>['isBusy'],
+      dispose: o.dispose as Options<K, V>['dispose'],
+      disposeTimeout: o.disposeTimeoutMs ?? 30_000,
+      reject: o.whenFull === 'reject',
+      allowReserved: o.whenReserved === 'allow',
+      heapHighWater: o.heapHighWaterBytes ?? Infinity,
+      now: o.now as Options<K, V>['now'],
+    }
     const interval = o.sweepIntervalMs ?? 60_000
-    if (interval > 0) this.#timer = BoundedSessionStore.#startSweeps(new WeakRef(this), interval)
+    if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
   }
 
   // The timer holds the store weakly, so a store dropped without close() can still be collected.
@@ -431,97 +463,91 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const timer = setInterval(() => {
       const self = store.deref()
       if (self === undefined) clearInterval(timer)
-      else self.#timedSweep()
+      else self.#sweep(false)
     }, interval)
     timer.unref?.()
     return timer
   }
 
-  /** Sessions held, including expired ones that no sweep has removed yet. */
+  /** Live sessions held: what iteration yields (expired sessions no sweep has removed yet do not count). */
   get size(): number {
-    return this.#lru.size
+    const size = this.#lru.size
+    if (size === 0) return 0
+    return size - this.#checked(() => this.#findExpired(this.#clock(), false).length)
   }
 
-  /** Bytes held, as `sizeOf` weighs the sessions; follows their histories as they grow. */
+  /**
+   * Bytes of the live sessions (those `size` counts), as `sizeOf` weighs them; follows their
+   * histories as they grow.
+   */
   get bytes(): number {
-    return this.#bytes
+    if (this.#lru.size === 0) return 0
+    let expired = 0
+    for (const [entry] of this.#checked(() => this.#findExpired(this.#clock(), false))) expired += entry.weight
+    return this.#bytes - expired
   }
 
   /**
    * The live session under `key`, refreshing its idle time and recency. An expired session is
    * removed (reason `idle` or `max-age`) and not returned.
-   *
-   * @throws {@link StoreClosedError} after `close()`
    */
   get(key: K): V | undefined {
-    const slot = this.#read(key, 'get')
-    if (slot < 0) {
-      this.#misses++
+    const entry = this.#read(key, this.#clock())
+    if (entry === undefined) {
+      this.#stats.misses++
       return undefined
     }
-    this.#hits++
-    const value = this.#values[slot] as V
-    // Settling runs disposes; one that removes this very session makes the read a miss after all.
-    if (this.#overflowed && !this.#settleKeeping(slot, key, value)) return undefined
-    return value
+    this.#stats.hits++
+    return entry.value
   }
 
   /**
    * Refreshes a session's idle time and recency, as `get` does.
    *
    * @returns whether a live session was found
-   * @throws {@link StoreClosedError} after `close()`
    */
   touch(key: K): boolean {
-    const slot = this.#read(key, 'touch')
-    if (slot < 0) return false
-    return !this.#overflowed || this.#settleKeeping(slot, key, this.#values[slot] as V)
+    return this.#read(key, this.#clock()) !== undefined
   }
 
-  /**
-   * The live session under `key`, refreshing nothing and removing nothing.
-   *
-   * @throws {@link StoreClosedError} after `close()`
-   */
+  /** The live session under `key`, refreshing nothing and removing nothing. */
   peek(key: K): V | undefined {
-    this.#assertOpen('peek')
-    const slot = this.#lru.peek(key as IndexKey<K>)
-    if (slot === undefined) return undefined
     const now = this.#clock()
-    if (this.#outOfTime(slot, now) && this.#checkedExpiry(slot, key, now) !== undefined) return undefined
-    return this.#values[slot] as V
+    const entry = this.#lru.peek(key as IndexKey<K>)
+    if (entry === undefined || (this.#outOfTime(entry, now) && this.#checked(() => this.#expiry(entry, now, false)) !== undefined)) {
+      return undefined
+    }
+    return entry.value
   }
 
-  /**
-   * Whether a live session is held under `key`. Refreshes nothing.
-   *
-   * @throws {@link StoreClosedError} after `close()`
-   */
+  /** Whether a live session is held under `key`. Refreshes nothing. */
   has(key: K): boolean {
-    this.#assertOpen('has')
-    const slot = this.#lru.peek(key as IndexKey<K>)
-    if (slot === undefined) return false
     const now = this.#clock()
-    return !this.#outOfTime(slot, now) || this.#checkedExpiry(slot, key, now) === undefined
+    const entry = this.#lru.peek(key as IndexKey<K>)
+    return entry !== undefined && (!this.#outOfTime(entry, now) || this.#checked(() => this.#expiry(entry, now, false)) === undefined)
   }
 
   /**
-   * Stores `value` under `key` as the most recently used session. A different value under the
+   * Stores `value` under `key` as the most recently active session. A different value under the
    * same key replaces the old one, which is disposed with reason `replace`; the same value is
-   * only refreshed (and its histories looked up again). Adding a session to a full store evicts
-   * the least recently used idle one (reason `capacity`), or throws with `whenFull: 'reject'`.
+   * only refreshed (and its histories looked up again), even if it had expired. Under a key whose
+   * session has expired (and is a different value), it is an insert after the expired session is
+   * removed with its expiry reason. Adding a session to a full store evicts the least recently
+   * active idle one (reason `capacity`), or throws with `whenFull: 'reject'`.
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
+   * @throws {@link SessionClosingError} when no session is under `key` but the teardown of a previous one is still running (unless `whenReserved: 'allow'`)
    * @throws {@link InvalidMeasurementError} when `sizeOf` returns an invalid number (the store is unchanged)
-   * @throws {@link StoreClosedError} after `close()`
+   * @throws {@link StoreClosedError} once `close()` was called
    */
   set(key: K, value: V): this {
     this.#assertOpen('set')
+    const now = this.#clock()
     this.#depth++
     try {
-      this.#put(key, value, this.#clock())
+      this.#put(key, value, now)
     } finally {
-      this.#end()
+      this.#end(true)
     }
     return this
   }
@@ -529,10 +555,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   /**
    * The live session under `key` (refreshed, as by `get`), or a new one made by `create(key)`
    * and stored. If `create` throws, the store is unchanged. With `whenFull: 'reject'` and
-   * `maxSessions` live sessions held, it throws {@link SessionLimitError} without calling `create`.
+   * `maxSessions` live sessions held, it throws {@link SessionLimitError} without calling
+   * `create`; under a reserved key, {@link SessionClosingError} without calling it.
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
-   * @throws {@link StoreClosedError} after `close()`
+   * @throws {@link SessionClosingError} when the teardown of a previous session under `key` is still running (unless `whenReserved: 'allow'`)
+   * @throws {@link StoreClosedError} once `close()` was called
    * @example
    * ```ts
    * const session = store.getOrCreate(id, (id) => createSession(id))
@@ -540,29 +568,15 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   getOrCreate(key: K, create: (key: K) => V): V {
     this.#assertOpen('getOrCreate')
+    const now = this.#clock()
+    const found = this.#peekLive(key, now)
+    if (found !== undefined) return found.value
+    // A dispose run by settling a bound may have closed the store.
+    this.#assertOpen('getOrCreate')
+    this.#stats.misses++
     this.#depth++
     try {
-      // peek first: a miss must leave the order alone if create throws.
-      const inserts = this.#inserts
-      const found = this.#lru.peek(key as IndexKey<K>)
-      const now = this.#clock()
-      if (found !== undefined && this.#expiry(found, key, now) === undefined && this.#holds(found, key, inserts)) {
-        this.#lru.get(key as IndexKey<K>)
-        this.#touches++
-        this.#lastRead[found] = now
-        this.#hits++
-        const value = this.#values[found] as V
-        if (!this.#overflowed) return value
-        const before = this.#inserts
-        this.#enforce(found, true)
-        if (this.#holdsValue(found, key, value, before)) return value
-        // A dispose run to settle the overflow removed it: start again.
-        this.#hits--
-        return this.getOrCreate(key, create)
-      }
-      this.#misses++
-      // A store that must reject the new session does so before create runs: nothing to undo.
-      if (found === undefined && this.#reject && this.#lru.size >= this.#maxSessions) this.#makeRoom(now)
+      this.#admit(key, now)
       // create runs before anything else changes, so that if it throws, even an expired session
       // under this key is still in place.
       const value = create(key)
@@ -570,36 +584,134 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       this.#put(key, value, this.#clock())
       return value
     } finally {
-      this.#end()
+      this.#end(true)
+    }
+  }
+
+  /**
+   * The live session under `key` (refreshed, as by `get`), or a new one made by `create(key)`,
+   * which may be async (loading a session from a database), and stored. If the previous session
+   * under `key` is still being torn down, it waits for that teardown (at most `disposeTimeoutMs`)
+   * before calling `create`. Concurrent calls for one key share one `create`. If a session was
+   * stored under `key` by `set` meanwhile, the created one replaces it. If the store was closed
+   * (or filled, with `whenFull: 'reject'`) while `create` ran, the created session is disposed
+   * (reason `close` or `capacity`) and the promise rejects.
+   *
+   * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
+   * @throws {@link StoreClosedError} once `close()` was called
+   * @example
+   * ```ts
+   * const session = await store.getOrCreateAsync(id, (id) => db.loadSession(id))
+   * ```
+   */
+  async getOrCreateAsync(key: K, create: (key: K) => V | Promise<V>): Promise<V> {
+    for (;;) {
+      this.#assertOpen('getOrCreateAsync')
+      const creating = this.#creating?.get(key)
+      if (creating !== undefined) return creating
+      const found = this.#peekLive(key, this.#clock())
+      if (found !== undefined) return found.value
+      if (!this.#reserved(key)) break
+      await this.settled(key)
+    }
+    this.#stats.misses++
+    const made = (async () => {
+      this.#checked(() => this.#admit(key, this.#clock()))
+      const value = await create(key)
+      while (this.#reserved(key) && this.#closing === undefined) await this.settled(key)
+      try {
+        this.set(key, value)
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code
+        if (code === 'ERR_STORE_CLOSED' || code === 'ERR_SESSION_LIMIT') {
+          // The session made for the store could not be stored: it gets its teardown all the same.
+          const reason = code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity'
+          this.#stats.removed[reason]++
+          this.#checked(() => this.#queue.push(['remove', new Entry(key, value, 0, 0, this.#self), reason]))
+        }
+        throw error
+      }
+      return value
+    })()
+    const creating = (this.#creating ??= new Map())
+    creating.set(key, made)
+    try {
+      return await made
+    } finally {
+      if (creating.get(key) === made) creating.delete(key)
     }
   }
 
   /**
    * Removes the session under `key`, busy or not, and disposes it (reason `delete`). An expired
-   * session is disposed with its own reason.
+   * session is disposed with its own reason. Like `Map#delete`, it does not wait for the
+   * teardown: see {@link BoundedSessionStore.remove}.
    *
    * @returns whether a live session was removed
    */
   delete(key: K): boolean {
-    const slot = this.#lru.peek(key as IndexKey<K>)
-    if (slot === undefined) return false
+    const entry = this.#lru.peek(key as IndexKey<K>)
+    if (entry === undefined) return false
+    const now = this.#clock()
     this.#depth++
     try {
-      const expiry = this.#expiry(slot, key, this.#clock())
-      this.#remove(slot, key, expiry ?? 'delete', true)
-      if (this.#overflowed) this.#enforce(-1, false)
+      const expiry = this.#outOfTime(entry, now) ? this.#expiry(entry, now, false) : undefined
+      if (entry.gone) return false
+      this.#take(entry, expiry ?? 'delete')
+      if (this.#overflowed) this.#enforce(undefined, now)
       return expiry === undefined
     } finally {
-      this.#end()
+      this.#end(true)
     }
   }
 
   /**
+   * Removes the session under `key` as `delete` does, and resolves once its `dispose` has settled
+   * (or `disposeTimeoutMs` has passed): then nothing of the old session runs any more.
+   *
+   * @returns whether a live session was removed
+   * @example
+   * ```ts
+   * await store.remove(id) // the old session's teardown is over
+   * const fresh = await store.getOrCreateAsync(id, load)
+   * ```
+   */
+  remove(key: K): Promise<boolean> {
+    let removed: boolean
+    try {
+      removed = this.delete(key)
+    } catch (error) {
+      return this.settled(key).then(() => Promise.reject(error))
+    }
+    return this.settled(key).then(() => removed)
+  }
+
+  /**
+   * Resolves once no teardown of a session under `key` is running: every `dispose` promise of a
+   * session removed under it has settled or timed out (`disposeTimeoutMs`). Never rejects.
+   */
+  async settled(key: K): Promise<void> {
+    // Teardowns queued by an operation still running (this may be called from a dispose) start
+    // before the operation returns, so before this continues.
+    await undefined
+    for (let t = this.#tearingDown.get(key); t !== undefined; t = this.#tearingDown.get(key)) await t.done
+  }
+
+  /**
+   * Whether the session under `key` is busy: leased, or busy by `isBusy`. `false` when there is
+   * no live session under `key`. Refreshes nothing.
+   */
+  isBusy(key: K): boolean {
+    const entry = this.#lru.peek(key as IndexKey<K>)
+    if (entry === undefined) return false
+    return this.#checked(() => this.#busy(entry))
+  }
+
+  /**
    * Holds the session under `key` busy until the lease is released: it is never evicted in the
-   * meantime. Refreshes it as `get` does.
+   * meantime. Refreshes it as `get` does; so does the release.
    *
    * @returns the lease, or `undefined` when no live session is held under `key`
-   * @throws {@link StoreClosedError} after `close()`
    * @example
    * ```ts
    * const lease = store.acquire(id)
@@ -607,30 +719,25 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * ```
    */
   acquire(key: K): SessionLease<K, V> | undefined {
-    const slot = this.#read(key, 'acquire')
-    if (slot < 0) {
-      this.#misses++
+    const entry = this.#read(key, this.#clock(), true)
+    if (entry === undefined) {
+      this.#stats.misses++
       return undefined
     }
-    this.#hits++
-    if (this.#leases === undefined || this.#generations === undefined) {
-      this.#leases = new Uint32Array(this.#capacity)
-      this.#generations = new Uint32Array(this.#capacity)
-    }
-    // Held before settling a pending overflow. If a dispose run by settling removes the session
-    // all the same, the lease is void and there is nothing to return.
-    this.#leases[slot]!++
-    this.#leased++
-    const generation = this.#generations[slot] as number
-    const value = this.#values[slot] as V
+    this.#stats.hits++
     let released = false
     const release = (): void => {
       if (released) return
       released = true
-      this.#release(slot, key, generation)
+      if (entry.gone) return
+      entry.leases--
+      this.#leased--
+      const now = this.#clock()
+      this.#stamp(entry, now)
+      this.#lru.get(key as IndexKey<K>)
+      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
     }
-    if (this.#overflowed && !this.#settleKeeping(slot, key, value)) return undefined
-    return { key, value, release, [Symbol.dispose]: release }
+    return { key, value: entry.value, release, [Symbol.dispose]: release }
   }
 
   /**
@@ -641,51 +748,45 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @returns how many sessions it removed
    */
   sweep(): number {
-    this.#depth++
-    const before = this.#removed
-    try {
-      this.#removeExpired(this.#clock())
-      this.#enforce(-1, false)
-      if (this.#heapHighWater !== Infinity) this.#relievePressure()
-      return this.#removed - before
-    } finally {
-      this.#end()
-    }
+    return this.#sweep(true)
   }
 
   /** Removes every session, disposing each with reason `clear`. */
   clear(): void {
-    this.#removeAll('clear')
+    this.#removeAll('clear', true)
   }
 
   /**
-   * Stops the sweep timer, removes every session (reason `close`) and resolves once every
-   * `dispose` has settled. Afterwards, the methods that read or add sessions throw
-   * {@link StoreClosedError}. Calling it again returns the same promise.
+   * The whole shutdown: stops the sweep timer, removes every session (reason `close`) and
+   * resolves once every `dispose` has settled, those of earlier removals included (each waited
+   * for at most `disposeTimeoutMs`). From the call on, the adding methods (`set`, `getOrCreate`,
+   * `getOrCreateAsync`) throw {@link StoreClosedError}; the reading ones (`get`, `peek`, `has`,
+   * `size`, iteration, `stats`) keep working and see what is left. Calling it again returns the
+   * same promise. A listener error thrown while closing rejects it, once every teardown settled.
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
-    this.#closed = true
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
-    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
-    this.#forgetNow()
-    this.#closing = this.#closeAll()
-    return this.#closing
-  }
-
-  async #closeAll(): Promise<void> {
     let failed = false
     let error: unknown
+    this.#closing = (async () => {
+      // The teardowns of this operation (or of the one running it, from a dispose) start first.
+      await undefined
+      while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
+      if (failed) throw error
+    })()
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
+    this.#sweepTimer = undefined
+    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
+    this.#clockTimer = undefined
+    this.#cachedNow = 0
     try {
-      this.#removeAll('close')
+      this.#removeAll('close', true)
     } catch (e) {
       // A listener threw; every session is out all the same. Report it once all have settled.
       failed = true
       error = e
     }
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
-    if (failed) throw error
+    return this.#closing
   }
 
   /** Same as {@link BoundedSessionStore.close}, for `await using`. */
@@ -693,17 +794,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return this.close()
   }
 
-  /** The keys of the live sessions, most recently used first. */
+  /** The keys of the live sessions, most recently active first. */
   *keys(): IterableIterator<K> {
     for (const [key] of this.#live()) yield key
   }
 
-  /** The live sessions, most recently used first. */
+  /** The live sessions, most recently active first. */
   *values(): IterableIterator<V> {
     for (const [, value] of this.#live()) yield value
   }
 
-  /** `[key, session]` pairs of the live sessions, most recently used first. */
+  /** `[key, session]` pairs of the live sessions, most recently active first. */
   entries(): IterableIterator<[K, V]> {
     return this.#live()
   }
@@ -713,231 +814,589 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return this.entries()
   }
 
-  /** Calls `fn` for every live session, most recently used first, as `Map.prototype.forEach` does. */
+  /** Calls `fn` for every live session, most recently active first, as `Map.prototype.forEach` does. */
   forEach(fn: (value: V, key: K, store: this) => void): void {
     for (const [key, value] of this.#live()) fn(value, key, this)
   }
 
   /** A snapshot of the store's counters. */
   stats(): SessionStoreStats {
+    const s = this.#stats
     return {
-      size: this.#lru.size,
-      peakSize: this.#peakSize,
-      bytes: this.#bytes,
-      peakBytes: this.#peakBytes,
-      hits: this.#hits,
-      misses: this.#misses,
-      departures: { ...this.#departures },
+      size: this.size,
+      peakSize: s.peakSize,
+      bytes: this.bytes,
+      peakBytes: s.peakBytes,
+      hits: s.hits,
+      misses: s.misses,
+      removed: { ...s.removed },
+      errors: s.errors,
+      tearingDown: [...this.#tearingDown.values()].reduce((n, t) => n + t.running, 0),
     }
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  #newIndex(max: number): LRUCache<IndexKey<K>, number> {
-    return new LRUCache<IndexKey<K>, number>({
-      max,
-      // Called for every key that leaves the index; only pop() needs to know which one it was.
-      dispose: (_slot, key) => {
-        this.#popped = key
-      },
-    })
-  }
-
-  get #capacity(): number {
-    return this.#lastRead.length
-  }
-
   #clock(): number {
-    if (this.#now !== undefined) return this.#now()
+    const clock = this.#o.now
+    if (clock !== undefined) {
+      const now = clock()
+      if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidClockError(now)
+      return now
+    }
     if (this.#cachedNow !== 0) return this.#cachedNow
     const now = Date.now()
-    if (!this.#closed) {
+    if (this.#closing === undefined) {
       this.#cachedNow = now
-      this.#clockTimer = setTimeout(this.#forgetNow, 1)
+      this.#clockTimer = setTimeout(() => {
+        this.#cachedNow = 0
+        this.#clockTimer = undefined
+      }, 1)
       this.#clockTimer.unref?.()
     }
     return now
   }
 
   #assertOpen(method: string): void {
-    if (this.#closed) throw new StoreClosedError(method)
+    if (this.#closing !== undefined) throw new StoreClosedError(method)
   }
 
-  // Finishes an operation: at the outermost level, deliver the queued events.
-  #end(): void {
-    this.#depth--
-    if (this.#depth === 0) {
-      const size = this.#lru.size
-      if (size > this.#peakSize) this.#peakSize = size
-      if (this.#bytes > this.#peakBytes) this.#peakBytes = this.#bytes
-      if (this.#queue.length > 0) this.#flush()
+  // Runs `fn` as an operation of its own, so that what it reports is delivered before returning.
+  #checked<T>(fn: () => T): T {
+    this.#depth++
+    try {
+      return fn()
+    } finally {
+      this.#end(true)
     }
   }
 
-  // Delivers the queued events in order. Events queued by listeners that call back into the store
-  // are delivered by the same loop, after the ones already queued.
-  #flush(): void {
-    if (this.#flushing) return
-    this.#flushing = true
-    let failed = false
-    let error: unknown
+  // Finishes an operation: at the outermost level, run the queued teardowns and deliver the
+  // events. `surface`: a listener's error is thrown to the caller (else it is reported).
+  #end(surface: boolean): void {
+    if (--this.#depth !== 0) return
+    const size = this.#lru.size
+    const s = this.#stats
+    if (size > s.peakSize) s.peakSize = size
+    if (this.#bytes > s.peakBytes) s.peakBytes = this.#bytes
+    if (this.#queue.length > this.#next && this.#next === 0) this.#flush(surface)
+  }
+
+  // Runs the queue in order. Tasks queued by dispose and listeners that call back into the store
+  // run in the same loop, after the ones already queued.
+  #flush(surface: boolean): void {
+    let failure: { error: unknown; inErrorListener: boolean } | undefined
+    const queue = this.#queue
     try {
-      while (this.#queue.length > 0) {
-        const queue = this.#queue
-        this.#queue = []
-        for (const event of queue) {
-          try {
-            switch (event[0]) {
-              case 'create':
-                this.emit('create', event[1], event[2])
-                break
-              case 'evict':
-                this.emit('evict', event[1], event[2], event[3])
-                break
-              case 'overflow':
-                this.emit('overflow', event[1])
-                break
-              case 'error':
-                this.emit('error', event[1], event[2])
-                break
-            }
-          } catch (e) {
-            if (!failed) {
-              failed = true
-              error = e
-            }
-          }
+      while (this.#next < queue.length) {
+        const task = queue[this.#next++] as Task<K, V>
+        try {
+          this.#run(task)
+        } catch (error) {
+          failure ??= { error, inErrorListener: task[0] === 'error' }
         }
       }
     } finally {
-      this.#flushing = false
+      this.#queue = []
+      this.#next = 0
     }
-    if (failed) throw error
+    if (failure === undefined) return
+    if (surface) throw failure.error
+    // No caller to give it to (a history's push, a timer, a settling promise).
+    if (failure.inErrorListener) this.#warn(failure.error)
+    else {
+      this.#report(failure.error, undefined)
+      this.#flush(false)
+    }
+  }
+
+  #run(task: Task<K, V>): void {
+    switch (task[0]) {
+      case 'create':
+        this.emit('create', task[1], task[2])
+        return
+      case 'remove': {
+        const { key, value } = task[1]
+        const dispose = this.#o.dispose
+        if (dispose !== undefined) {
+          let result: unknown
+          try {
+            result = dispose(value, key, task[2])
+          } catch (error) {
+            this.#report(error, key)
+          }
+          if (isThenable(result)) this.#track(key, result)
+        }
+        if (this.#hears('remove')) this.emit('remove', key, value, task[2])
+        return
+      }
+      case 'overflow':
+        this.emit('overflow', task[1])
+        return
+      case 'error':
+        this.#stats.errors++
+        if (this.listenerCount('error') > 0) this.emit('error', task[1], task[2])
+        else this.#warn(task[1])
+    }
+  }
+
+  // Errors with no listener: one warning per store (later ones are only counted).
+  #warn(error: unknown): void {
+    if (this.#warned) return
+    this.#warned = true
+    const shown = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    process.emitWarning?.(`A BoundedSessionStore error had no 'error' listener (later ones are counted in stats().errors): ${shown}`, {
+      type: 'BoundedSessionStoreWarning',
+      code: WARNING_CODE,
+    })
   }
 
   // Events nobody listens to are not queued. A listener added while an operation runs hears
   // from the next one.
   #hears(event: keyof SessionStoreEvents<K, V>): boolean {
     // eventemitter3 counts its listeners in `_eventsCount`: none at all is the common case, and
-    // reading it is much cheaper than a listenerCount() lookup by name. If a later version drops
-    // the field, listenerCount() answers.
+    // reading it is much cheaper than a listenerCount() lookup by name.
     if ((this as unknown as { _eventsCount?: number })._eventsCount === 0) return false
     return this.listenerCount(event) > 0
   }
 
-  #queueError(error: unknown, key: K | undefined): void {
-    if (this.#hears('error')) this.#queue.push(['error', error, key])
+  #report(error: unknown, key: K | undefined): void {
+    this.#queue.push(['error', error, key])
   }
 
-  // The read path shared by get, touch and acquire: the session's slot, or -1. The caller
-  // settles a pending overflow once it has what it needs from the slot.
-  #read(key: K, method: string): number {
-    this.#assertOpen(method)
-    const slot = this.#lru.get(key as IndexKey<K>)
-    if (slot === undefined) {
-      if (this.#overflowed) this.#settle(-1, false)
-      return -1
-    }
-    this.#touches++
+  // A teardown promise: the key stays reserved until it settles or times out.
+  #track(key: K, result: PromiseLike<void>): void {
     const now = this.#clock()
-    if (this.#outOfTime(slot, now)) {
-      const inserts = this.#inserts
-      this.#depth++
-      try {
-        const expiry = this.#expiry(slot, key, now)
-        // isBusy must not call back into the store; if it did and the session went, it is a miss.
-        if (!this.#holds(slot, key, inserts)) return -1
-        if (expiry !== undefined) {
-          this.#remove(slot, key, expiry, true)
-          if (this.#overflowed) this.#enforce(-1, false)
-          return -1
-        }
-      } finally {
-        this.#end()
+    let teardown = this.#tearingDown.get(key)
+    if (teardown !== undefined && teardown.deadline <= now) {
+      this.#giveUp(key, teardown)
+      teardown = undefined
+    }
+    if (teardown === undefined) {
+      let finish!: () => void
+      const done = new Promise<void>((resolve) => {
+        finish = resolve
+      })
+      teardown = { running: 0, deadline: 0, done, finish }
+      this.#tearingDown.set(key, teardown)
+    }
+    const t = teardown
+    t.running++
+    t.deadline = now + this.#o.disposeTimeout
+    this.#scheduleTimeouts(this.#o.disposeTimeout)
+    const settle = (): void => {
+      if (this.#tearingDown.get(key) !== t || --t.running > 0) return
+      this.#tearingDown.delete(key)
+      t.finish()
+      if (this.#tearingDown.size === 0 && this.#timeoutTimer !== undefined) {
+        clearTimeout(this.#timeoutTimer)
+        this.#timeoutTimer = undefined
       }
     }
-    this.#lastRead[slot] = now
-    return slot
+    Promise.resolve(result).then(settle, (error: unknown) => {
+      settle()
+      this.#report(error, key)
+      if (this.#depth === 0 && this.#next === 0) this.#flush(false)
+    })
   }
 
-  // Settles a pending overflow for a read of the session in `slot`; whether it is still there.
-  #settleKeeping(slot: number, key: K, value: V): boolean {
-    const inserts = this.#inserts
-    this.#settle(slot, true)
-    return this.#holdsValue(slot, key, value, inserts)
+  // One timer for every running teardown, set for the earliest deadline.
+  #scheduleTimeouts(delay: number): void {
+    if (this.#timeoutTimer !== undefined) return
+    this.#timeoutTimer = setTimeout(() => {
+      this.#timeoutTimer = undefined
+      this.#timeOut()
+    }, delay)
+    this.#timeoutTimer.unref?.()
   }
 
-  // Retries the bounds that busy sessions kept exceeded: some may be idle by now.
-  #settle(exclude: number, recent: boolean): void {
-    this.#depth++
+  #timeOut(): void {
+    let now: number
     try {
-      this.#enforce(exclude, recent)
-    } finally {
-      this.#end()
+      now = this.#clock()
+    } catch (error) {
+      now = Infinity // a broken clock must not leave close() waiting forever
+      this.#report(error, undefined)
     }
+    let next = Infinity
+    for (const [key, t] of this.#tearingDown) {
+      if (t.deadline > now) next = Math.min(next, t.deadline - now)
+      else this.#giveUp(key, t)
+    }
+    if (next !== Infinity) this.#scheduleTimeouts(Math.max(1, next))
+    if (this.#depth === 0 && this.#next === 0) this.#flush(false)
   }
 
-  #busy(slot: number, key: K): boolean {
-    if (this.#leases !== undefined && (this.#leases[slot] as number) > 0) return true
-    if (this.#isBusy === undefined) return false
+  // Stops waiting for a teardown past its deadline, and says so.
+  #giveUp(key: K, t: Teardown): void {
+    this.#tearingDown.delete(key)
+    t.finish()
+    this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
+  }
+
+  // Whether a session's teardown is still running (or about to start) under `key`, which holds
+  // no session: then nothing new may be stored under it yet.
+  #reserved(key: K): boolean {
+    const t = this.#tearingDown.size > 0 ? this.#tearingDown.get(key) : undefined
+    if (t !== undefined) {
+      // Past its deadline by the store's clock, it no longer holds the key (the timer may not have run yet).
+      if (t.deadline > this.#clock()) return true
+      this.#checked(() => this.#giveUp(key, t))
+    }
+    // Teardowns queued but not yet run (a dispose or listener calling back into the store).
+    for (let i = this.#next; i < this.#queue.length; i++) {
+      const task = this.#queue[i] as Task<K, V>
+      if (task[0] === 'remove' && Object.is(task[1].key, key) && this.#o.dispose !== undefined) return true
+    }
+    return false
+  }
+
+  // The read path of get, touch and acquire: the live entry, refreshed (and leased, with
+  // `lease`), or undefined. A lease is held before a pending bound is settled.
+  #read(key: K, now: number, lease = false): Entry<K, V> | undefined {
+    const entry = this.#lru.get(key as IndexKey<K>)
+    if (entry === undefined) {
+      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
+      return undefined
+    }
+    if (this.#outOfTime(entry, now) || this.#overflowed) {
+      this.#checked(() => {
+        const expiry = this.#outOfTime(entry, now) ? this.#expiry(entry, now, false) : undefined
+        if (expiry !== undefined && !entry.gone) this.#take(entry, expiry)
+        else {
+          this.#stamp(entry, now)
+          if (lease) {
+            entry.leases++
+            this.#leased++
+          }
+        }
+        if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
+      })
+      // A dispose run meanwhile may have removed it: then the read misses.
+      return entry.gone ? undefined : entry
+    }
+    this.#stamp(entry, now)
+    if (lease) {
+      entry.leases++
+      this.#leased++
+    }
+    return entry
+  }
+
+  // getOrCreate's hit: the live entry (refreshed and counted), or undefined. Changes nothing on a miss.
+  #peekLive(key: K, now: number): Entry<K, V> | undefined {
+    const found = this.#lru.peek(key as IndexKey<K>)
+    if (found === undefined) return undefined
+    if (this.#outOfTime(found, now) && this.#checked(() => this.#expiry(found, now, false)) !== undefined) return undefined
+    const entry = this.#read(key, now)
+    if (entry !== undefined) this.#stats.hits++
+    return entry
+  }
+
+  // Checks, before `create` runs, that a new session may be stored under `key`.
+  #admit(key: K, now: number): void {
+    // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
+    if (this.#lru.has(key as IndexKey<K>)) return
+    if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+    if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+  }
+
+  #busy(entry: Entry<K, V>): boolean {
+    if (entry.leases > 0) return true
+    const isBusy = this.#o.isBusy
+    if (isBusy === undefined) return false
+    // An isBusy that calls back into the store gets "busy" for every session meanwhile.
+    if (this.#inIsBusy) return true
+    this.#inIsBusy = true
     try {
-      return this.#isBusy(this.#values[slot] as V, key) === true
+      return isBusy(entry.value, entry.key) === true
     } catch (error) {
       // A failing check must not lead to tearing down a session that may be at work.
-      this.#queueError(error, key)
+      this.#report(error, entry.key)
       return true
+    } finally {
+      this.#inIsBusy = false
     }
   }
 
   // Whether the session is past its idle time or its max age (busy or not).
-  #outOfTime(slot: number, now: number): boolean {
-    return now - (this.#lastRead[slot] as number) >= this.#idleTtl || (this.#created !== undefined && now - (this.#created[slot] as number) >= this.#maxAge)
+  #outOfTime(entry: Entry<K, V>, now: number): boolean {
+    return now - entry.lastActive >= this.#o.idleTtl || now - entry.created >= this.#o.maxAge
   }
 
-  #expiry(slot: number, key: K, now: number): 'idle' | 'max-age' | undefined {
-    const old = this.#created !== undefined && now - (this.#created[slot] as number) >= this.#maxAge
-    if (!old && now - (this.#lastRead[slot] as number) < this.#idleTtl) return undefined
-    if (this.#busy(slot, key)) return undefined
+  // Marks the session active at `now`; it is (or is about to be made) the most recent.
+  #stamp(entry: Entry<K, V>, now: number): void {
+    entry.lastActive = now
+    if (now >= this.#latest) this.#latest = now
+    else this.#ordered = false
+  }
+
+  // Why the session has expired, or undefined when it has not (or is busy). `refresh`: a busy
+  // session counts as active now (its recency is left to the caller).
+  #expiry(entry: Entry<K, V>, now: number, refresh: boolean): 'idle' | 'max-age' | undefined {
+    const old = now - entry.created >= this.#o.maxAge
+    if (!old && now - entry.lastActive < this.#o.idleTtl) return undefined
+    if (this.#busy(entry)) {
+      if (refresh) this.#stamp(entry, now)
+      return undefined
+    }
     return old ? 'max-age' : 'idle'
   }
 
-  // #expiry for the paths that are not inside an operation: delivers an isBusy error at once.
-  #checkedExpiry(slot: number, key: K, now: number): 'idle' | 'max-age' | undefined {
-    this.#depth++
-    try {
-      return this.#expiry(slot, key, now)
-    } finally {
-      this.#end()
+  // The expired sessions with their reasons, least recently active first. Sessions are kept in
+  // order of activity, so without a max age the expired ones are a run from the least recently
+  // active end; the whole store is walked only when some session may be past its max age, or
+  // after the clock went back (the walk then checks whether the order holds again).
+  // `refresh`: busy sessions found count as active now, and become the most recent.
+  #findExpired(now: number, refresh: boolean): Array<[Entry<K, V>, 'idle' | 'max-age']> {
+    const found: Array<[Entry<K, V>, 'idle' | 'max-age']> = []
+    const { idleTtl, maxAge } = this.#o
+    const byAge = now - this.#oldestCreated >= maxAge
+    const walkAll = byAge || !this.#ordered
+    let oldest = Infinity
+    let previous = -Infinity
+    let ordered = true
+    let busy: Entry<K, V>[] | undefined
+    for (const entry of this.#entries(true)) {
+      if (entry.lastActive < previous) ordered = false
+      previous = entry.lastActive
+      if (entry.created < oldest) oldest = entry.created
+      if (now - entry.lastActive < idleTtl && now - entry.created < maxAge) {
+        if (!walkAll) break
+        continue
+      }
+      const reason = this.#expiry(entry, now, refresh)
+      if (reason !== undefined) found.push([entry, reason])
+      else if (refresh) (busy ??= []).push(entry)
+    }
+    if (refresh && walkAll) {
+      if (byAge) this.#oldestCreated = oldest
+      // Busy sessions found are stamped now and moved to the most recent end: the order holds.
+      if (ordered) this.#ordered = true
+    }
+    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
+    // walks its list would cut the walk short).
+    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+    return found
+  }
+
+  // The one way out of the store: the session is out at once, its teardown queued.
+  #take(entry: Entry<K, V>, reason: RemovalReason): void {
+    if (entry.gone) return
+    if (this.#lru.peek(entry.key as IndexKey<K>) === entry) this.#lru.delete(entry.key as IndexKey<K>)
+    entry.gone = true
+    if (entry.weight > this.#o.maxBytes) this.#oversized--
+    this.#bytes -= entry.weight
+    this.#leased -= entry.leases
+    this.#watch(entry, undefined)
+    this.#stats.removed[reason]++
+    this.#removals++
+    if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
+  }
+
+  // set() and the insert half of getOrCreate().
+  #put(key: K, value: V, now: number): void {
+    const histories = historiesOf(value)
+    const weight = this.#weigh(key, value, histories)
+    const found = this.#lru.peek(key as IndexKey<K>)
+    if (found !== undefined && Object.is(found.value, value)) {
+      // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
+      this.#lru.get(key as IndexKey<K>)
+      this.#stamp(found, now)
+      this.#watch(found, histories)
+      this.#setWeight(found, weight)
+      this.#enforce(found, now)
+      return
+    }
+    if (found === undefined) {
+      if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+    } else {
+      const expiry = this.#outOfTime(found, now) ? this.#expiry(found, now, false) : undefined
+      this.#take(found, expiry ?? 'replace')
+    }
+    if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+    const entry = new Entry(key, value, now, this.#o.maxAge === Infinity ? 0 : now, this.#self)
+    this.#stamp(entry, now)
+    if (entry.created < this.#oldestCreated) this.#oldestCreated = entry.created
+    this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
+    this.#setWeight(entry, weight)
+    this.#watch(entry, histories)
+    if (this.#hears('create')) this.#queue.push(['create', key, value])
+    this.#enforce(entry, now)
+  }
+
+  // Makes room for one more session when maxSessions are held (or throws, with 'reject').
+  #makeRoom(now: number): void {
+    const max = this.#o.maxSessions
+    if (this.#oversized > 0) this.#removeOversized(undefined, now)
+    if (this.#o.reject) {
+      if (this.#lru.size >= max) for (const [entry, reason] of this.#findExpired(now, true)) this.#take(entry, reason)
+      if (this.#lru.size >= max) throw new SessionLimitError(max)
+      return
+    }
+    // Room for one more: the insertion then finds the store within maxSessions. If busy
+    // sessions leave no room, the insertion reports the overflow.
+    this.#evictWhile(false, max - 1, 'capacity', undefined, now)
+  }
+
+  // Evicts idle sessions, least recently active first, until both bounds hold; reports the bound
+  // that busy sessions keep exceeded. `exclude` (the session the operation uses) is never evicted.
+  #enforce(exclude: Entry<K, V> | undefined, now: number): void {
+    const { maxSessions, maxBytes, reject } = this.#o
+    const over = this.#lru.size > maxSessions || this.#bytes > maxBytes
+    // Nothing to do unless a bound is exceeded, or was.
+    if (!over && !this.#overflowed) return
+    let overflowed = false
+    const report = (bound: 'maxSessions' | 'maxBytes', limit: number): void => {
+      overflowed = true
+      if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
+    }
+    // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
+    const hopeless = exclude !== undefined && exclude.weight > maxBytes
+    if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
+    // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
+    if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
+      report('maxSessions', maxSessions)
+    }
+    if (this.#bytes > maxBytes) {
+      // The session this operation uses alone outweighs maxBytes: evicting the others for it
+      // would only empty the store. They stay, the overflow is reported, and the next operation
+      // that does not use it evicts it.
+      if (hopeless || this.#evictWhile(true, maxBytes, 'size', exclude, now)) report('maxBytes', maxBytes)
+    }
+    this.#overflowed = overflowed
+  }
+
+  // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
+  // stop because every session left is busy (or excluded).
+  #evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude: Entry<K, V> | undefined, now: number): boolean {
+    for (;;) {
+      const excess = bytes ? this.#bytes - limit : this.#lru.size - limit
+      if (excess <= 0) return false
+      // Nothing can be busy and nothing is excluded: the least recently active session goes.
+      if (exclude === undefined && this.#o.isBusy === undefined && this.#leased === 0) {
+        const entry = this.#lru.pop() as Entry<K, V>
+        this.#take(entry, this.#expiry(entry, now, false) ?? reason)
+        continue
+      }
+      const picked = this.#pickIdle(exclude, excess, bytes, -1, now)
+      if (picked.length === 0) return true
+      for (const entry of picked) this.#take(entry, this.#expiry(entry, now, false) ?? reason)
     }
   }
 
-  // Whether `slot` still holds the session that was under `key` when `inserts` was read: a slot
-  // is reused only by an insert.
-  #holds(slot: number, key: K, inserts: number): boolean {
-    if ((this.#weights[slot] as number) < 0) return false
-    return this.#inserts === inserts || this.#lru.peek(key as IndexKey<K>) === slot
+  // Removes the idle sessions (but `exclude`) that alone outweigh maxBytes.
+  #removeOversized(exclude: Entry<K, V> | undefined, now: number): void {
+    for (const entry of this.#pickIdle(exclude, Infinity, false, this.#o.maxBytes, now)) {
+      this.#take(entry, this.#expiry(entry, now, false) ?? 'size')
+    }
   }
 
-  // #holds, and the session is still `value` (not a new one stored under the same key since).
-  #holdsValue(slot: number, key: K, value: V, inserts: number): boolean {
-    return this.#holds(slot, key, inserts) && (this.#inserts === inserts || this.#values[slot] === value)
+  // Picks idle sessions other than `exclude`, least recently active first, until they make up
+  // `excess`: a number of sessions, or of bytes with `byWeight`. Only sessions that weigh more
+  // than `heavierThan` are picked. Busy sessions met count as active now.
+  #pickIdle(exclude: Entry<K, V> | undefined, excess: number, byWeight: boolean, heavierThan: number, now: number): Entry<K, V>[] {
+    const picked: Entry<K, V>[] = []
+    let busy: Entry<K, V>[] | undefined
+    for (const entry of this.#entries(true)) {
+      if (excess <= 0) break
+      if (entry === exclude || entry.weight <= heavierThan) continue
+      if (this.#busy(entry)) {
+        this.#stamp(entry, now)
+        ;(busy ??= []).push(entry)
+        continue
+      }
+      picked.push(entry)
+      excess -= byWeight ? entry.weight : 1
+    }
+    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
+    // walks its list would cut the walk short).
+    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+    return picked
+  }
+
+  #sweep(surface: boolean): number {
+    const before = this.#removals
+    let now: number
+    try {
+      now = this.#clock()
+    } catch (error) {
+      if (surface) throw error
+      this.#depth++
+      this.#report(error, undefined)
+      this.#end(false)
+      return 0
+    }
+    let removed = 0
+    this.#depth++
+    try {
+      for (const [entry, reason] of this.#findExpired(now, true)) this.#take(entry, reason)
+      this.#enforce(undefined, now)
+      const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
+      if (heap > this.#o.heapHighWater) {
+        // The heap is not measured again meanwhile: every picked session goes.
+        for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
+          this.#take(entry, this.#expiry(entry, now, false) ?? 'pressure')
+        }
+      }
+      // What the disposes remove when they run is not the sweep's doing.
+      removed = this.#removals - before
+    } finally {
+      this.#end(surface)
+    }
+    return removed
+  }
+
+  // A push to one of the session's histories changed its bytes. Never throws into the push:
+  // what goes wrong is reported as an `error` event.
+  #resized(entry: Entry<K, V>, delta: number): void {
+    this.#depth++
+    try {
+      let weight = entry.weight + delta
+      if (this.#o.sizeOf !== undefined) {
+        try {
+          weight = this.#weigh(entry.key, entry.value, entry.histories)
+        } catch (error) {
+          this.#report(error, entry.key)
+          weight = entry.weight
+        }
+      }
+      this.#setWeight(entry, weight)
+      if (this.#bytes > this.#o.maxBytes || this.#overflowed) this.#enforce(entry, this.#clock())
+    } catch (error) {
+      this.#report(error, entry.key)
+    } finally {
+      this.#end(false)
+    }
+  }
+
+  #removeAll(reason: 'clear' | 'close', surface: boolean): void {
+    this.#depth++
+    try {
+      // Least recently active first. Sessions stored by a dispose meanwhile were not there: they stay.
+      const entries = [...this.#entries(true)]
+      this.#lru.clear()
+      for (const entry of entries) this.#take(entry, reason)
+      this.#overflowed = false
+    } finally {
+      this.#end(surface)
+    }
   }
 
   // Sets a session's weight, keeping the total and the count of oversized sessions.
-  #setWeight(slot: number, bytes: number): void {
-    const old = this.#weights[slot] as number
-    if (old > this.#maxBytes) this.#oversized--
-    if (bytes > this.#maxBytes) this.#oversized++
-    this.#bytes += bytes - (old < 0 ? 0 : old)
-    this.#weights[slot] = bytes
+  #setWeight(entry: Entry<K, V>, weight: number): void {
+    const maxBytes = this.#o.maxBytes
+    if (entry.weight > maxBytes) this.#oversized--
+    if (weight > maxBytes) this.#oversized++
+    this.#bytes += weight - entry.weight
+    entry.weight = weight
   }
 
   #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
-    if (this.#sizeOf !== undefined) {
-      const size = this.#sizeOf(value, key)
-      if (typeof size !== 'number' || !(size >= 0) || size > 0xffff_ffff) {
-        throw new InvalidMeasurementError('sizeOf', size)
-      }
+    const sizeOf = this.#o.sizeOf
+    if (sizeOf !== undefined) {
+      const size = sizeOf(value, key)
+      if (typeof size !== 'number' || !(size >= 0) || size > 0xffff_ffff) throw new InvalidMeasurementError('sizeOf', size)
       return size
     }
     let bytes = SESSION_OVERHEAD_BYTES
@@ -945,413 +1404,29 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return bytes
   }
 
-  #watch(slot: number, key: K, histories: WatchableHistory[] | undefined): void {
-    const current = this.#watchers?.[slot]
-    if (sameHistories(current?.histories, histories)) return
-    if (current !== undefined) {
-      for (const history of current.histories) history[watchKey](current, false)
-      ;(this.#watchers as (SlotWatcher<K> | undefined)[])[slot] = undefined
-    }
-    if (histories === undefined) return
-    this.#watchers ??= new Array<SlotWatcher<K> | undefined>(this.#capacity)
-    const watcher = new SlotWatcher(this.#resizeHandler, key, slot, histories)
-    this.#watchers[slot] = watcher
-    for (const history of histories) history[watchKey](watcher, true)
+  // Follows `histories` (the session's, found when it was stored) instead of the ones it followed.
+  #watch(entry: Entry<K, V>, histories: WatchableHistory[] | undefined): void {
+    const current = entry.histories
+    if (sameHistories(current, histories)) return
+    if (current !== undefined) for (const history of current) history[watchKey](entry, false)
+    entry.histories = histories
+    if (histories !== undefined) for (const history of histories) history[watchKey](entry, true)
   }
 
-  // set() and the insert half of getOrCreate().
-  #put(key: K, value: V, now: number): void {
-    const histories = historiesOf(value)
-    let bytes = this.#weigh(key, value, histories)
-    const inserts = this.#inserts
-    const removed = this.#removed
-    const found = this.#lru.get(key as IndexKey<K>)
-    if (found !== undefined) {
-      this.#touches++
-      // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
-      if (Object.is(this.#values[found], value)) {
-        this.#lastRead[found] = now
-        if (histories !== undefined || this.#watchers !== undefined) this.#watch(found, key, histories)
-        this.#setWeight(found, bytes)
-        if (this.#mustEnforce()) this.#enforce(found, true)
-        return
-      }
-      this.#remove(found, key, this.#expiry(found, key, now) ?? 'replace', true)
-    } else if (this.#lru.size >= this.#maxSessions) {
-      this.#makeRoom(now)
-    }
-    // A dispose that ran above may have stored something under this key: that one is replaced.
-    if (this.#inserts !== inserts) {
-      for (let other = this.#lru.peek(key as IndexKey<K>); other !== undefined; other = this.#lru.peek(key as IndexKey<K>)) {
-        this.#remove(other, key, 'replace', true)
-      }
-    }
-    if (this.#removed !== removed && this.#dispose !== undefined) {
-      // A dispose that ran above may have pushed to this session's histories, which are not
-      // watched yet: weigh it again. (The first weighing checked sizeOf before anything changed.)
-      try {
-        bytes = this.#weigh(key, value, histories)
-      } catch (error) {
-        this.#queueError(error, key)
-      }
-    }
-    if (this.#lru.size >= this.#lru.max) this.#grow()
-    const slot = this.#freeCount > 0 ? (this.#free[--this.#freeCount] as number) : this.#nextSlot++
-    this.#values[slot] = value
-    this.#lastRead[slot] = now
-    this.#setWeight(slot, bytes)
-    if (this.#created !== undefined) this.#created[slot] = now
-    this.#lru.set(key as IndexKey<K>, slot)
-    this.#inserts++
-    this.#touches++
-    if (histories !== undefined) this.#watch(slot, key, histories)
-    if (this.#hears('create')) this.#queue.push(['create', key, value])
-    if (this.#mustEnforce()) this.#enforce(slot, true)
+  // lru-cache types its values as possibly undefined (for its fetch feature, unused here).
+  #entries(oldestFirst: boolean): IterableIterator<Entry<K, V>> {
+    return (oldestFirst ? this.#lru.rvalues() : this.#lru.values()) as IterableIterator<Entry<K, V>>
   }
 
-  // Makes room for one more session when maxSessions are held.
-  #makeRoom(now: number): void {
-    if (this.#reject) {
-      this.#removeExpired(now)
-      if (this.#lru.size >= this.#maxSessions) throw new SessionLimitError(this.#maxSessions)
-      return
-    }
-    // Room for one more: the insertion itself then finds the store within maxSessions. If busy
-    // sessions leave no room, the insertion reports the overflow.
-    this.#evictWhile(false, this.#maxSessions - 1, 'capacity', -1, false)
-  }
-
-  // The index and the columns grow together: by doubling up to maxSessions, and beyond it only
-  // in the rare case that busy sessions overflow it (lru-cache would evict on its own when full,
-  // and a busy session must never be evicted).
-  #grow(): void {
-    const max = this.#lru.max
-    const capacity = max < this.#maxSessions ? Math.min(max * 2, this.#maxSessions) : max * 2
-    const index = this.#newIndex(capacity)
-    this.#lru.rforEach((slot, key) => {
-      index.set(key, slot)
-    })
-    this.#lru = index
-    this.#values.length = capacity
-    this.#lastRead = grownFloats(this.#lastRead, capacity)
-    this.#weights = grownFloats(this.#weights, capacity)
-    if (this.#created !== undefined) this.#created = grownFloats(this.#created, capacity)
-    if (this.#leases !== undefined) this.#leases = grownInts(this.#leases, capacity)
-    if (this.#generations !== undefined) this.#generations = grownInts(this.#generations, capacity)
-    if (this.#watchers !== undefined) this.#watchers.length = capacity
-    this.#free = grownInts(this.#free, capacity)
-  }
-
-  // Evicts idle sessions, least recently used first, until both bounds hold; reports the bound
-  // that busy sessions keep exceeded. `exclude` (a slot, or -1) is never evicted; `recent` says
-  // that it is the most recently used session.
-  #enforce(exclude: number, recent: boolean): void {
-    let overflowed = false
-    if (this.#lru.size > this.#maxSessions && this.#evictWhile(false, this.#maxSessions, 'capacity', exclude, recent)) {
-      overflowed = true
-      this.#reportOverflow('maxSessions', this.#maxSessions)
-    }
-    if (this.#bytes > this.#maxBytes) {
-      // A session that alone outweighs maxBytes can never fit: idle ones go first. The one this
-      // operation uses stays, and evicting the others for it would only empty the store: they
-      // stay too, the overflow is reported, and the next operation that does not use it evicts it.
-      const hopeless = exclude >= 0 && (this.#weights[exclude] as number) > this.#maxBytes
-      if (this.#oversized > (hopeless ? 1 : 0)) this.#evictOversized(exclude)
-      if (this.#bytes > this.#maxBytes && (hopeless || this.#evictWhile(true, this.#maxBytes, 'size', exclude, recent))) {
-        overflowed = true
-        this.#reportOverflow('maxBytes', this.#maxBytes)
-      }
-    }
-    this.#overflowed = overflowed
-  }
-
-  // Whether #enforce has anything to do: a bound is exceeded, or one was.
-  #mustEnforce(): boolean {
-    return this.#overflowed || this.#lru.size > this.#maxSessions || this.#bytes > this.#maxBytes
-  }
-
-  #reportOverflow(bound: 'maxSessions' | 'maxBytes', limit: number): void {
-    if (this.#hears('overflow')) {
-      this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
-    }
-  }
-
-  #over(bytes: boolean, limit: number): boolean {
-    return bytes ? this.#bytes > limit : this.#lru.size > limit
-  }
-
-  // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
-  // stop because every session left is busy (or excluded).
-  #evictWhile(bytes: boolean, limit: number, reason: EvictionReason, exclude: number, recent: boolean): boolean {
-    const touches = this.#touches
-    let now = 0
-    while (this.#over(bytes, limit)) {
-      // Nothing can be busy, and the excluded session (if any) is the most recent: the least
-      // recently used session is the one to go, and the index hands it over without a search.
-      if (
-        this.#isBusy === undefined &&
-        this.#leased === 0 &&
-        (exclude < 0 || (recent && this.#touches === touches && this.#lru.size > 1)) &&
-        this.#lru.size > 0
-      ) {
-        const slot = this.#lru.pop() as number
-        const key = this.#popped as K
-        this.#popped = undefined
-        now ||= this.#clock()
-        this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, false)
-        continue
-      }
-      if (!this.#evictScan(bytes, limit, reason, exclude)) return true
-    }
-    return false
-  }
-
-  // One pass from the least recently used end: picks the idle sessions whose removal brings the
-  // store within the bound, then removes them. Returns whether it picked any.
-  #evictScan(bytes: boolean, limit: number, reason: EvictionReason, exclude: number): boolean {
-    const picked = this.#pickIdle(exclude, bytes ? this.#bytes - limit : this.#lru.size - limit, bytes, -1)
-    if (picked.slots.length === 0) return false
-    this.#removePicked(picked, reason, bytes, limit)
-    return true
-  }
-
-  // Evicts the idle sessions (but `exclude`) that alone outweigh maxBytes: they can never fit.
-  #evictOversized(exclude: number): void {
-    const picked = this.#pickIdle(exclude, this.#bytes - this.#maxBytes, true, this.#maxBytes)
-    this.#removePicked(picked, 'size', true, this.#maxBytes)
-  }
-
-  // Picks idle sessions other than `exclude`, least recently used first, until they make up
-  // `excess`: a number of sessions, or of bytes with `byWeight`. Only sessions that weigh more
-  // than `heavierThan` are picked.
-  #pickIdle(exclude: number, excess: number, byWeight: boolean, heavierThan: number): Picked<K, V> {
-    const picked = noneYet<K, V>()
-    for (const key of this.#lru.rkeys()) {
-      if (excess <= 0) break
-      const slot = this.#lru.peek(key) as number
-      const weight = this.#weights[slot] as number
-      if (slot === exclude || weight <= heavierThan || this.#busy(slot, key)) continue
-      this.#pick(picked, slot, key)
-      excess -= byWeight ? weight : 1
-    }
-    return picked
-  }
-
-  #pick(picked: Picked<K, V>, slot: number, key: K): void {
-    picked.slots.push(slot)
-    picked.keys.push(key)
-    picked.values.push(this.#values[slot] as V)
-  }
-
-  // Removes picked sessions while the store holds more than `limit` sessions (or bytes). The
-  // dispose of one may have changed the others: each is checked again (still held, still idle).
-  #removePicked(picked: Picked<K, V>, reason: EvictionReason, bytes: boolean, limit: number): void {
-    const { slots, keys, values } = picked
-    const inserts = this.#inserts
-    const now = this.#clock()
-    for (let i = 0; i < slots.length; i++) {
-      if (!this.#over(bytes, limit)) return
-      const slot = slots[i] as number
-      const key = keys[i] as K
-      if (!this.#holdsValue(slot, key, values[i] as V, inserts)) continue
-      if (i > 0 && this.#busy(slot, key)) continue
-      this.#remove(slot, key, this.#expiry(slot, key, now) ?? reason, true)
-    }
-  }
-
-  #removeExpired(now: number): void {
-    if (this.#dispose === undefined) {
-      // No callback can run while a session goes (events wait for the end of the operation), so
-      // sessions go as the walk meets them. lru-cache's own purgeStale() deletes the same way: a
-      // deleted entry keeps its link to the next one.
-      this.#lru.rforEach((slot, key) => {
-        if (!this.#outOfTime(slot, now)) return
-        const expiry = this.#expiry(slot, key, now)
-        if (expiry !== undefined) this.#remove(slot, key, expiry, true)
-      })
-      return
-    }
-    // Collect first, remove after: dispose may call back into the store.
-    const picked = noneYet<K, V>()
-    const reasons: EvictionReason[] = []
-    this.#lru.rforEach((slot, key) => {
-      if (!this.#outOfTime(slot, now)) return
-      const expiry = this.#expiry(slot, key, now)
-      if (expiry === undefined) return
-      this.#pick(picked, slot, key)
-      reasons.push(expiry)
-    })
-    const { slots, keys, values } = picked
-    const inserts = this.#inserts
-    const touches = this.#touches
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i] as number
-      const key = keys[i] as K
-      if (!this.#holdsValue(slot, key, values[i] as V, inserts)) continue
-      // A dispose or a read may have refreshed it or made it busy meanwhile: then it is checked again.
-      const unchanged = i === 0 || (this.#dispose === undefined && this.#touches === touches && this.#leased === 0)
-      const reason = unchanged ? reasons[i] : this.#expiry(slot, key, now)
-      if (reason !== undefined) this.#remove(slot, key, reason, true)
-    }
-  }
-
-  #relievePressure(): void {
-    const heap = process.memoryUsage().heapUsed
-    if (heap <= this.#heapHighWater) return
-    const picked = this.#pickIdle(-1, heap - this.#heapHighWater, true, -1)
-    // A limit of -1 bytes: every picked session goes (the heap is not measured again meanwhile).
-    this.#removePicked(picked, 'pressure', true, -1)
-  }
-
-  // The one way out of the store. The session is fully out before dispose runs. `indexed`: the
-  // key is still in the index (pop() has already taken it out otherwise).
-  #remove(slot: number, key: K, reason: EvictionReason, indexed: boolean): void {
-    // Already gone (an isBusy that called back into the store): nothing to do twice.
-    if ((this.#weights[slot] as number) < 0) return
-    if (indexed) {
-      this.#lru.delete(key as IndexKey<K>)
-      this.#popped = undefined // the index's dispose hook noted the key: hold no reference to it
-    }
-    const value = this.#values[slot] as V
-    const weight = this.#weights[slot] as number
-    if (weight > this.#maxBytes) this.#oversized--
-    this.#bytes -= weight
-    const watcher = this.#watchers?.[slot]
-    if (watcher !== undefined) {
-      for (const history of watcher.histories) history[watchKey](watcher, false)
-      ;(this.#watchers as (SlotWatcher<K> | undefined)[])[slot] = undefined
-    }
-    if (this.#leases !== undefined && this.#generations !== undefined) {
-      this.#leased -= this.#leases[slot] as number
-      this.#leases[slot] = 0
-      this.#generations[slot]!++
-    }
-    this.#weights[slot] = FREE
-    this.#values[slot] = undefined
-    this.#free[this.#freeCount++] = slot
-    this.#departures[reason]++
-    this.#removed++
-    this.#disposeSession(value, key, reason)
-    if (this.#hears('evict')) this.#queue.push(['evict', key, value, reason])
-  }
-
-  #disposeSession(value: V, key: K, reason: EvictionReason): void {
-    if (this.#dispose === undefined) return
-    try {
-      const result = this.#dispose(value, key, reason)
-      if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') {
-        const settled: Promise<void> = Promise.resolve(result).then(
-          () => {
-            this.#pending.delete(settled)
-          },
-          (error: unknown) => {
-            this.#pending.delete(settled)
-            this.#queueError(error, key)
-            if (this.#depth === 0) {
-              try {
-                this.#flush()
-              } catch {
-                // An error listener threw while reporting an async teardown: no caller to give it to.
-              }
-            }
-          },
-        )
-        this.#pending.add(settled)
-      }
-    } catch (error) {
-      this.#queueError(error, key)
-    }
-  }
-
-  #release(slot: number, key: K, generation: number): void {
-    // The session left (and the slot may hold another one now): nothing to release.
-    if (this.#generations?.[slot] !== generation || this.#leases === undefined) return
-    this.#leases[slot]!--
-    this.#leased--
-    this.#depth++
-    try {
-      this.#lastRead[slot] = this.#clock()
-      this.#lru.get(key as IndexKey<K>)
-      this.#touches++
-      if (this.#overflowed) this.#enforce(-1, false)
-    } finally {
-      this.#end()
-    }
-  }
-
-  #resized(watcher: SlotWatcher<K>, delta: number): void {
-    const slot = watcher.slot
-    if (this.#watchers?.[slot] !== watcher) return
-    this.#depth++
-    try {
-      const old = this.#weights[slot] as number
-      let bytes = old + delta
-      if (this.#sizeOf !== undefined) {
-        try {
-          bytes = this.#weigh(watcher.key, this.#values[slot] as V, watcher.histories)
-        } catch (error) {
-          this.#queueError(error, watcher.key)
-          bytes = old
-        }
-      }
-      this.#setWeight(slot, bytes)
-      if (this.#bytes > this.#maxBytes || this.#overflowed) this.#enforce(slot, false)
-    } finally {
-      this.#end()
-    }
-  }
-
-  #removeAll(reason: 'clear' | 'close'): void {
-    this.#depth++
-    try {
-      // Sessions stored by a dispose while this runs were not there when it started: they stay.
-      const { slots, keys, values } = this.#snapshot(true)
-      const inserts = this.#inserts
-      for (let i = 0; i < slots.length; i++) {
-        const slot = slots[i] as number
-        const key = keys[i] as K
-        if (this.#holdsValue(slot, key, values[i] as V, inserts)) this.#remove(slot, key, reason, true)
-      }
-      this.#overflowed = false
-    } finally {
-      this.#end()
-    }
-  }
-
-  // Every session, least recently used first or most recently used first.
-  #snapshot(oldestFirst: boolean): Picked<K, V> {
-    const picked = noneYet<K, V>()
-    const add = (slot: number, key: K): void => this.#pick(picked, slot, key)
-    if (oldestFirst) this.#lru.rforEach(add)
-    else this.#lru.forEach(add)
-    return picked
-  }
-
-  #timedSweep(): void {
-    try {
-      this.sweep()
-    } catch (error) {
-      // A listener threw; no caller to give it to, so report it as the store's own error.
-      try {
-        this.emit('error', error, undefined)
-      } catch {
-        // Nothing more can be done without printing, which a library must not do.
-      }
-    }
-  }
-
-  // The live sessions, most recently used first: those present when iteration starts, skipping
+  // The live sessions, most recently active first: those present when iteration starts, skipping
   // any that leave or expire before their turn.
   *#live(): Generator<[K, V], undefined, undefined> {
-    const { slots, keys } = this.#snapshot(false)
-    const inserts = this.#inserts
+    const entries = [...this.#entries(false)]
     const now = this.#clock()
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i] as number
-      const key = keys[i] as K
-      if (!this.#holds(slot, key, inserts)) continue
-      if (this.#outOfTime(slot, now) && this.#checkedExpiry(slot, key, now) !== undefined) continue
-      yield [key, this.#values[slot] as V]
+    for (const entry of entries) {
+      if (entry.gone) continue
+      if (this.#outOfTime(entry, now) && this.#checked(() => this.#expiry(entry, now, false)) !== undefined) continue
+      yield [entry.key, entry.value]
     }
     return undefined
   }

@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'ERR_TRIM_CALLBACK'
   | 'ERR_SESSION_LIMIT'
   | 'ERR_STORE_CLOSED'
+  | 'ERR_SESSION_CLOSING'
+  | 'ERR_DISPOSE_TIMEOUT'
+  | 'ERR_INVALID_CLOCK'
   | 'ERR_REDIS_COMMAND'
   | 'ERR_REDIS_DATA'
   | 'ERR_FENCED'
@@ -206,7 +209,7 @@ export class SessionLimitError extends RangeError {
   }
 }
 
-/** Thrown by a store's reading and writing methods after {@link BoundedSessionStore.close}. */
+/** Thrown by a store's adding methods (`set`, `getOrCreate`, `getOrCreateAsync`) once {@link BoundedSessionStore.close} has been called. */
 export class StoreClosedError extends Error {
   /** Always `'ERR_STORE_CLOSED'`. */
   readonly code = 'ERR_STORE_CLOSED' as const
@@ -215,6 +218,61 @@ export class StoreClosedError extends Error {
   constructor(method: string) {
     super(`Expected an open store for \`${method}()\`, but it was closed`)
     this.name = 'StoreClosedError'
+  }
+}
+
+/**
+ * Thrown by `set` and `getOrCreate` for a key whose previous session is still being torn down
+ * (its `dispose` has not settled), unless the store was built with `whenReserved: 'allow'`.
+ * Nothing is stored. Wait with `store.settled(key)`, or use `getOrCreateAsync`, which waits.
+ */
+export class SessionClosingError extends Error {
+  /** Always `'ERR_SESSION_CLOSING'`. */
+  readonly code = 'ERR_SESSION_CLOSING' as const
+  /** The key whose teardown is still running. */
+  readonly key: unknown
+
+  /** @param key - the reserved key */
+  constructor(key: unknown) {
+    super(`Expected the teardown of the session under ${describeValue(key)} to have settled, but its \`dispose\` is still running`)
+    this.name = 'SessionClosingError'
+    this.key = key
+  }
+}
+
+/**
+ * Reported (as a store's `error` event, never thrown) when a `dispose` has not settled after
+ * `disposeTimeoutMs`: `close()`, `remove()`, `settled()` and the key's reservation stop waiting for it.
+ */
+export class DisposeTimeoutError extends Error {
+  /** Always `'ERR_DISPOSE_TIMEOUT'`. */
+  readonly code = 'ERR_DISPOSE_TIMEOUT' as const
+  /** The key of the session whose teardown did not settle. */
+  readonly key: unknown
+  /** The store's `disposeTimeoutMs`. */
+  readonly timeoutMs: number
+
+  /** @param key - the session's key; @param timeoutMs - the store's `disposeTimeoutMs` */
+  constructor(key: unknown, timeoutMs: number) {
+    super(`Expected the \`dispose\` of the session under ${describeValue(key)} to settle within \`disposeTimeoutMs\` (${timeoutMs} ms), but it did not`)
+    this.name = 'DisposeTimeoutError'
+    this.key = key
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** Thrown by a store's methods when its `now` option returns something other than a finite number. Nothing is changed. */
+export class InvalidClockError extends TypeError {
+  /** Always `'ERR_INVALID_CLOCK'`. */
+  readonly code = 'ERR_INVALID_CLOCK' as const
+  /** What `now()` returned. */
+  readonly value: unknown
+
+  /** @param value - what `now()` returned */
+  constructor(value: unknown) {
+    super(`Expected \`now\` to return a finite number, got ${describeValue(value)}`)
+    this.name = 'InvalidClockError'
+    this.value = value
   }
 }
 

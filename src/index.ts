@@ -13,22 +13,25 @@ export type { HistoryView } from './history-view.js'
 export { truncateContent } from './truncate-content.js'
 export type { ContentMessage } from './truncate-content.js'
 export {
+  DisposeTimeoutError,
   InvalidArgumentError,
   InvalidCheckpointError,
+  InvalidClockError,
   InvalidMeasurementError,
   InvalidOptionsError,
   InvalidSnapshotError,
   MessageTooLargeError,
-  TrimCallbackError,
+  SessionClosingError,
   SessionLimitError,
   StoreClosedError,
+  TrimCallbackError,
 } from './errors.js'
 export type { ErrorCode } from './errors.js'
 export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
 export type {
   BoundedSessionStoreOptions,
-  EvictionReason,
   OverflowInfo,
+  RemovalReason,
   SessionLease,
   SessionStoreEvents,
   SessionStoreStats,

@@ -29,7 +29,8 @@ export interface HistoryBudget {
    * Makes the window cache-stable: a number in [0, 1]. Below 1, the window's first message (its
    * cut) stays where it was on the previous call for as long as the window still fits the budget;
    * when it no longer fits, the cut moves forward in one step, to where the window fits
-   * `trimTo ×` the budget. Every call between two steps sends the same prefix as the one before,
+   * `trimTo ×` the budget. With no cut yet, or when the history has trimmed the message at the
+   * cut, the window starts at the oldest message if the whole history fits. Every call between two steps sends the same prefix as the one before,
    * so a provider's prompt cache keeps hitting.
    *
    * What it costs: the window then holds between `trimTo ×` and all of the budget (a sliding
@@ -529,7 +530,10 @@ export class RingBufferHistory<T> implements HistoryView<T> {
 
   /**
    * Makes a history of the class it is called on (`Sub.from(…)` is a `Sub`) and pushes `items`
-   * into it one by one with `push`, trimming as `push` would.
+   * into it one by one with `push`, trimming as `push` would. If `onTrim` throws meanwhile, `from`
+   * throws {@link TrimCallbackError} and the history is not returned. For a generic subclass
+   * `class G<T> extends RingBufferHistory<T>`, TypeScript cannot infer `T` through `this`: write
+   * `G.from<Msg, G<Msg>>(…)`.
    *
    * @param items - the messages, oldest first
    * @param options - see {@link RingBufferHistoryOptions}
@@ -553,7 +557,8 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    * Makes a history of the class it is called on from a {@link RingBufferHistory.snapshot}, in
    * O(n): the same messages, the same pins and the same `evictedCount`. The messages are measured
    * with `options` (which need not be the original ones); if those are tighter, the history is
-   * trimmed as pushes would trim it. Extra fields in the snapshot are ignored.
+   * trimmed as pushes would trim it (and if `onTrim` throws then, `restore` throws
+   * {@link TrimCallbackError}). Extra fields in the snapshot are ignored.
    *
    * @param snapshot - what `snapshot()` returned, possibly through `JSON.stringify`/`JSON.parse`
    * @param options - see {@link RingBufferHistoryOptions}
@@ -610,7 +615,11 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     return this.#tokens
   }
 
-  /** How many messages pushes have trimmed since the history was made (`clear`, `reset`'s replaced messages, `rollback` and `length` do not count). */
+  /**
+   * How many messages have been trimmed since the history was made: by pushes, and by `reset`,
+   * `restore` or `from` when their messages exceed the budgets. Messages removed by `clear`,
+   * replaced by `reset`, or taken back by `rollback` or `length = n` do not count.
+   */
   get evictedCount(): number {
     return this.#evicted
   }
@@ -1287,8 +1296,9 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   lastIndexOf(message: T, fromIndex?: number): number {
     const n = this.#len
     let from = n - 1
-    if (fromIndex !== undefined) {
-      const i = Math.trunc(fromIndex) || 0
+    // As on arrays, a fromIndex passed as `undefined` counts (it means 0); only a missing one does not.
+    if (arguments.length > 1) {
+      const i = Math.trunc(fromIndex ?? 0) || 0
       from = i < 0 ? n + i : Math.min(i, n - 1)
     }
     for (let i = from; i >= 0; i--) if (this.#buf[this.#slot(i)] === message) return i
@@ -1454,9 +1464,21 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     if (this.#len === 0) return []
     if (b.trimTo === 1) return this.#windowFor(b.maxMessages, b.maxBytes, b.maxTokens, -1) as T[]
     this.#sequence()
+    // The cut stays while the window from it fits; with no cut yet (or one trimmed away) the
+    // window starts at the oldest message if everything fits.
+    const seqs = this.#seqs as Float64Array
+    const anchor = this.#cutSeq >= 0 ? this.#cutSeq : (seqs[this.#head] as number)
+    const kept = this.#windowFor(b.maxMessages, b.maxBytes, b.maxTokens, anchor)
+    if (kept !== undefined) {
+      this.#cutSeq = anchor
+      return kept
+    }
     if (this.#cutSeq >= 0) {
-      const kept = this.#windowFor(b.maxMessages, b.maxBytes, b.maxTokens, this.#cutSeq)
-      if (kept !== undefined) return kept
+      const whole = this.#windowFor(b.maxMessages, b.maxBytes, b.maxTokens, seqs[this.#head] as number)
+      if (whole !== undefined) {
+        this.#cutSeq = seqs[this.#head] as number
+        return whole
+      }
     }
     const t = b.trimTo
     return this.#windowFor(target(t, b.maxMessages), target(t, b.maxBytes), target(t, b.maxTokens), -1, true) as T[]

@@ -8,6 +8,13 @@ export interface ContentMessage {
 
 const marker = (elided: number): string => `…[${elided} characters elided]…`
 
+// Whether a cut at `index` falls between the two halves of a surrogate pair.
+function splitsPair(text: string, index: number): boolean {
+  const before = text.charCodeAt(index - 1)
+  const after = text.charCodeAt(index)
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff
+}
+
 /**
  * A ready `shrink` option for messages with a string `content` (`{ role, content }`): it keeps
  * the head and the tail of `content` and marks the cut with `…[N characters elided]…`, so that the
@@ -17,6 +24,7 @@ const marker = (elided: number): string => `…[${elided} characters elided]…`
  *
  * It keeps as much text as fits (found by bisection over the kept length, so it calls `measure`
  * about log2(length) times), two thirds of it from the head, where prompts put their instructions.
+ * It never cuts a surrogate pair (an emoji) in half; `N` counts UTF-16 code units, as `length` does.
  * A message whose shape leaves no room even for the marker is returned with empty `content`
  * (the history then refuses it if even that does not fit).
  *
@@ -39,11 +47,18 @@ export function truncateContent<M extends ContentMessage>(message: M, room: Hist
   }
   const cut = (kept: number): M => {
     if (kept >= text.length) return { ...message }
-    const head = Math.ceil((kept * 2) / 3)
-    const tail = kept - head
-    return { ...message, content: text.slice(0, head) + marker(text.length - kept) + (tail > 0 ? text.slice(text.length - tail) : '') }
+    let head = Math.ceil((kept * 2) / 3)
+    let from = text.length - (kept - head)
+    // Never cut a surrogate pair in half: a lone surrogate is invalid text, which a provider's
+    // JSON parser may refuse. Such a character goes with the elided part.
+    if (splitsPair(text, head)) head--
+    if (splitsPair(text, from)) from++
+    return { ...message, content: text.slice(0, head) + marker(from - head) + text.slice(from) }
   }
   if (fits(message)) return { ...message }
+  // The kept text as a string of its own: slices of a string can keep the whole original alive
+  // (V8 shares the parent's storage), which would defeat the point of shrinking a huge payload.
+  const detached = (m: M): M => ({ ...m, content: JSON.parse(JSON.stringify(m.content)) as string })
   // The largest kept length in [0, text.length) whose result fits.
   let low = 0
   let high = text.length - 1
@@ -53,5 +68,5 @@ export function truncateContent<M extends ContentMessage>(message: M, room: Hist
     if (fits(cut(mid))) low = mid
     else high = mid - 1
   }
-  return cut(low)
+  return detached(cut(low))
 }

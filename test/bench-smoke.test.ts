@@ -16,10 +16,10 @@ test('bench --smoke runs every suite and prints its tables', () => {
   expect(run.stderr, run.stderr).not.toMatch(/Error/)
   expect(run.status).toBe(0)
   expect(run.stdout).toContain('## Goals')
-  // One goal row per item of the issue, 1 to 6.
-  for (const section of ['1', '2', '3', '4', '5', '6']) expect(run.stdout).toMatch(new RegExp(`^\\| ${section} \\| `, 'm'))
-  // The Redis suite (7) runs when redis-server is on PATH, and says it was skipped when not.
-  if (hasRedis) expect(run.stdout).toMatch(/^\| 7 \| RedisHistory\.push time/m)
+  // One goal row per item of the issue, 1 to 6, and the prompt-cache figures (7).
+  for (const section of ['1', '2', '3', '4', '5', '6', '7']) expect(run.stdout).toMatch(new RegExp(`^\\| ${section} \\| `, 'm'))
+  // The Redis suite (8) runs when redis-server is on PATH, and says it was skipped when not.
+  if (hasRedis) expect(run.stdout).toMatch(/^\| 8 \| RedisHistory\.push time/m)
   else expect(run.stderr).toContain('redis suite skipped')
   for (const table of ['History append, capacity 50', 'window() vs old copy-trimming loop', 'get (hit)', 'insert with eviction', 'sweep, ']) {
     expect(run.stdout).toContain(table)

@@ -295,3 +295,12 @@ describe('RingBufferHistory.from', () => {
     expect(h.toArray().map((m) => m.content)).toEqual(['init', 'u2', 'a2'])
   })
 })
+
+describe('RingBufferHistory.from', () => {
+  it('takes an iterable far longer than the call stack allows as arguments', () => {
+    const items = Array.from({ length: 300_000 }, (_, i) => `m${i}`)
+    const h = RingBufferHistory.from(items, { maxMessages: 50 })
+    expect(h.length).toBe(50)
+    expect(h.at(-1)).toBe('m299999')
+  })
+})

@@ -237,18 +237,22 @@ class Model {
   stableWindow(budget: HistoryBudget, trimTo: number): number[] {
     const entries = this.entries
     if (entries.length === 0) return []
-    const at = this.cut === undefined ? -1 : entries.indexOf(this.cut)
-    if (at >= 0) {
+    // The window from entry `at` on (and the protected entries before it), if it fits the budget.
+    const from = (at: number): number[] | undefined => {
       const prot = this.protectedOf(entries)
       const inc = entries.filter((e, i) => i >= at || prot.has(e))
-      if (
+      const fits =
         inc.length <= (budget.maxMessages ?? Infinity) &&
         sum(inc, 'size') <= (budget.maxBytes ?? Infinity) &&
         sum(inc, 'tok') <= (budget.maxTokens ?? Infinity)
-      ) {
-        return inc.map((e) => e.m.id)
-      }
+      if (!fits) return undefined
+      this.cut = entries[at]
+      return inc.map((e) => e.m.id)
     }
+    // The remembered cut while it fits; else the whole history if it fits; else a step.
+    const at = this.cut === undefined ? -1 : entries.indexOf(this.cut)
+    const kept = (at >= 0 ? from(at) : undefined) ?? from(0)
+    if (kept !== undefined) return kept
     const scale = (v: number | undefined): number | undefined => (v === undefined ? undefined : Math.floor(trimTo * v))
     const ids = this.window({ maxMessages: scale(budget.maxMessages), maxBytes: scale(budget.maxBytes), maxTokens: scale(budget.maxTokens) })
     // The cut: the first entry from which every later entry is in the window.

@@ -6,12 +6,12 @@ import {
   RingBufferHistory,
   StoreClosedError,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
 } from '../src/index.js'
 import { session, setupStore, type TestSession } from './helpers/store.js'
 
 // Guarantee 5: close() stops the timer, disposes every session with 'close', resolves after every
-// async dispose settled; afterwards reads and writes throw StoreClosedError. A process with an
+// async dispose settled; from the call on, adding methods throw StoreClosedError and reads keep working. A process with an
 // open store exits on its own.
 
 type Session = TestSession
@@ -51,8 +51,8 @@ describe('close()', () => {
 
   it('emits an evict event with reason "close" for each session', async () => {
     const { store } = setup()
-    const evicted: Array<[string, EvictionReason]> = []
-    store.on('evict', (key, _value, reason) => evicted.push([key, reason]))
+    const evicted: Array<[string, RemovalReason]> = []
+    store.on('remove', (key, _value, reason) => evicted.push([key, reason]))
     store.set('a', session('a')).set('b', session('b'))
     await store.close()
     expect([...evicted].sort()).toEqual([
@@ -137,13 +137,8 @@ describe('close()', () => {
   })
 
   it.each([
-    ['get', (s: BoundedSessionStore<string, Session>) => s.get('a')],
-    ['peek', (s: BoundedSessionStore<string, Session>) => s.peek('a')],
-    ['has', (s: BoundedSessionStore<string, Session>) => s.has('a')],
     ['set', (s: BoundedSessionStore<string, Session>) => s.set('a', session('a'))],
     ['getOrCreate', (s: BoundedSessionStore<string, Session>) => s.getOrCreate('a', (k) => session(k))],
-    ['touch', (s: BoundedSessionStore<string, Session>) => s.touch('a')],
-    ['acquire', (s: BoundedSessionStore<string, Session>) => s.acquire('a')],
   ])('afterwards %s throws StoreClosedError (ERR_STORE_CLOSED)', async (_name, call) => {
     const { store } = setup()
     store.set('a', session('a'))
@@ -158,12 +153,49 @@ describe('close()', () => {
     expect((error as StoreClosedError).code).toBe('ERR_STORE_CLOSED')
   })
 
-  it('methods throw StoreClosedError as soon as close() is called, before disposes settle', () => {
-    const { store } = setup({ dispose: () => new Promise<void>(() => {}) })
+  it('afterwards getOrCreateAsync rejects with StoreClosedError without calling create', async () => {
+    const { store } = setup()
+    await store.close()
+    const create = vi.fn((k: string) => session(k))
+    await expect(store.getOrCreateAsync('a', create)).rejects.toMatchObject({ code: 'ERR_STORE_CLOSED' })
+    expect(create).not.toHaveBeenCalled()
+  })
+
+  it('afterwards the reading methods work and see what is left: nothing', async () => {
+    const { store } = setup()
     store.set('a', session('a'))
+    const lease = store.acquire('a')
+    await store.close()
+    expect(store.get('a')).toBeUndefined()
+    expect(store.peek('a')).toBeUndefined()
+    expect(store.has('a')).toBe(false)
+    expect(store.touch('a')).toBe(false)
+    expect(store.acquire('a')).toBeUndefined()
+    expect(store.isBusy('a')).toBe(false)
+    expect([...store]).toEqual([])
+    expect(store.size).toBe(0)
+    expect(store.stats().removed.close).toBe(1)
+    expect(store.sweep()).toBe(0)
+    expect(() => lease?.release()).not.toThrow()
+  })
+
+  it('while disposes run, reads see the sessions that are left and adds throw', () => {
+    const seen: Array<[string, boolean, number]> = []
+    const { store } = setup({
+      dispose: (_v, key) => {
+        seen.push([key, store.has('b'), store.size])
+        return new Promise<void>(() => {})
+      },
+    })
+    store.set('a', session('a')).set('b', session('b'))
     void store.close()
-    expect(() => store.set('b', session('b'))).toThrow(StoreClosedError)
-    expect(() => store.get('a')).toThrow(StoreClosedError)
+    // Every session is out before the first dispose runs.
+    expect(seen).toEqual([
+      ['a', false, 0],
+      ['b', false, 0],
+    ])
+    expect(() => store.set('c', session('c'))).toThrow(StoreClosedError)
+    expect(store.get('a')).toBeUndefined()
   })
 
   it('afterwards delete returns false and size is 0', async () => {
@@ -198,11 +230,11 @@ describe('close()', () => {
     store.set('a', session('a'))
     await store[Symbol.asyncDispose]()
     expect(disposed).toEqual([['a', 'close']])
-    expect(() => store.get('a')).toThrow(StoreClosedError)
+    expect(() => store.set('a', session('a'))).toThrow(StoreClosedError)
   })
 
   it('`await using` closes the store at the end of the block', async () => {
-    const disposed: Array<[string, EvictionReason]> = []
+    const disposed: Array<[string, RemovalReason]> = []
     let leaked: BoundedSessionStore<string, Session> | undefined
     {
       await using store = new BoundedSessionStore<string, Session>({
@@ -216,7 +248,8 @@ describe('close()', () => {
       leaked = store
     }
     expect(disposed).toEqual([['a', 'close']])
-    expect(() => leaked?.has('a')).toThrow(StoreClosedError)
+    expect(leaked?.has('a')).toBe(false)
+    expect(() => leaked?.set('a', session('a'))).toThrow(StoreClosedError)
   })
 })
 

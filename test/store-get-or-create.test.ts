@@ -18,7 +18,7 @@ function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   const events: string[] = []
   const s = setupStore<Session>(options)
   s.store.on('create', (key) => events.push(`create ${key}`))
-  s.store.on('evict', (key, _v, reason) => events.push(`evict ${key} ${reason}`))
+  s.store.on('remove', (key, _v, reason) => events.push(`evict ${key} ${reason}`))
   return { ...s, events }
 }
 

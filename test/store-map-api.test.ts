@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BoundedSessionStore, type EvictionReason } from '../src/index.js'
+import { BoundedSessionStore, type RemovalReason } from '../src/index.js'
 
 // The store replaces `Map<number, ActiveSession>` in the claude-mem worker: every Map method the
 // worker uses must behave like the Map one, with "most recently used first" as the order.
@@ -10,7 +10,7 @@ interface Session {
 
 function setup() {
   let t = 0
-  const disposed: Array<[number, EvictionReason]> = []
+  const disposed: Array<[number, RemovalReason]> = []
   const store = new BoundedSessionStore<number, Session>({
     now: () => t,
     sweepIntervalMs: 0,
@@ -114,7 +114,7 @@ describe('BoundedSessionStore as a Map', () => {
 
   it('peek returns the value but refreshes neither recency nor idle time', () => {
     let t = 0
-    const disposed: Array<[number, EvictionReason]> = []
+    const disposed: Array<[number, RemovalReason]> = []
     const store = new BoundedSessionStore<number, Session>({
       now: () => t,
       sweepIntervalMs: 0,

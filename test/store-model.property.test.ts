@@ -4,38 +4,38 @@ import {
   BoundedSessionStore,
   RingBufferHistory,
   SESSION_OVERHEAD_BYTES,
-  SessionLimitError,
-  type EvictionReason,
   type OverflowInfo,
+  type RemovalReason,
   type SessionLease,
 } from '../src/index.js'
 
 // A model test: random sequences of every operation run against the store and against a simple
-// reference model (an array in recency order that implements "Store semantics in detail" of the
-// API contract). After every step the two must agree on the returned values, keys() and values()
-// in order, size, bytes, the dispose log (key, value, reason), the evict events and the stats;
-// the bounds hold unless the excess is busy, and then an overflow was emitted.
+// reference model (an array in recency order that implements the documented semantics). After
+// every step the two must agree on the returned values and errors, keys() and values() in order,
+// size, bytes, the dispose log (key, value, reason), the remove events, the errors reported and
+// the stats; the bounds hold unless the excess is busy, and then an overflow was emitted.
 //
 // Readings of the contract this model commits to (where it is silent):
-// - Enforcement of a pending bound ("every later operation retries") runs AFTER the operation's
-//   own effect, on get, set, getOrCreate, touch, acquire (hit or miss, including a read that
-//   removed an expired session), delete of a present key, every effective release (even one that
-//   leaves the session leased by another lease), sweep and a push that changes a stored history's
-//   bytes; never on peek, has, iteration, size, bytes, stats(), or delete of an absent key.
-// - That enforcement never evicts the session the operation just returned, refreshed, inserted or
-//   grew (the get/touch/acquire/getOrCreate/set key, the pushed session); release, sweep and
-//   delete exclude nobody. The sessions bound is enforced before the bytes bound. When the
-//   excluded session alone outweighs maxBytes, no other session is evicted for the bytes bound
-//   (it cannot be met): an overflow is reported, and a later operation evicts that session.
-//   Idle sessions that alone outweigh maxBytes are evicted before any other for the bytes bound.
-// - A release that does nothing (second release, or the session already left) does nothing else.
-// - A getOrCreate miss changes nothing before create() returns: an expired entry keeps its place
-//   in the recency order if create() throws. The miss is counted even then. The one exception: a
-//   new key that a full 'reject' store must refuse is refused before create() runs, after the
-//   expired sessions were removed (as any insert into a full 'reject' store does).
-// - `size` counts sessions still held, including expired ones no sweep has removed yet.
-// - dispose and 'evict' run synchronously, before the operation returns; clear() may dispose in
-//   any order.
+// - Order is order of activity: a read, a set, a release, and being found busy by a scan (the
+//   eviction scans and the sweep) make a session the most recent. An eviction scan walks from the
+//   least recently active end, stops once it has picked enough idle sessions, and moves the busy
+//   ones it met to the front, in the order met.
+// - Enforcement of a pending bound runs AFTER the operation's own effect, on get, set,
+//   getOrCreate, touch, acquire (hit or miss), delete of a present key, every effective release,
+//   sweep and a push that changes a stored history's bytes; never on peek, has, iteration, size,
+//   bytes, stats(), or delete of an absent key. It never evicts the session the operation just
+//   returned, refreshed, inserted or grew. First the idle sessions that alone outweigh maxBytes
+//   go, then the sessions bound, then the bytes bound. When the excluded session alone outweighs
+//   maxBytes, no other session is evicted for the bytes bound.
+// - Adding a session to a full store first removes idle sessions that alone outweigh maxBytes,
+//   then (with 'evict') evicts, or (with 'reject') removes the expired ones and then refuses.
+// - `size` and `bytes` count the live sessions (those iteration yields).
+// - dispose and 'remove' run once the operation's state is complete, before it returns, in the
+//   order of removal; what they do to the store (the re-entrant actions) comes after, and their
+//   own removals are processed by the same queue. A key with a teardown queued behind the one
+//   running, or an async dispose not yet settled (within disposeTimeoutMs by the store's clock),
+//   and no session under it, is reserved: set/getOrCreate throw ERR_SESSION_CLOSING (unless
+//   whenReserved: 'allow').
 
 const KEYS = ['a', 'b', 'c', 'd', 'e'] as const
 type Key = (typeof KEYS)[number]
@@ -52,7 +52,14 @@ interface Config {
   maxAgeMs: number | undefined
   maxBytes: number | undefined
   whenFull: 'evict' | 'reject'
+  whenReserved: 'reject' | 'allow'
 }
+
+/** What a dispose (or the remove listener) of an armed session does to the store. */
+type Action =
+  | { kind: 'set'; key: Key; init: number[]; busy: boolean }
+  | { kind: 'delete' | 'get'; key: Key }
+  | { kind: 'clear' | 'close' | 'sweep' }
 
 type Op =
   | { kind: 'set'; key: Key; same: boolean; busy: boolean; init: number[] }
@@ -63,6 +70,8 @@ type Op =
   | { kind: 'push'; key: Key; lengths: number[] }
   | { kind: 'pushStale'; index: number; length: number }
   | { kind: 'tick'; which: number }
+  | { kind: 'arm'; key: Key; action: Action | undefined; via: 'dispose' | 'listener'; teardown: 'sync' | 'async' }
+  | { kind: 'settle'; index: number; reject: boolean }
 
 interface MEntry {
   key: Key
@@ -72,40 +81,80 @@ interface MEntry {
   leases: number
 }
 
-type Departure = [key: Key, uid: number, reason: EvictionReason]
+type Departure = [key: Key, uid: number, reason: RemovalReason]
 
-class LimitSignal extends Error {}
+/** A key's running async teardowns, as the store keeps them. */
+interface MTeardown {
+  running: number
+  deadline: number
+}
 
-/** The reference model: the contract's detailed semantics, written as plainly as possible. */
+const DISPOSE_TIMEOUT = 500
+
+class Signal extends Error {
+  constructor(readonly code: string) {
+    super(code)
+  }
+}
+
+const codeOf = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? error)
+
+/** The reference model: the documented semantics, written as plainly as possible. */
 class Model {
-  /** Most recently used first. */
+  /** Most recently active first. */
   entries: MEntry[] = []
-  departures: Departure[] = []
+  removed: Departure[] = []
+  /** Departures whose dispose has run. */
+  cursor = 0
   hits = 0
   misses = 0
+  closed = false
+  draining = false
+  errors: string[] = []
+  teardowns = new Map<Key, MTeardown>()
+  /** Armed sessions by uid: what their teardown does. */
+  armed = new Map<number, Extract<Op, { kind: 'arm' }>>()
 
   constructor(
     readonly cfg: Config,
     readonly clock: { t: number },
+    readonly valueFor: (action: Extract<Action, { kind: 'set' }>) => Val,
+    readonly onAsync: (uid: number, key: Key, teardown: MTeardown) => void,
   ) {}
 
   get now() {
     return this.clock.t
   }
 
+  get maxBytes() {
+    return this.cfg.maxBytes ?? Infinity
+  }
+
   bytesOf(e: MEntry) {
     return SESSION_OVERHEAD_BYTES + e.value.history.bytes
   }
 
-  get bytes() {
+  get heldBytes() {
     return this.entries.reduce((sum, e) => sum + this.bytesOf(e), 0)
   }
 
-  expiry(e: MEntry): EvictionReason | null {
-    if (e.leases > 0 || e.value.busy) return null
+  busy(e: MEntry) {
+    return e.leases > 0 || e.value.busy
+  }
+
+  outOfTime(e: MEntry) {
+    return this.now - e.lastRead >= this.cfg.idleTtlMs || (this.cfg.maxAgeMs !== undefined && this.now - e.created >= this.cfg.maxAgeMs)
+  }
+
+  /** Why an idle session has expired, ignoring whether it is busy. */
+  timeReason(e: MEntry): 'idle' | 'max-age' | null {
     if (this.cfg.maxAgeMs !== undefined && this.now - e.created >= this.cfg.maxAgeMs) return 'max-age'
     if (this.now - e.lastRead >= this.cfg.idleTtlMs) return 'idle'
     return null
+  }
+
+  expiry(e: MEntry): RemovalReason | null {
+    return this.busy(e) ? null : this.timeReason(e)
   }
 
   find(key: Key) {
@@ -116,82 +165,142 @@ class Model {
     return this.entries.filter((e) => this.expiry(e) === null)
   }
 
-  depart(e: MEntry, reason: EvictionReason) {
+  depart(e: MEntry, reason: RemovalReason) {
     const i = this.entries.indexOf(e)
     if (i < 0) throw new Error('model: departing an absent entry')
     this.entries.splice(i, 1)
-    this.departures.push([e.key, e.value.uid, reason])
+    this.removed.push([e.key, e.value.uid, reason])
   }
 
-  refresh(e: MEntry) {
-    e.lastRead = this.now
+  toFront(e: MEntry) {
     this.entries.splice(this.entries.indexOf(e), 1)
     this.entries.unshift(e)
   }
 
-  /** The least recently used session that may be evicted: not busy, not leased, not `exclude`. */
-  candidate(exclude?: MEntry) {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i]!
-      if (e !== exclude && e.leases === 0 && !e.value.busy) return e
+  refresh(e: MEntry) {
+    e.lastRead = this.now
+    this.toFront(e)
+  }
+
+  /** The store's eviction scan (see the readings above). */
+  pickIdle(exclude: MEntry | undefined, excess: number, byWeight: boolean, heavierThan: number): MEntry[] {
+    const picked: MEntry[] = []
+    const busy: MEntry[] = []
+    for (const e of [...this.entries].reverse()) {
+      if (excess <= 0) break
+      if (e === exclude || this.bytesOf(e) <= heavierThan) continue
+      if (this.busy(e)) {
+        e.lastRead = this.now
+        busy.push(e)
+        continue
+      }
+      picked.push(e)
+      excess -= byWeight ? this.bytesOf(e) : 1
     }
-    return undefined
+    for (const e of busy) this.toFront(e)
+    return picked
+  }
+
+  evict(picked: MEntry[], reason: RemovalReason) {
+    for (const e of picked) this.depart(e, this.timeReason(e) ?? reason)
+  }
+
+  evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude?: MEntry) {
+    for (;;) {
+      const excess = bytes ? this.heldBytes - limit : this.entries.length - limit
+      if (excess <= 0) return
+      const picked = this.pickIdle(exclude, excess, bytes, -1)
+      if (picked.length === 0) return
+      this.evict(picked, reason)
+    }
+  }
+
+  oversized() {
+    return this.entries.filter((e) => this.bytesOf(e) > this.maxBytes).length
   }
 
   enforce(exclude?: MEntry) {
-    while (this.entries.length > this.cfg.maxSessions) {
-      const c = this.candidate(exclude)
-      if (!c) break
-      this.depart(c, this.expiry(c) ?? 'capacity')
-    }
-    const maxBytes = this.cfg.maxBytes
-    if (maxBytes === undefined) return
-    // Idle sessions that alone outweigh maxBytes can never fit: they go first, least recently
-    // used first, until the bound is met.
+    const max = this.cfg.maxSessions
+    const over = this.entries.length > max || this.heldBytes > this.maxBytes
+    const hopeless = exclude !== undefined && this.bytesOf(exclude) > this.maxBytes
+    if (over && this.oversized() > (hopeless ? 1 : 0)) this.evict(this.pickIdle(exclude, Infinity, false, this.maxBytes), 'size')
+    if (this.cfg.whenFull === 'evict' && this.entries.length > max) this.evictWhile(false, max, 'capacity', exclude)
+    if (this.heldBytes > this.maxBytes && !hopeless) this.evictWhile(true, this.maxBytes, 'size', exclude)
+  }
+
+  /** The sweep's walk: expired sessions go, busy ones past their time count as active now. */
+  expireAll() {
+    const found: Array<[MEntry, RemovalReason]> = []
+    const busy: MEntry[] = []
     for (const e of [...this.entries].reverse()) {
-      if (this.bytes <= maxBytes) break
-      if (e !== exclude && e.leases === 0 && !e.value.busy && this.bytesOf(e) > maxBytes) this.depart(e, this.expiry(e) ?? 'size')
+      if (!this.outOfTime(e)) continue
+      if (this.busy(e)) {
+        e.lastRead = this.now
+        busy.push(e)
+      } else found.push([e, this.timeReason(e)!])
     }
-    // A session that alone outweighs maxBytes is not made room for: the others stay.
-    if (!(exclude !== undefined && this.bytesOf(exclude) > maxBytes)) {
-      while (this.bytes > maxBytes) {
-        const c = this.candidate(exclude)
-        if (!c) break
-        this.depart(c, this.expiry(c) ?? 'size')
-      }
+    for (const e of busy) this.toFront(e)
+    for (const [e, r] of found) this.depart(e, r)
+  }
+
+  makeRoom() {
+    if (this.oversized() > 0) this.evict(this.pickIdle(undefined, Infinity, false, this.maxBytes), 'size')
+    const max = this.cfg.maxSessions
+    if (this.cfg.whenFull === 'reject') {
+      if (this.entries.length >= max) this.expireAll()
+      if (this.entries.length >= max) throw new Signal('ERR_SESSION_LIMIT')
+      return
     }
+    this.evictWhile(false, max - 1, 'capacity')
+  }
+
+  reserved(key: Key) {
+    if (this.cfg.whenReserved === 'allow') return false
+    const t = this.teardowns.get(key)
+    if (t !== undefined) {
+      if (t.deadline > this.now) return true
+      this.teardowns.delete(key)
+    }
+    return this.removed.slice(this.cursor).some((d) => d[0] === key)
+  }
+
+  assertOpen() {
+    if (this.closed) throw new Signal('ERR_STORE_CLOSED')
   }
 
   insert(key: Key, value: Val): MEntry {
-    if (this.entries.length >= this.cfg.maxSessions) {
-      if (this.cfg.whenFull === 'evict') {
-        while (this.entries.length >= this.cfg.maxSessions) {
-          const c = this.candidate()
-          if (!c) break
-          this.depart(c, this.expiry(c) ?? 'capacity')
-        }
-      } else {
-        this.rejectIfFull()
-      }
-    }
     const e: MEntry = { key, value, created: this.now, lastRead: this.now, leases: 0 }
     this.entries.unshift(e)
     this.enforce(e)
     return e
   }
 
-  /** whenFull 'reject': expired sessions depart; if maxSessions live ones are left, throw. */
-  rejectIfFull(): void {
-    for (const e of [...this.entries].reverse()) {
-      const r = this.expiry(e)
-      if (r) this.depart(e, r)
+  put(key: Key, value: Val) {
+    const e = this.find(key)
+    if (e && e.value === value) {
+      this.refresh(e)
+      this.enforce(e)
+      return
     }
-    if (this.entries.length >= this.cfg.maxSessions) throw new LimitSignal()
+    if (!e && this.reserved(key)) throw new Signal('ERR_SESSION_CLOSING')
+    if (e) this.depart(e, this.expiry(e) ?? 'replace')
+    if (this.entries.length >= this.cfg.maxSessions) this.makeRoom()
+    this.insert(key, value)
   }
 
-  /** get/touch/acquire: the live entry, refreshed; or undefined (an expired one departs). */
-  read(key: Key, count: boolean): MEntry | undefined {
+  set(key: Key, value: Val) {
+    this.assertOpen()
+    this.put(key, value)
+  }
+
+  /**
+   * get/touch/acquire: the live entry, refreshed; or undefined (an expired one departs). The
+   * disposes that settling a bound runs come before the read returns: a session one of them
+   * removes is a miss (unless the read is itself made by a dispose: then they come later).
+   */
+  read(key: Key, count: boolean, lease = false): MEntry | undefined {
     const e = this.find(key)
+    if (e) this.toFront(e)
     const r = e ? this.expiry(e) : null
     if (!e || r) {
       if (e && r) this.depart(e, r)
@@ -199,30 +308,28 @@ class Model {
       this.enforce()
       return undefined
     }
+    e.lastRead = this.now
+    this.enforce(e)
+    if (lease) e.leases++
+    if (!this.draining) this.drain()
+    if (!this.entries.includes(e)) {
+      if (count) this.misses++
+      return undefined
+    }
     if (count) this.hits++
-    this.refresh(e)
     return e
   }
 
   get(key: Key) {
-    const e = this.read(key, true)
-    if (e) this.enforce(e)
-    return e?.value
+    return this.read(key, true)?.value
   }
 
   touch(key: Key) {
-    const e = this.read(key, false)
-    if (e) this.enforce(e)
-    return e !== undefined
+    return this.read(key, false) !== undefined
   }
 
   acquire(key: Key) {
-    const e = this.read(key, true)
-    if (e) {
-      e.leases++
-      this.enforce(e)
-    }
-    return e
+    return this.read(key, true, true)
   }
 
   release(record: { entry: MEntry; released: boolean }) {
@@ -239,34 +346,25 @@ class Model {
     return e && this.expiry(e) === null ? e.value : undefined
   }
 
-  set(key: Key, value: Val) {
-    const e = this.find(key)
-    if (e) {
-      // The same value is only refreshed, even if it had expired: it stays, so it is not disposed.
-      if (e.value === value) {
-        this.refresh(e)
-        this.enforce(e)
-        return
-      }
-      this.depart(e, this.expiry(e) ?? 'replace')
-    }
-    this.insert(key, value)
-  }
-
   getOrCreate(key: Key, create: () => Val): Val {
-    const e = this.find(key)
+    this.assertOpen()
+    let e = this.find(key)
     if (e && this.expiry(e) === null) {
-      this.hits++
-      this.refresh(e)
-      this.enforce(e)
-      return e.value
+      const found = this.read(key, false)
+      if (found) {
+        this.hits++
+        return found.value
+      }
+      e = this.find(key)
+      this.assertOpen()
     }
     this.misses++
+    if (!e && this.reserved(key)) throw new Signal('ERR_SESSION_CLOSING')
     // A new key that a full 'reject' store cannot take is refused before create() runs.
-    if (!e && this.cfg.whenFull === 'reject' && this.entries.length >= this.cfg.maxSessions) this.rejectIfFull()
+    if (!e && this.cfg.whenFull === 'reject' && this.entries.length >= this.cfg.maxSessions) this.makeRoom()
     const value = create()
-    if (e) this.depart(e, this.expiry(e)!)
-    return this.insert(key, value).value
+    this.put(key, value)
+    return value
   }
 
   delete(key: Key) {
@@ -279,17 +377,81 @@ class Model {
   }
 
   sweep() {
-    const before = this.departures.length
-    for (const e of [...this.entries].reverse()) {
-      const r = this.expiry(e)
-      if (r) this.depart(e, r)
-    }
+    const before = this.removed.length
+    this.expireAll()
     this.enforce()
-    return this.departures.length - before
+    return this.removed.length - before
   }
 
   clear() {
-    for (const e of [...this.entries]) this.depart(e, 'clear')
+    for (const e of [...this.entries].reverse()) this.depart(e, 'clear')
+  }
+
+  close() {
+    if (this.closed) return
+    this.closed = true
+    for (const e of [...this.entries].reverse()) this.depart(e, 'close')
+  }
+
+  perform(action: Action) {
+    switch (action.kind) {
+      case 'set':
+        return this.set(action.key, this.valueFor(action))
+      case 'delete':
+        return this.delete(action.key)
+      case 'get':
+        return this.get(action.key)
+      case 'clear':
+        return this.clear()
+      case 'close':
+        return this.close()
+      case 'sweep':
+        return this.sweep()
+    }
+  }
+
+  /** The teardowns queued by an operation, in order, with what the armed ones do. */
+  drain() {
+    this.draining = true
+    try {
+      this.drainQueue()
+    } finally {
+      this.draining = false
+    }
+  }
+
+  drainQueue() {
+    while (this.cursor < this.removed.length) {
+      const [key, uid] = this.removed[this.cursor++]!
+      const arm = this.armed.get(uid)
+      if (arm === undefined) continue
+      this.armed.delete(uid)
+      if (arm.via === 'dispose') this.act(arm.action)
+      if (arm.teardown === 'async') {
+        let t = this.teardowns.get(key)
+        if (t === undefined || t.deadline <= this.now) {
+          t = { running: 0, deadline: 0 }
+          this.teardowns.set(key, t)
+        }
+        t.running++
+        t.deadline = this.now + DISPOSE_TIMEOUT
+        this.onAsync(uid, key, t)
+      }
+      if (arm.via === 'listener') this.act(arm.action)
+    }
+  }
+
+  act(action: Action | undefined) {
+    if (action === undefined) return
+    try {
+      this.perform(action)
+    } catch (error) {
+      this.errors.push(codeOf(error))
+    }
+  }
+
+  settle(key: Key, t: MTeardown) {
+    if (this.teardowns.get(key) === t && --t.running === 0) this.teardowns.delete(key)
   }
 }
 
@@ -297,6 +459,13 @@ const keyArb = fc.constantFrom(...KEYS)
 /** A new session is busy a third of the time, like the worker's right after creation. */
 const busyArb = fc.integer({ min: 0, max: 2 }).map((n) => n === 0)
 const initArb = fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 2 })
+
+const actionArb: fc.Arbitrary<Action | undefined> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(undefined) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArb, init: initArb, busy: busyArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'get' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('clear' as const, 'close' as const, 'sweep' as const) }) },
+)
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -338,7 +507,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('pushStale' as const), index: fc.nat(20), length: fc.integer({ min: 0, max: 400 }) }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('tick' as const), which: fc.integer({ min: 0, max: 5 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('tick' as const), which: fc.integer({ min: 0, max: 6 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('arm' as const),
+      key: keyArb,
+      action: actionArb,
+      via: fc.constantFrom('dispose' as const, 'listener' as const),
+      teardown: fc.constantFrom('sync' as const, 'async' as const),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('settle' as const), index: fc.nat(20), reject: fc.boolean() }) },
 )
 
 const configArb: fc.Arbitrary<Config> = fc.record({
@@ -350,9 +530,11 @@ const configArb: fc.Arbitrary<Config> = fc.record({
     { nil: undefined },
   ),
   whenFull: fc.constantFrom('evict' as const, 'reject' as const),
+  whenReserved: fc.constantFrom('reject' as const, 'reject' as const, 'allow' as const),
 })
 
 const sortDepartures = (d: Departure[]) => [...d].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
+const settleMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 async function run(cfg: Config, ops: Op[]) {
   const clock = { t: 0 }
@@ -365,14 +547,47 @@ async function run(cfg: Config, ops: Op[]) {
     allValues.set(value.uid, value)
     return value
   }
+  // The value a re-entrant set stores: made once, shared by the store and the model.
+  const actionValues = new Map<Action, Val>()
+  const valueFor = (action: Extract<Action, { kind: 'set' }>) => {
+    let v = actionValues.get(action)
+    if (v === undefined) {
+      v = newValue(action.init, action.busy)
+      actionValues.set(action, v)
+    }
+    return v
+  }
 
   const disposeLog: Departure[] = []
-  const evictLog: Departure[] = []
+  const removeLog: Departure[] = []
+  const errorLog: string[] = []
   const problems: string[] = []
   let sawSessionsOverflow = false
   let sawBytesOverflow = false
 
-  const store = new BoundedSessionStore<Key, Val>({
+  // Async teardowns: the store's promise and the model's record, settled together by 'settle'.
+  const pending: Array<{ uid: number; key: Key; resolve: () => void; reject: (e: unknown) => void; model?: MTeardown }> = []
+  const storeArmed = new Map<number, Extract<Op, { kind: 'arm' }>>()
+  let store!: BoundedSessionStore<Key, Val>
+  const perform = (action: Action | undefined) => {
+    if (action === undefined) return
+    switch (action.kind) {
+      case 'set':
+        return store.set(action.key, valueFor(action))
+      case 'delete':
+        return store.delete(action.key)
+      case 'get':
+        return store.get(action.key)
+      case 'clear':
+        return store.clear()
+      case 'close':
+        return void store.close().catch(() => {})
+      case 'sweep':
+        return store.sweep()
+    }
+  }
+
+  store = new BoundedSessionStore<Key, Val>({
     now: () => clock.t,
     sweepIntervalMs: 0,
     maxSessions: cfg.maxSessions,
@@ -380,13 +595,47 @@ async function run(cfg: Config, ops: Op[]) {
     ...(cfg.maxAgeMs === undefined ? {} : { maxAgeMs: cfg.maxAgeMs }),
     ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
     whenFull: cfg.whenFull,
+    whenReserved: cfg.whenReserved,
+    disposeTimeoutMs: DISPOSE_TIMEOUT,
     isBusy: (v) => v.busy,
     dispose: (value, key, reason) => {
       disposeLog.push([key, value.uid, reason])
+      const arm = storeArmed.get(value.uid)
+      if (arm === undefined) return
+      if (arm.via === 'dispose') {
+        storeArmed.delete(value.uid)
+        if (arm.teardown === 'sync') perform(arm.action) // a throw is the store's to report
+        else {
+          try {
+            perform(arm.action)
+          } catch (error) {
+            errorLog.push(codeOf(error))
+          }
+        }
+      }
+      if (arm.teardown === 'sync') return
+      return new Promise<void>((resolve, reject) => pending.push({ uid: value.uid, key, resolve, reject }))
     },
   })
-  store.on('evict', (key, value, reason) => evictLog.push([key, value.uid, reason]))
-  store.on('error', (error) => problems.push(`error event: ${String(error)}`))
+  store.on('remove', (key, value, reason) => {
+    removeLog.push([key, value.uid, reason])
+    const arm = storeArmed.get(value.uid)
+    if (arm?.via !== 'listener') return
+    storeArmed.delete(value.uid)
+    // What a listener throws goes to the caller of the operation; the model counts it as reported.
+    try {
+      perform(arm.action)
+    } catch (error) {
+      errorLog.push(codeOf(error))
+    }
+  })
+  store.on('error', (error) => {
+    const code = codeOf(error)
+    // Timeouts are found by the store's timer or by its next use of the key, whichever comes first.
+    if (code === 'ERR_DISPOSE_TIMEOUT') return
+    if (code === 'settle-rejected') return
+    errorLog.push(code)
+  })
   store.on('overflow', (info: OverflowInfo) => {
     if (info.bound === 'maxSessions') {
       sawSessionsOverflow = true
@@ -397,18 +646,22 @@ async function run(cfg: Config, ops: Op[]) {
       if (info.limit !== cfg.maxBytes) problems.push(`overflow limit ${info.limit} != ${String(cfg.maxBytes)}`)
       if (!(info.bytes > info.limit)) problems.push(`maxBytes overflow with bytes ${info.bytes} <= ${info.limit}`)
     }
-    if (info.size !== store.size) problems.push(`overflow info.size ${info.size} != store.size ${store.size}`)
-    if (info.bytes !== store.bytes) problems.push(`overflow info.bytes ${info.bytes} != store.bytes ${store.bytes}`)
   })
 
-  const model = new Model(cfg, clock)
+  const model = new Model(cfg, clock, valueFor, (uidOf, key, t) => {
+    const p = pending.find((x) => x.uid === uidOf && x.key === key && x.model === undefined)
+    if (p) p.model = t
+    else problems.push(`model: async teardown of ${key}#${uidOf} that the store did not start`)
+  })
   const leases: Array<{ lease: SessionLease<Key, Val>; entry: MEntry; released: boolean }> = []
 
   for (const [step, op] of ops.entries()) {
     const where = `step ${step}: ${JSON.stringify(op)} at t=${clock.t}`
-    const modelBefore = model.departures.length
+    const modelBefore = model.removed.length
     const logBefore = disposeLog.length
-    const evictBefore = evictLog.length
+    const removeBefore = removeLog.length
+    const errorsBefore = errorLog.length
+    const modelErrorsBefore = model.errors.length
     let storeResult: unknown
     let modelResult: unknown
     let storeError: unknown
@@ -424,6 +677,7 @@ async function run(cfg: Config, ops: Op[]) {
       } catch (e) {
         modelError = e
       }
+      model.drain()
     }
 
     switch (op.kind) {
@@ -535,7 +789,8 @@ async function run(cfg: Config, ops: Op[]) {
         )
         break
       case 'push': {
-        // A push goes to the value itself; the store must notice it on its own.
+        // A push goes to the value itself; the store must notice it on its own, and a push never
+        // throws what the store's callbacks throw.
         const e = model.find(op.key)
         if (!e) break
         const before = e.value.history.bytes
@@ -547,6 +802,7 @@ async function run(cfg: Config, ops: Op[]) {
         // The store hears of a push that changed the history's bytes (one that trims exactly as
         // much as it adds changes nothing it weighs).
         if (e.value.history.bytes !== before) model.enforce(e)
+        model.drain()
         break
       }
       case 'pushStale': {
@@ -557,35 +813,49 @@ async function run(cfg: Config, ops: Op[]) {
       }
       case 'tick': {
         const ttl = cfg.idleTtlMs
-        const amounts = [1, Math.floor(ttl / 2), ttl - 1, ttl, cfg.maxAgeMs ?? 2 * ttl, 3 * ttl]
+        const amounts = [1, Math.floor(ttl / 2), ttl - 1, ttl, cfg.maxAgeMs ?? 2 * ttl, 3 * ttl, DISPOSE_TIMEOUT]
         clock.t += amounts[op.which]!
+        break
+      }
+      case 'arm': {
+        const e = model.find(op.key)
+        if (!e || model.armed.has(e.value.uid)) break
+        model.armed.set(e.value.uid, op)
+        storeArmed.set(e.value.uid, op)
+        break
+      }
+      case 'settle': {
+        const open = pending.filter((p) => p.model !== undefined)
+        const p = open[op.index % Math.max(1, open.length)]
+        if (!p) break
+        pending.splice(pending.indexOf(p), 1)
+        if (op.reject) {
+          p.reject(Object.assign(new Error('teardown failed'), { code: 'settle-rejected' }))
+        } else p.resolve()
+        model.settle(p.key, p.model!)
+        await settleMicrotasks()
         break
       }
     }
 
-    // Errors: only SessionLimitError is expected, and exactly when the model rejects.
-    if (modelError instanceof LimitSignal) {
-      expect(storeError, `${where}: expected SessionLimitError`).toBeInstanceOf(SessionLimitError)
-      expect((storeError as SessionLimitError).code, where).toBe('ERR_SESSION_LIMIT')
-      expect((storeError as SessionLimitError).limit, where).toBe(cfg.maxSessions)
+    // Errors thrown by the operation itself.
+    if (modelError instanceof Signal) {
+      expect(codeOf(storeError), `${where}: expected ${modelError.code}`).toBe(modelError.code)
     } else if (modelError !== undefined) {
       expect(storeError, where).toBe(modelError)
     } else {
       expect(storeError, `${where}: unexpected error`).toBeUndefined()
       expect(storeResult, `${where}: result`).toBe(modelResult)
     }
+    // Errors that re-entrant actions met, reported as 'error' events.
+    expect(errorLog.slice(errorsBefore).sort(), `${where}: error events`).toEqual(model.errors.slice(modelErrorsBefore).sort())
 
-    // The dispose log and the evict events of this step.
-    const expectedDepartures = model.departures.slice(modelBefore)
+    // The dispose log and the remove events of this step.
+    const expectedDepartures = model.removed.slice(modelBefore)
     const actualDepartures = disposeLog.slice(logBefore)
-    const actualEvicts = evictLog.slice(evictBefore)
-    if (op.kind === 'clear') {
-      expect(sortDepartures(actualDepartures), `${where}: dispose log`).toEqual(sortDepartures(expectedDepartures))
-      expect(sortDepartures(actualEvicts), `${where}: evict events`).toEqual(sortDepartures(expectedDepartures))
-    } else {
-      expect(actualDepartures, `${where}: dispose log`).toEqual(expectedDepartures)
-      expect(actualEvicts, `${where}: evict events`).toEqual(expectedDepartures)
-    }
+    const actualRemoves = removeLog.slice(removeBefore)
+    expect(actualDepartures, `${where}: dispose log ${JSON.stringify(actualDepartures)} vs ${JSON.stringify(expectedDepartures)}`).toEqual(expectedDepartures)
+    expect(actualRemoves, `${where}: remove events`).toEqual(expectedDepartures)
 
     // Contents and order.
     const live = model.live()
@@ -593,15 +863,16 @@ async function run(cfg: Config, ops: Op[]) {
     const values = [...store.values()]
     expect(values.length, `${where}: values()`).toBe(live.length)
     live.forEach((e, i) => expect(values[i], `${where}: values()[${i}]`).toBe(e.value))
-    expect(store.size, `${where}: size`).toBe(model.entries.length)
-    expect(store.bytes, `${where}: bytes`).toBe(model.bytes)
+    expect(store.size, `${where}: size`).toBe(live.length)
+    const liveBytes = live.reduce((sum, e) => sum + model.bytesOf(e), 0)
+    expect(store.bytes, `${where}: bytes`).toBe(liveBytes)
 
     // Bounds: met, unless an overflow was reported.
-    if (store.size > cfg.maxSessions) {
-      expect(sawSessionsOverflow, `${where}: size ${store.size} > ${cfg.maxSessions} without overflow`).toBe(true)
+    if (model.entries.length > cfg.maxSessions) {
+      expect(sawSessionsOverflow, `${where}: ${model.entries.length} sessions > ${cfg.maxSessions} without overflow`).toBe(true)
     } else sawSessionsOverflow = false
-    if (cfg.maxBytes !== undefined && store.bytes > cfg.maxBytes) {
-      expect(sawBytesOverflow, `${where}: bytes ${store.bytes} > ${cfg.maxBytes} without overflow`).toBe(true)
+    if (cfg.maxBytes !== undefined && model.heldBytes > cfg.maxBytes) {
+      expect(sawBytesOverflow, `${where}: bytes ${model.heldBytes} > ${cfg.maxBytes} without overflow`).toBe(true)
     } else sawBytesOverflow = false
 
     // Stats.
@@ -611,19 +882,27 @@ async function run(cfg: Config, ops: Op[]) {
     expect(stats.size, `${where}: stats.size`).toBe(store.size)
     expect(stats.bytes, `${where}: stats.bytes`).toBe(store.bytes)
     const counted: Record<string, number> = {}
-    for (const [, , reason] of model.departures) counted[reason] = (counted[reason] ?? 0) + 1
-    for (const [reason, n] of Object.entries(stats.departures)) {
-      expect(n, `${where}: departures.${reason}`).toBe(counted[reason] ?? 0)
+    for (const [, , reason] of model.removed) counted[reason] = (counted[reason] ?? 0) + 1
+    for (const [reason, n] of Object.entries(stats.removed)) {
+      expect(n, `${where}: removed.${reason}`).toBe(counted[reason] ?? 0)
     }
 
-    expect(problems, where).toEqual([])
+    expect(problems, `${where}: problems`).toEqual([])
   }
 
-  // Finally close: every session still held departs with 'close', exactly once.
+  // Finally close: every session still held departs with 'close', exactly once, and close()
+  // waits for every teardown still running.
   const held = model.entries.map((e): Departure => [e.key, e.value.uid, 'close'])
   const logBefore = disposeLog.length
-  await store.close()
+  const closing = store.close()
   expect(sortDepartures(disposeLog.slice(logBefore))).toEqual(sortDepartures(held))
+  let closed = false
+  void closing.then(() => (closed = true))
+  await settleMicrotasks()
+  const running = pending.some((p) => p.model === undefined || p.model.deadline > clock.t)
+  if (running) expect(closed, 'close() waits for running teardowns').toBe(false)
+  for (const p of pending.splice(0)) p.resolve()
+  await closing
   expect(store.size).toBe(0)
   expect(problems).toEqual([])
 }
@@ -634,7 +913,7 @@ describe('BoundedSessionStore against a reference model', () => {
       fc.asyncProperty(configArb, fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), async (cfg, ops) => {
         await run(cfg, ops)
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     )
   }, 120_000)
 })

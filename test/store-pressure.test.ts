@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   BoundedSessionStore,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
 } from '../src/index.js'
 import { session, setupStore, type TestSession } from './helpers/store.js'
 
@@ -95,7 +95,7 @@ describe('heap pressure', () => {
 
   it('the sweep timer applies it too', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
-    const disposed: Array<[string, EvictionReason]> = []
+    const disposed: Array<[string, RemovalReason]> = []
     const store = new BoundedSessionStore<string, Session>({
       now: () => 0,
       sweepIntervalMs: 1000,

@@ -3,16 +3,16 @@ import {
   BoundedSessionStore,
   SESSION_OVERHEAD_BYTES,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
 } from '../src/index.js'
-import { session, type TestSession } from './helpers/store.js'
+import { session, setupStore, type TestSession } from './helpers/store.js'
 
-// stats(): current and peak size and bytes, hits and misses, departures counted by reason.
+// stats(): current and peak size and bytes, hits and misses, removed counted by reason.
 
 type Session = TestSession
 
-const REASONS: EvictionReason[] = ['idle', 'max-age', 'capacity', 'size', 'pressure', 'delete', 'replace', 'clear', 'close']
-const zeroDepartures = () => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<EvictionReason, number>
+const REASONS: RemovalReason[] = ['idle', 'max-age', 'capacity', 'size', 'pressure', 'delete', 'replace', 'clear', 'close']
+const noRemovals = () => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<RemovalReason, number>
 
 function setup(options: BoundedSessionStoreOptions<string, Session> = {}) {
   const clock = { t: 0 }
@@ -35,7 +35,9 @@ describe('stats()', () => {
       peakBytes: 0,
       hits: 0,
       misses: 0,
-      departures: zeroDepartures(),
+      removed: noRemovals(),
+      errors: 0,
+      tearingDown: 0,
     })
   })
 
@@ -84,7 +86,7 @@ describe('stats()', () => {
     expect(store.stats()).toMatchObject({ hits: 3, misses: 4 })
   })
 
-  it('counts departures by reason', async () => {
+  it('counts removed by reason', async () => {
     const { store, clock } = setup({ maxSessions: 3, idleTtlMs: 1000, maxAgeMs: 3000, maxBytes: 3 * SESSION_OVERHEAD_BYTES + 500 })
     // capacity
     store.set('a', session('a')).set('b', session('b')).set('c', session('c')).set('d', session('d'))
@@ -108,8 +110,8 @@ describe('stats()', () => {
     store.clear()
     store.set('h', session('h'))
     await store.close()
-    expect(store.stats().departures).toEqual({
-      ...zeroDepartures(),
+    expect(store.stats().removed).toEqual({
+      ...noRemovals(),
       capacity: 1,
       size: 1,
       delete: 1,
@@ -121,11 +123,11 @@ describe('stats()', () => {
     })
   })
 
-  it('counts pressure departures', () => {
+  it('counts pressure removed', () => {
     const { store } = setup({ heapHighWaterBytes: 1 })
     store.set('a', session('a')).set('b', session('b'))
     store.sweep()
-    expect(store.stats().departures.pressure).toBe(2)
+    expect(store.stats().removed.pressure).toBe(2)
   })
 
   it('returns a snapshot that later operations do not change', () => {
@@ -141,7 +143,44 @@ describe('stats()', () => {
       peakBytes: 0,
       hits: 0,
       misses: 0,
-      departures: zeroDepartures(),
+      removed: noRemovals(),
+      errors: 0,
+      tearingDown: 0,
     })
+  })
+})
+
+describe('stats() of errors and teardowns', () => {
+  it('counts every error reported, with or without an error listener', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const { store } = setupStore({
+        dispose: () => {
+          throw new Error('teardown failed')
+        },
+      })
+      store.set('a', session('a')).set('b', session('b'))
+      store.delete('a')
+      store.delete('b')
+      expect(store.stats().errors).toBe(2)
+      await new Promise((resolve) => setImmediate(resolve))
+      // One warning per store, whatever the number of errors.
+      expect(warnings.filter((w) => (w as { code?: string }).code === 'BOUNDED_SESSION_STORE_ERROR')).toHaveLength(1)
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
+  it('counts teardowns still running', async () => {
+    let finish!: () => void
+    const { store } = setupStore({ dispose: () => new Promise<void>((resolve) => (finish = resolve)) })
+    store.set('a', session('a'))
+    store.delete('a')
+    expect(store.stats().tearingDown).toBe(1)
+    finish()
+    await store.settled('a')
+    expect(store.stats().tearingDown).toBe(0)
   })
 })

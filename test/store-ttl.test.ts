@@ -3,7 +3,7 @@ import {
   BoundedSessionStore,
   RingBufferHistory,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
 } from '../src/index.js'
 import { setupStore } from './helpers/store.js'
 
@@ -303,7 +303,7 @@ describe('the sweep timer', () => {
   it('sweeps expired sessions every sweepIntervalMs without the host calling sweep()', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
     const clock = { t: 0 }
-    const disposed: Array<[string, EvictionReason]> = []
+    const disposed: Array<[string, RemovalReason]> = []
     const store = new BoundedSessionStore<string, Session>({
       now: () => clock.t,
       idleTtlMs: 1000,

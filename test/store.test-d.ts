@@ -1,12 +1,15 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   BoundedSessionStore,
+  DisposeTimeoutError,
+  InvalidClockError,
   RingBufferHistory,
+  SessionClosingError,
   SESSION_OVERHEAD_BYTES,
   SessionLimitError,
   StoreClosedError,
   type BoundedSessionStoreOptions,
-  type EvictionReason,
+  type RemovalReason,
   type OverflowInfo,
   type SessionLease,
   type SessionStoreEvents,
@@ -24,8 +27,8 @@ declare const store: BoundedSessionStore<number, ActiveSession>
 declare const session: ActiveSession
 
 describe('BoundedSessionStore types', () => {
-  it('EvictionReason is the union of the nine reasons', () => {
-    expectTypeOf<EvictionReason>().toEqualTypeOf<
+  it('RemovalReason is the union of the nine reasons', () => {
+    expectTypeOf<RemovalReason>().toEqualTypeOf<
       'idle' | 'max-age' | 'capacity' | 'size' | 'pressure' | 'delete' | 'replace' | 'clear' | 'close'
     >()
   })
@@ -34,8 +37,8 @@ describe('BoundedSessionStore types', () => {
     expectTypeOf<SessionStoreEvents<number, ActiveSession>['create']>().toEqualTypeOf<
       [key: number, value: ActiveSession]
     >()
-    expectTypeOf<SessionStoreEvents<number, ActiveSession>['evict']>().toEqualTypeOf<
-      [key: number, value: ActiveSession, reason: EvictionReason]
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['remove']>().toEqualTypeOf<
+      [key: number, value: ActiveSession, reason: RemovalReason]
     >()
     expectTypeOf<SessionStoreEvents<number, ActiveSession>['overflow']>().toEqualTypeOf<[info: OverflowInfo]>()
     expectTypeOf<SessionStoreEvents<number, ActiveSession>['error']>().toEqualTypeOf<
@@ -48,10 +51,10 @@ describe('BoundedSessionStore types', () => {
       expectTypeOf(key).toEqualTypeOf<number>()
       expectTypeOf(value).toEqualTypeOf<ActiveSession>()
     })
-    store.on('evict', (key, value, reason) => {
+    store.on('remove', (key, value, reason) => {
       expectTypeOf(key).toEqualTypeOf<number>()
       expectTypeOf(value).toEqualTypeOf<ActiveSession>()
-      expectTypeOf(reason).toEqualTypeOf<EvictionReason>()
+      expectTypeOf(reason).toEqualTypeOf<RemovalReason>()
     })
     store.on('overflow', (info) => {
       expectTypeOf(info).toEqualTypeOf<OverflowInfo>()
@@ -66,7 +69,7 @@ describe('BoundedSessionStore types', () => {
     })
     expectTypeOf(store.on('create', () => {})).toEqualTypeOf(store)
     store.off('create', () => {})
-    store.once('evict', () => {})
+    store.once('remove', () => {})
   })
 
   it('rejects a wrong event name or a wrongly typed listener', () => {
@@ -76,8 +79,8 @@ describe('BoundedSessionStore types', () => {
     store.off('dispose', () => {})
     // @ts-expect-error: keys are numbers here
     store.on('create', (key: string) => void key)
-    // @ts-expect-error: the reason is an EvictionReason, not a number
-    store.on('evict', (_key: number, _value: ActiveSession, reason: number) => void reason)
+    // @ts-expect-error: the reason is an RemovalReason, not a number
+    store.on('remove', (_key: number, _value: ActiveSession, reason: number) => void reason)
   })
 
   it('options are typed over K and V', () => {
@@ -95,7 +98,7 @@ describe('BoundedSessionStore types', () => {
       dispose: async (value, key, reason) => {
         expectTypeOf(value).toEqualTypeOf<ActiveSession>()
         expectTypeOf(key).toEqualTypeOf<number>()
-        expectTypeOf(reason).toEqualTypeOf<EvictionReason>()
+        expectTypeOf(reason).toEqualTypeOf<RemovalReason>()
         value.abortController.abort()
         await value.generatorPromise
       },
@@ -177,10 +180,10 @@ describe('BoundedSessionStore types', () => {
     }
   })
 
-  it('stats() counts departures by every reason', () => {
+  it('stats() counts removed by every reason', () => {
     const stats = store.stats()
     expectTypeOf(stats).toEqualTypeOf<SessionStoreStats>()
-    expectTypeOf(stats.departures).toEqualTypeOf<Record<EvictionReason, number>>()
+    expectTypeOf(stats.removed).toEqualTypeOf<Record<RemovalReason, number>>()
     expectTypeOf(stats.size).toEqualTypeOf<number>()
     expectTypeOf(stats.peakSize).toEqualTypeOf<number>()
     expectTypeOf(stats.bytes).toEqualTypeOf<number>()
@@ -195,5 +198,28 @@ describe('BoundedSessionStore types', () => {
     expectTypeOf<SessionLimitError['code']>().toEqualTypeOf<'ERR_SESSION_LIMIT'>()
     expectTypeOf<SessionLimitError['limit']>().toEqualTypeOf<number>()
     expectTypeOf<StoreClosedError['code']>().toEqualTypeOf<'ERR_STORE_CLOSED'>()
+  })
+
+  it('teardown methods: remove, settled, getOrCreateAsync, isBusy', () => {
+    expectTypeOf(store.remove(1)).toEqualTypeOf<Promise<boolean>>()
+    expectTypeOf(store.settled(1)).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(store.isBusy(1)).toEqualTypeOf<boolean>()
+    expectTypeOf(store.getOrCreateAsync(1, async () => session)).toEqualTypeOf<Promise<ActiveSession>>()
+    expectTypeOf(store.getOrCreateAsync(1, () => session)).toEqualTypeOf<Promise<ActiveSession>>()
+    // @ts-expect-error the key type is number
+    void store.remove('1')
+    // @ts-expect-error create must make a session
+    void store.getOrCreateAsync(1, async () => 42)
+  })
+
+  it('teardown options and the errors of teardown and clock carry literal codes', () => {
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['disposeTimeoutMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['whenReserved']>().toEqualTypeOf<'reject' | 'allow' | undefined>()
+    expectTypeOf<SessionClosingError['code']>().toEqualTypeOf<'ERR_SESSION_CLOSING'>()
+    expectTypeOf<DisposeTimeoutError['code']>().toEqualTypeOf<'ERR_DISPOSE_TIMEOUT'>()
+    expectTypeOf<DisposeTimeoutError['timeoutMs']>().toEqualTypeOf<number>()
+    expectTypeOf<InvalidClockError['code']>().toEqualTypeOf<'ERR_INVALID_CLOCK'>()
+    expectTypeOf<SessionStoreStats['errors']>().toEqualTypeOf<number>()
+    expectTypeOf<SessionStoreStats['tearingDown']>().toEqualTypeOf<number>()
   })
 })

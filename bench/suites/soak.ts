@@ -1,7 +1,7 @@
 // Issue item 6: the claude-mem soak, headless. The demo's seeded traffic
 // (examples/claude-mem-worker) is replayed through the worker's v8.5.7 design (a Map of sessions,
-// each with an ever-growing array) and through the bounded one (BoundedSessionStore +
-// RingBufferHistory with the settings the analysis proposed). Each design runs in its own child
+// each with an ever-growing array) and through the example's port (BoundedSessionStore +
+// RingBufferHistory with the worker's default settings). Each design runs in its own child
 // process; the figure is the peak retained heap, sampled after full collections.
 //
 // The example imports `bounded-session` from src/ (tsconfig paths), whatever BENCH_LIBRARY says.

@@ -168,7 +168,7 @@ export function storeSuite(sessions: number, kind: KeyKind, settings: Settings):
     compare(`store-insert-${sessions}-${kind}`, `insert with eviction, ${label}`, OPS, insert, settings),
   ]
   if (store.size !== sessions || lru.size !== sessions || map.size !== sessions) throw new Error('store: sizes drifted')
-  const evicted = store.stats().departures.capacity
+  const evicted = store.stats().removed.capacity
   if (evicted === 0) throw new Error('store: inserts did not evict')
   return results
 }

@@ -1,4 +1,4 @@
-/** Renders memory-over-time series as a terminal chart and as an SVG file. No dependencies. */
+/** Renders series over time as a terminal chart and as an SVG file of stacked panels. No dependencies. */
 
 export interface Series {
   label: string
@@ -99,65 +99,95 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-/** The same chart as a standalone SVG document. */
-export function svgChart(series: readonly Series[], options: ChartOptions & { subtitle?: string }): string {
-  const W = 960
-  const H = 480
-  const left = 80
-  const right = 24
-  const top = 64
-  const bottom = 80
-  const plotW = W - left - right
-  const plotH = H - top - bottom
-  const xs = series.flatMap((s) => s.points.map((p) => p[0]))
-  const x0 = Math.min(...xs)
-  const x1 = Math.max(...xs)
-  const yMax = niceMax(Math.max(...series.flatMap((s) => s.points.map((p) => p[1])), options.reference?.y ?? 0) * 1.05)
-  const px = (x: number): number => left + (x1 === x0 ? 0 : ((x - x0) / (x1 - x0)) * plotW)
-  const py = (y: number): number => top + plotH - (y / yMax) * plotH
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="13">`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${left}" y="28" font-size="18" font-weight="600">${escapeXml(options.title)}</text>`,
-  ]
-  if (options.subtitle !== undefined) {
-    parts.push(`<text x="${left}" y="48" fill="#555">${escapeXml(options.subtitle)}</text>`)
+/** One panel of an SVG figure: a chart with its own y axis, and a verdict under it. */
+export interface Panel extends ChartOptions {
+  series: readonly Series[]
+  /** One line under the panel: what the reader should take from it. */
+  verdict: string
+}
+
+// Lines of at most `width` characters, broken between words (an SVG text does not wrap).
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
   }
+  if (line !== '') lines.push(line)
+  return lines
+}
+
+const W = 960
+const PANEL_H = 360
+const LEFT = 80
+const RIGHT = 24
+
+function svgPanel(panel: Panel, top: number, x0: number, x1: number): string[] {
+  const plotTop = top + 28
+  const plotW = W - LEFT - RIGHT
+  const plotH = PANEL_H - 28 - 96
+  const yMax = niceMax(Math.max(...panel.series.flatMap((s) => s.points.map((p) => p[1])), panel.reference?.y ?? 0) * 1.05)
+  const px = (x: number): number => LEFT + (x1 === x0 ? 0 : ((x - x0) / (x1 - x0)) * plotW)
+  const py = (y: number): number => plotTop + plotH - (y / yMax) * plotH
+  const parts: string[] = [`<text x="${LEFT}" y="${top + 16}" font-size="15" font-weight="600">${escapeXml(panel.title)}</text>`]
   for (let t = 0; t <= 5; t++) {
     const y = (yMax * t) / 5
     parts.push(
-      `<line x1="${left}" x2="${left + plotW}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#e5e5e5"/>`,
-      `<text x="${left - 8}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" fill="#333">${escapeXml(options.yLabel(y))}</text>`,
+      `<line x1="${LEFT}" x2="${LEFT + plotW}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#e5e5e5"/>`,
+      `<text x="${LEFT - 8}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" fill="#333">${escapeXml(panel.yLabel(y))}</text>`,
     )
   }
   for (let t = 0; t <= 6; t++) {
     const x = x0 + ((x1 - x0) * t) / 6
     parts.push(
-      `<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${top}" y2="${top + plotH}" stroke="#f0f0f0"/>`,
-      `<text x="${px(x).toFixed(1)}" y="${top + plotH + 20}" text-anchor="middle" fill="#333">${escapeXml(options.xLabel(x))}</text>`,
+      `<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${plotTop}" y2="${plotTop + plotH}" stroke="#f0f0f0"/>`,
+      `<text x="${px(x).toFixed(1)}" y="${plotTop + plotH + 18}" text-anchor="middle" fill="#333">${escapeXml(panel.xLabel(x))}</text>`,
     )
   }
-  parts.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`)
-  if (options.reference !== undefined) {
-    const y = py(options.reference.y).toFixed(1)
+  parts.push(`<rect x="${LEFT}" y="${plotTop}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`)
+  if (panel.reference !== undefined) {
+    const y = py(panel.reference.y).toFixed(1)
     parts.push(
-      `<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#888" stroke-dasharray="6 4"/>`,
-      `<text x="${left + plotW - 6}" y="${(Number(y) - 6).toFixed(1)}" text-anchor="end" fill="#666">${escapeXml(options.reference.label)}</text>`,
+      `<line x1="${LEFT}" x2="${LEFT + plotW}" y1="${y}" y2="${y}" stroke="#888" stroke-dasharray="6 4"/>`,
+      `<text x="${LEFT + plotW - 6}" y="${(Number(y) - 6).toFixed(1)}" text-anchor="end" fill="#666">${escapeXml(panel.reference.label)}</text>`,
     )
   }
-  for (const s of series) {
+  for (const s of panel.series) {
     const d = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')
     parts.push(`<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="2.5" stroke-linejoin="round"/>`)
   }
-  let legendX = left
-  for (const s of series) {
+  let legendX = LEFT
+  const legendY = plotTop + plotH + 42
+  for (const s of panel.series) {
     parts.push(
-      `<line x1="${legendX}" x2="${legendX + 24}" y1="${H - 24}" y2="${H - 24}" stroke="${s.color}" stroke-width="3"/>`,
-      `<text x="${legendX + 30}" y="${H - 20}">${escapeXml(s.label)}</text>`,
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${s.color}" stroke-width="3"/>`,
+      `<text x="${legendX + 30}" y="${legendY}">${escapeXml(s.label)}</text>`,
     )
-    legendX += 40 + s.label.length * 7.5
+    legendX += 40 + s.label.length * 7.2
   }
-  parts.push(`<text x="${left + plotW / 2}" y="${top + plotH + 42}" text-anchor="middle" fill="#333">virtual time</text>`)
+  for (const [i, line] of wrap(panel.verdict, 125).entries()) {
+    parts.push(`<text x="${LEFT}" y="${legendY + 24 + 18 * i}" font-style="italic" fill="#222">${escapeXml(line)}</text>`)
+  }
+  return parts
+}
+
+/** The panels stacked in one standalone SVG document, on a shared x axis. */
+export function svgChart(panels: readonly Panel[], options: { title: string; subtitle?: string }): string {
+  const head = 64
+  const H = head + panels.length * PANEL_H
+  const xs = panels.flatMap((p) => p.series.flatMap((s) => s.points.map((pt) => pt[0])))
+  const x0 = Math.min(...xs)
+  const x1 = Math.max(...xs)
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${LEFT}" y="28" font-size="18" font-weight="600">${escapeXml(options.title)}</text>`,
+  ]
+  if (options.subtitle !== undefined) parts.push(`<text x="${LEFT}" y="48" fill="#555">${escapeXml(options.subtitle)}</text>`)
+  for (const [i, panel] of panels.entries()) parts.push(...svgPanel(panel, head + i * PANEL_H, x0, x1))
   parts.push('</svg>\n')
   return parts.join('\n')
 }

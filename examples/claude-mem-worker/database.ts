@@ -1,8 +1,8 @@
 /**
  * An in-memory stand-in for the worker's SQLite database: the session rows an evicted session is
  * re-created from, and the pending-message queue. In the worker these live on disk; here they
- * are the same for the original and the bounded session layer, and stay small (a processed
- * message is deleted, as the worker does).
+ * are the same for the three designs, and stay small (a processed message is deleted, as the
+ * worker does).
  */
 import type { ObservationData, PendingMessage } from './types.js'
 
@@ -71,6 +71,13 @@ export class SessionDatabase {
     const message = queue.shift()
     if (queue.length === 0) this.#pending.delete(sessionDbId)
     return message
+  }
+
+  /** Puts a claimed message back at the head of its session's queue (it was never answered). */
+  requeue(sessionDbId: number, message: PendingMessage): void {
+    let queue = this.#pending.get(sessionDbId)
+    if (queue === undefined) this.#pending.set(sessionDbId, (queue = []))
+    queue.unshift(message)
   }
 
   getPendingCount(sessionDbId: number): number {

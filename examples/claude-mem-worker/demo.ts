@@ -1,19 +1,26 @@
 /**
  * `npm run demo`: replays days of claude-mem worker traffic, in compressed virtual time, through
- * the original session layer (a Map and plain arrays) and through the one rebuilt on
- * bounded-session, and charts the retained heap of each.
+ * three designs of the worker's session layer, and charts what each holds in memory and what its
+ * model calls would bill with prompt caching:
+ * 1. v8.5.7: a Map of sessions and plain arrays, never removed (the leak of issue #532);
+ * 2. v13, as the worker ships today: sessions leave the Map when their generator exits, except
+ *    paused ones; the history is recycled as a whole generation at the character budget;
+ * 3. the port to bounded-session (examples/claude-mem-worker/session-manager.ts).
  *
- * Honesty: each design runs in its own child process (so one's garbage never weighs on the
- * other's numbers), both children generate the same event stream from the same seed and print
- * its fingerprint, and the heap is sampled with `process.memoryUsage().heapUsed` right after a
- * full `gc()`. The children import the package by name and run against the build in dist/.
+ * Honesty: each design runs in its own child process (so one's garbage never weighs on another's
+ * numbers), the children generate the same event stream from the same seed and print its
+ * fingerprint, and the heap is sampled with `process.memoryUsage().heapUsed` right after a full
+ * `gc()`. The children import the package by name and run against the build in dist/. The cost
+ * model (prompt-cache.ts) is the one `npm run bench` uses.
  */
 import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type Series, svgChart, terminalChart } from './chart.js'
+import { type Panel, type Series, svgChart, terminalChart } from './chart.js'
+import { cacheShare, meanContextTokens, type PromptCacheTotals } from './prompt-cache.js'
+import type { Design } from './replay.js'
 import { resolveSessionSettings, type SessionLayerSettings, type WorkerSettings } from './settings.js'
 import type { Logger } from './types.js'
 
@@ -22,23 +29,27 @@ const ROOT = resolve(HERE, '../..')
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const MB = 1024 * 1024
+const DESIGNS: readonly Design[] = ['unbounded', 'today', 'bounded']
 
 const HELP = `Usage: npm run demo -- [options]
 
-Replays days of claude-mem worker traffic through the original session layer (Map + arrays)
-and through bounded-session, and charts the retained heap of both.
+Replays days of claude-mem worker traffic through three designs of its session layer (v8.5.7:
+Map + arrays; v13 as it ships: sessions leave on generator exit, histories recycled in
+generations; the port to bounded-session) and charts the retained heap and the input tokens a
+provider with prompt caching would bill.
 
 Traffic
   --days <n>               days of sessions arriving (default 3)
   --sessions-per-day <n>   new Claude Code sessions per day (default 150)
   --seed <n>               seed of the event stream (default 532)
-Budgets (the worker's settings, passed as strings like settings.json)
-  --ttl-minutes <n>        CLAUDE_MEM_SESSION_TTL_MINUTES (default 60)
-  --max-sessions <n>       CLAUDE_MEM_MAX_ACTIVE_SESSIONS (default 100)
-  --max-history <n>        CLAUDE_MEM_MAX_CONVERSATION_HISTORY (default 50)
+Settings (the worker's, passed as strings like settings.json)
   --max-chars <n>          CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS (default 400000)
+  --context-window <n>     CLAUDE_MEM_OBSERVER_CONTEXT_WINDOW, tokens (default: the model's, 200000)
+  --ttl-minutes <n>        CLAUDE_MEM_SESSION_TTL_MINUTES, new in the port (default 60)
+  --max-sessions <n>       CLAUDE_MEM_MAX_ACTIVE_SESSIONS, new in the port (default 100)
+  --trim-to <x>            the port's RingBufferHistory trimTo, 0 to 1 (default 0.5)
 Output
-  --sample-minutes <n>     virtual minutes between heap samples (default: about 100 samples)
+  --sample-minutes <n>     virtual minutes between samples (default: about 60 samples)
   --out <file>             SVG file (default out/claude-mem-worker-demo.svg)
   --no-color               plain terminal output
   -h, --help               this text
@@ -49,39 +60,49 @@ interface DemoConfig {
   sessionsPerDay: number
   seed: number
   settings: WorkerSettings
+  trimTo: number | undefined
   sampleMinutes: number | undefined
 }
 
+interface Sample {
+  virtualTime: number
+  heapUsed: number
+  /** Cumulative billed input, in base-price tokens. */
+  cost: number
+  sessions: number
+}
+
 type ChildMessage =
-  | { type: 'start'; events: number; fingerprint: string; endAt: number; baseline: number; resolved: string }
+  | { type: 'start'; events: number; outages: number; fingerprint: string; endAt: number; baseline: number; resolved: string }
   | { type: 'progress'; fraction: number; virtualTime: number }
-  | { type: 'sample'; virtualTime: number; heapUsed: number }
+  | { type: 'sample'; sample: Sample }
   | { type: 'done'; summary: ChildSummary }
   | { type: 'failed'; error: string }
 
 interface ChildSummary {
   wallMs: number
   stats: Record<string, number>
+  totals: PromptCacheTotals
   sessionsHeld: number
   messagesHeld: number
-  charsHeld: number
-  store?: { peakSize: number; peakBytes: number; recreated: number; departures: Record<string, number> }
+  sessionsCreated: number
+  distinctSessions: number
 }
 
 // --- child: one design ---------------------------------------------------------------------
 
-async function runChild(design: 'unbounded' | 'bounded', config: DemoConfig): Promise<void> {
+async function runChild(design: Design, config: DemoConfig): Promise<void> {
   const send = (message: ChildMessage): void => {
     process.send?.(message)
   }
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('run with node --expose-gc')
-  const { createStack, replay } = await import('./replay.js')
+  const { createStack, outagesOf, replay } = await import('./replay.js')
   const { fingerprint, generateTraffic } = await import('./traffic.js')
   const logger: Logger = {
     debug() {},
     info() {},
-    // Provider fallbacks are expected (1% of calls fail on purpose) and counted in the stats.
+    // Fallbacks, pauses and truncations are expected and counted in the stats.
     warn() {},
     error: (component, message, context) => console.error(`[${design}] ${component} ${message}`, context ?? ''),
   }
@@ -90,65 +111,81 @@ async function runChild(design: 'unbounded' | 'bounded', config: DemoConfig): Pr
   const last = events[events.length - 1]?.at ?? 0
   // Run on past the last event long enough for idle sessions to time out.
   const endAt = Math.ceil((last + settings.idleTtlMs + 2 * HOUR) / HOUR) * HOUR
-  const sampleEveryMs = (config.sampleMinutes ?? Math.max(30, Math.round(endAt / 100 / 60_000))) * 60_000
-  const stack = createStack(design, { settings, logger })
-  let created = 0
-  if (stack.design === 'bounded') stack.layer.sessions.on('create', () => created++)
+  const sampleEveryMs = (config.sampleMinutes ?? Math.max(30, Math.round(endAt / 60 / 60_000))) * 60_000
+  const outages = outagesOf(events)
+  const stack = createStack(design, { settings, logger, ...(config.trimTo === undefined ? {} : { trimTo: config.trimTo }) }, outages)
   gc()
   const baseline = process.memoryUsage().heapUsed
   send({
     type: 'start',
     events: events.length,
+    outages: outages.length,
     fingerprint: fingerprint(events),
     endAt,
     baseline,
     resolved: relative(ROOT, fileURLToPath(import.meta.resolve('bounded-session'))),
   })
-  send({ type: 'sample', virtualTime: 0, heapUsed: baseline })
+  const sample = (virtualTime: number): Sample => ({
+    virtualTime,
+    heapUsed: process.memoryUsage().heapUsed,
+    cost: stack.meter.totals().cost,
+    sessions: stack.layer.getActiveSessionCount(),
+  })
+  send({ type: 'sample', sample: sample(0) })
   const started = performance.now()
   const every = Math.max(1, Math.floor(events.length / 200))
   await replay(stack, events, endAt, {
     sampleEveryMs,
     onSample(virtualTime) {
       gc()
-      send({ type: 'sample', virtualTime, heapUsed: process.memoryUsage().heapUsed })
+      send({ type: 'sample', sample: sample(virtualTime) })
     },
     onEvent(index, event) {
       if (index % every === 0) send({ type: 'progress', fraction: index / events.length, virtualTime: event.at })
     },
   })
   let messagesHeld = 0
-  let charsHeld = 0
-  for (const [, session] of stack.layer.sessions) {
-    messagesHeld += session.conversationHistory.length
-    for (const message of session.conversationHistory) charsHeld += message.content.length
-  }
-  const summary: ChildSummary = {
-    wallMs: performance.now() - started,
-    stats: { ...stack.worker.stats },
-    sessionsHeld: stack.layer.getActiveSessionCount(),
-    messagesHeld,
-    charsHeld,
-  }
-  if (stack.design === 'bounded') {
-    const s = stack.layer.sessions.stats()
-    summary.store = { peakSize: s.peakSize, peakBytes: s.peakBytes, recreated: created - stack.db.sessionCount, departures: s.departures }
-  }
-  send({ type: 'done', summary })
+  for (const session of stack.layer.heldSessions()) messagesHeld += session.conversationHistory.length
+  send({
+    type: 'done',
+    summary: {
+      wallMs: performance.now() - started,
+      stats: { ...stack.worker.stats },
+      totals: stack.meter.totals(),
+      sessionsHeld: stack.layer.getActiveSessionCount(),
+      messagesHeld,
+      sessionsCreated: stack.layer.side.opened,
+      distinctSessions: stack.db.sessionCount,
+    },
+  })
 }
 
-// --- parent: run both, draw ----------------------------------------------------------------
+// --- parent: run all three, draw -----------------------------------------------------------
 
 interface ChildState {
-  design: 'unbounded' | 'bounded'
+  design: Design
   fraction: number
   virtualTime: number
   start?: Extract<ChildMessage, { type: 'start' }>
-  samples: [number, number][]
+  samples: Sample[]
   summary?: ChildSummary
 }
 
-function spawnChild(design: 'unbounded' | 'bounded', argv: string[], state: ChildState, onUpdate: () => void): Promise<void> {
+interface Look {
+  short: string
+  label: string
+  glyph: string
+  ansi: number
+  color: string
+}
+
+const LOOK: Record<Design, Look> = {
+  unbounded: { short: 'v8.5.7', label: 'v8.5.7 (Map + arrays)', glyph: '▲', ansi: 31, color: '#d62728' },
+  today: { short: 'v13', label: 'v13 today (generations)', glyph: '■', ansi: 33, color: '#ff7f0e' },
+  bounded: { short: 'bounded', label: 'bounded-session port', glyph: '●', ansi: 32, color: '#2ca02c' },
+}
+
+function spawnChild(design: Design, argv: string[], state: ChildState, onUpdate: () => void): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--child', design, ...argv], {
       execArgv: process.execArgv,
@@ -167,8 +204,8 @@ function spawnChild(design: 'unbounded' | 'bounded', argv: string[], state: Chil
           state.virtualTime = message.virtualTime
           break
         case 'sample':
-          state.samples.push([message.virtualTime, message.heapUsed])
-          state.virtualTime = Math.max(state.virtualTime, message.virtualTime)
+          state.samples.push(message.sample)
+          state.virtualTime = Math.max(state.virtualTime, message.sample.virtualTime)
           break
         case 'done':
           state.summary = message.summary
@@ -194,6 +231,25 @@ function bar(fraction: number, width: number): string {
 }
 
 const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`
+const mtok = (tokens: number): string => `${(tokens / 1e6).toFixed(1)} M`
+const ktok = (tokens: number): string => `${(tokens / 1000).toFixed(1)} k`
+const pct = (share: number): string => `${(share * 100).toFixed(1)}%`
+const times = (ratio: number): string => `${ratio.toFixed(2)}×`
+const count = (n: number): string => n.toLocaleString('en-US')
+
+interface Done {
+  state: ChildState
+  start: Extract<ChildMessage, { type: 'start' }>
+  summary: ChildSummary
+}
+
+function done(state: ChildState): Done {
+  if (state.start === undefined || state.summary === undefined) throw new Error(`the ${state.design} run ended without reporting`)
+  return { state, start: state.start, summary: state.summary }
+}
+
+const peakHeap = (d: Done): number => Math.max(...d.state.samples.map((s) => s.heapUsed))
+const finalHeap = (d: Done): number => d.state.samples[d.state.samples.length - 1]?.heapUsed ?? 0
 
 async function runParent(config: DemoConfig, argv: string[], outFile: string, color: boolean): Promise<void> {
   if (!existsSync(resolve(ROOT, 'dist/index.js'))) {
@@ -202,7 +258,7 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
     return
   }
   const paint = (code: number, text: string): string => (color ? `\x1b[${code}m${text}\x1b[0m` : text)
-  console.log(paint(1, 'bounded-session × claude-mem worker: the issue #532 leak, replayed'))
+  console.log(paint(1, 'bounded-session × claude-mem worker: v8.5.7, v13 as it ships, and the port, on the same traffic'))
   const settings = resolveSessionSettings(config.settings, {
     debug() {},
     info() {},
@@ -210,24 +266,20 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
     error: (_component, message, context) => console.error(`  error: ${message}`, context ?? ''),
   })
   console.log(
-    `  ${config.days} day(s), ${config.sessionsPerDay} sessions/day, seed ${config.seed}; ` +
-      `budgets: TTL ${settings.idleTtlMs / 60_000} min, ${settings.maxSessions} sessions, ` +
-      `${settings.maxMessages} messages and ${settings.maxChars.toLocaleString('en-US')} chars per history`,
+    `  ${config.days} day(s), ${config.sessionsPerDay} sessions/day, seed ${config.seed}; history budget ` +
+      `${settings.budgetChars.toLocaleString('en-US')} chars (v13 recycles above it, the port trims to ` +
+      `${config.trimTo ?? 0.5} of it); port: TTL ${settings.idleTtlMs / 60_000} min, at most ${settings.maxSessions} sessions`,
   )
-  console.log('  each design runs in its own process on the same event stream; heap = heapUsed after gc()\n')
+  console.log(
+    '  each design runs in its own process on the same event stream; heap = heapUsed after gc(); input billed with\n' +
+      '  prompt caching (cache read 0.1×, write 1.25×, 5-minute cache), in base-price tokens\n',
+  )
 
-  const states: ChildState[] = (['unbounded', 'bounded'] as const).map((design) => ({
-    design,
-    fraction: 0,
-    virtualTime: 0,
-    samples: [],
-  }))
+  const states: ChildState[] = DESIGNS.map((design) => ({ design, fraction: 0, virtualTime: 0, samples: [] }))
   const tty = process.stdout.isTTY === true
   let lastLine = -1
   const render = (): void => {
-    const line = states
-      .map((s) => `${s.design.padEnd(9)} ${bar(s.fraction, 20)} day ${(s.virtualTime / DAY).toFixed(1)}`)
-      .join('   ')
+    const line = states.map((s) => `${LOOK[s.design].short.padEnd(7)} ${bar(s.fraction, 12)} day ${(s.virtualTime / DAY).toFixed(1)}`).join('  ')
     if (tty) process.stdout.write(`\r  ${line}`)
     else {
       const quarter = Math.floor(Math.min(...states.map((s) => s.fraction)) * 4)
@@ -248,90 +300,86 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
   if (tty) process.stdout.write('\n')
   const wall = performance.now() - started
 
-  const [unbounded, bounded] = states as [ChildState, ChildState]
-  const u = unbounded.start
-  const b = bounded.start
-  if (u === undefined || b === undefined || unbounded.summary === undefined || bounded.summary === undefined) {
-    throw new Error('a run ended without reporting')
-  }
-  const same = u.fingerprint === b.fingerprint && u.events === b.events
+  const [v8, v13, port] = states.map(done) as [Done, Done, Done]
+  const all = [v8, v13, port]
+  const same = all.every((d) => d.start.fingerprint === v8.start.fingerprint && d.start.events === v8.start.events)
   console.log(
-    `\n  event stream: ${u.events.toLocaleString('en-US')} events, fingerprint ${u.fingerprint} (unbounded) / ` +
-      `${b.fingerprint} (bounded) ${same ? paint(32, '✓ identical') : paint(31, '✗ DIFFERENT')}`,
+    `\n  event stream: ${count(v8.start.events)} events (${v8.start.outages} quota outages), fingerprints ` +
+      `${all.map((d) => d.start.fingerprint).join(' / ')} ${same ? paint(32, '✓ identical') : paint(31, '✗ DIFFERENT')}`,
   )
-  console.log(`  bounded-session loaded from: ${b.resolved}`)
+  console.log(`  bounded-session loaded from: ${port.start.resolved}`)
 
-  const series: Series[] = [
+  const seriesOf = (y: (s: Sample, d: Done) => number): Series[] =>
+    all.map((d) => ({ ...LOOK[d.state.design], points: d.state.samples.map((s) => [s.virtualTime / DAY, y(s, d)] as const) }))
+  const xLabel = (x: number): string => `day ${x.toFixed(x < 10 ? 1 : 0)}`
+  // What the port may hold at most: every session at its character budget (ASCII text is one byte
+  // per character in V8), on top of the heap before any traffic.
+  const budgetBytes = port.start.baseline + settings.maxSessions * settings.budgetChars
+  const ratio = (a: number, b: number): number => a / Math.max(1, b)
+  const held = (d: Done): string => (finalHeap(d) >= 0.9 * peakHeap(d) ? ', all of it still held at the end' : '')
+  const memoryVerdict =
+    `Peak heap: v8.5.7 ${mb(peakHeap(v8))}${held(v8)}; v13 ${mb(peakHeap(v13))}${held(v13)}; the port ` +
+    `${mb(peakHeap(port))}${held(port)}, within its bound (${settings.maxSessions} sessions × ${settings.budgetChars.toLocaleString('en-US')} chars).`
+  const t8 = v8.summary.totals
+  const t13 = v13.summary.totals
+  const tp = port.summary.totals
+  const costVerdict =
+    `Billed input: the port ${times(ratio(tp.cost, t13.cost))} v13's, for ${times(ratio(meanContextTokens(tp), meanContextTokens(t13)))} ` +
+    `its mean context, losing it ${count(tp.contextLost)} times instead of ${count(t13.contextLost)}; v8.5.7 ${times(ratio(t8.cost, t13.cost))}.`
+  const panels: Panel[] = [
     {
-      label: 'unbounded (Map + arrays, v8.5.7)',
-      points: unbounded.samples.map(([t, h]) => [t / DAY, h / MB] as const),
-      glyph: '▲',
-      ansi: 31,
-      color: '#d62728',
+      title: 'Retained heap (MB)',
+      series: seriesOf((s) => s.heapUsed / MB),
+      xLabel,
+      yLabel: (y) => `${y.toFixed(0)} MB`,
+      reference: { y: budgetBytes / MB, label: `port's bound (${settings.maxSessions} × ${settings.budgetChars.toLocaleString('en-US')} chars)` },
+      verdict: memoryVerdict,
     },
     {
-      label: 'bounded-session',
-      points: bounded.samples.map(([t, h]) => [t / DAY, h / MB] as const),
-      glyph: '●',
-      ansi: 32,
-      color: '#2ca02c',
+      title: 'Cumulative input billed with prompt caching (M base-price tokens)',
+      series: seriesOf((s) => s.cost / 1e6),
+      xLabel,
+      yLabel: (y) => `${y.toFixed(0)} M`,
+      verdict: costVerdict,
     },
   ]
-  // What the bounded layer may hold at most: every session at its character budget (ASCII text
-  // is one byte per character in V8), on top of the heap before any traffic.
-  const budgetBytes = b.baseline + settings.maxSessions * settings.maxChars
-  const chartOptions = {
-    title: 'Retained heap (MB) over virtual days',
-    xLabel: (x: number) => `day ${x.toFixed(x < 10 ? 1 : 0)}`,
-    yLabel: (y: number) => `${y.toFixed(0)} MB`,
-    reference: { y: budgetBytes / MB, label: `bounded budget (${settings.maxSessions} × ${settings.maxChars.toLocaleString('en-US')} chars)` },
+  for (const panel of panels) {
+    console.log(`\n${terminalChart(panel.series, { ...panel, width: 64, height: 12, color })}`)
+    console.log(`  ${paint(1, panel.verdict)}`)
   }
-  console.log(`\n${terminalChart(series, { ...chartOptions, width: 64, height: 16, color })}\n`)
 
-  const peak = (s: ChildState): number => Math.max(...s.samples.map(([, h]) => h))
-  const final = (s: ChildState): number => s.samples[s.samples.length - 1]?.[1] ?? 0
-  const rows: [string, string, string, string][] = [
-    ['', 'unbounded', 'bounded', 'ratio'],
-    ['heap before traffic', mb(u.baseline), mb(b.baseline), ''],
-    ['peak heap', mb(peak(unbounded)), mb(peak(bounded)), `${(peak(unbounded) / peak(bounded)).toFixed(1)}×`],
-    ['final heap', mb(final(unbounded)), mb(final(bounded)), `${(final(unbounded) / final(bounded)).toFixed(1)}×`],
-    [
-      'peak retained by sessions',
-      mb(peak(unbounded) - u.baseline),
-      mb(peak(bounded) - b.baseline),
-      `${((peak(unbounded) - u.baseline) / Math.max(1, peak(bounded) - b.baseline)).toFixed(1)}×`,
-    ],
-    ['sessions held at the end', String(unbounded.summary.sessionsHeld), String(bounded.summary.sessionsHeld), ''],
-    ['messages held at the end', String(unbounded.summary.messagesHeld), String(bounded.summary.messagesHeld), ''],
-    ['model calls', String(unbounded.summary.stats.modelCalls), String(bounded.summary.stats.modelCalls), ''],
-    ['observations parsed', String(unbounded.summary.stats.observations), String(bounded.summary.stats.observations), ''],
-    ['prose replies (schema lost)', String(unbounded.summary.stats.proseReplies), String(bounded.summary.stats.proseReplies), ''],
-    ['provider fallbacks', String(unbounded.summary.stats.fallbacks), String(bounded.summary.stats.fallbacks), ''],
-    ['replay time', `${(unbounded.summary.wallMs / 1000).toFixed(1)} s`, `${(bounded.summary.wallMs / 1000).toFixed(1)} s`, ''],
+  const rows: string[][] = [
+    ['', LOOK.unbounded.short, LOOK.today.short, LOOK.bounded.short, 'port ÷ v13'],
+    ['peak heap', ...all.map((d) => mb(peakHeap(d))), times(ratio(peakHeap(port), peakHeap(v13)))],
+    ['final heap', ...all.map((d) => mb(finalHeap(d))), ''],
+    ['most sessions held at once', ...all.map((d) => count(Math.max(...d.state.samples.map((s) => s.sessions)))), ''],
+    ['sessions held at the end', ...all.map((d) => count(d.summary.sessionsHeld)), ''],
+    ['sessions created (incl. re-created)', ...all.map((d) => count(d.summary.sessionsCreated)), ''],
+    ['input billed with caching', ...all.map((d) => mtok(d.summary.totals.cost)), times(ratio(tp.cost, t13.cost))],
+    ['input billed without caching', ...all.map((d) => mtok(d.summary.totals.uncachedCost)), times(ratio(tp.uncachedCost, t13.uncachedCost))],
+    ['share served from cache', ...all.map((d) => pct(cacheShare(d.summary.totals))), ''],
+    ['mean context per call (tokens)', ...all.map((d) => ktok(meanContextTokens(d.summary.totals))), times(ratio(meanContextTokens(tp), meanContextTokens(t13)))],
+    ['largest context (tokens)', ...all.map((d) => ktok(d.summary.totals.peakContextTokens)), ''],
+    ['calls that lost the context', ...all.map((d) => count(d.summary.totals.contextLost)), ''],
+    ['  of them history recycles', ...all.map((d) => count(d.summary.stats.recycles ?? 0)), ''],
+    ['pauses (quota, overflow)', ...all.map((d) => count(d.summary.stats.pauses ?? 0)), ''],
+    ['model calls answered', ...all.map((d) => count(d.summary.totals.calls)), ''],
+    ['observations parsed', ...all.map((d) => count(d.summary.stats.observations ?? 0)), ''],
+    ['prose replies (schema lost)', ...all.map((d) => count(d.summary.stats.proseReplies ?? 0)), ''],
+    ['replay time', ...all.map((d) => `${(d.summary.wallMs / 1000).toFixed(1)} s`), ''],
   ]
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)))
+  console.log('')
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]?.length ?? 0))) ?? []
   for (const [i, row] of rows.entries()) {
     const text = row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('   ')
     console.log(`  ${i === 0 ? paint(1, text) : text}`)
   }
-  const store = bounded.summary.store
-  if (store !== undefined) {
-    const left = Object.entries(store.departures)
-      .filter(([, n]) => n > 0)
-      .map(([reason, n]) => `${reason} ${n}`)
-      .join(', ')
-    console.log(
-      `\n  bounded store: at most ${store.peakSize} sessions at once (limit ${settings.maxSessions}), ` +
-        `peak ${mb(store.peakBytes)} as weighed; departures: ${left || 'none'}; ` +
-        `sessions re-created after eviction: ${store.recreated}`,
-    )
-  }
 
-  const svg = svgChart(series, {
-    ...chartOptions,
+  const svg = svgChart(panels, {
+    title: 'claude-mem worker: v8.5.7, v13 as it ships, and the bounded-session port',
     subtitle:
-      `${config.days} day(s) × ${config.sessionsPerDay} sessions/day, seed ${config.seed}, ${u.events.toLocaleString('en-US')} events; ` +
-      `peak ${mb(peak(unbounded))} vs ${mb(peak(bounded))}, final ${mb(final(unbounded))} vs ${mb(final(bounded))}`,
+      `${config.days} day(s) × ${config.sessionsPerDay} sessions/day, seed ${config.seed}, ${count(v8.start.events)} events, ` +
+      `${v8.start.outages} quota outages; cache read 0.1×, write 1.25×`,
   })
   mkdirSync(dirname(outFile), { recursive: true })
   writeFileSync(outFile, svg)
@@ -349,6 +397,13 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n
 }
 
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new Error(`Expected \`--${name}\` to be a number from 0 to 1, got \`${value}\``)
+  return n
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const { values } = parseArgs({
@@ -358,10 +413,11 @@ async function main(): Promise<void> {
       days: { type: 'string' },
       'sessions-per-day': { type: 'string' },
       seed: { type: 'string' },
+      'max-chars': { type: 'string' },
+      'context-window': { type: 'string' },
       'ttl-minutes': { type: 'string' },
       'max-sessions': { type: 'string' },
-      'max-history': { type: 'string' },
-      'max-chars': { type: 'string' },
+      'trim-to': { type: 'string' },
       'sample-minutes': { type: 'string' },
       out: { type: 'string' },
       'no-color': { type: 'boolean' },
@@ -373,20 +429,23 @@ async function main(): Promise<void> {
     return
   }
   const settings: WorkerSettings = {}
+  if (values['max-chars'] !== undefined) settings.CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS = values['max-chars']
+  if (values['context-window'] !== undefined) settings.CLAUDE_MEM_OBSERVER_CONTEXT_WINDOW = values['context-window']
   if (values['ttl-minutes'] !== undefined) settings.CLAUDE_MEM_SESSION_TTL_MINUTES = values['ttl-minutes']
   if (values['max-sessions'] !== undefined) settings.CLAUDE_MEM_MAX_ACTIVE_SESSIONS = values['max-sessions']
-  if (values['max-history'] !== undefined) settings.CLAUDE_MEM_MAX_CONVERSATION_HISTORY = values['max-history']
-  if (values['max-chars'] !== undefined) settings.CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS = values['max-chars']
   const config: DemoConfig = {
     days: positive('days', values.days, 3),
     sessionsPerDay: positive('sessions-per-day', values['sessions-per-day'], 150),
     seed: positive('seed', values.seed, 532),
     settings,
+    trimTo: fraction('trim-to', values['trim-to']),
     sampleMinutes: values['sample-minutes'] === undefined ? undefined : positive('sample-minutes', values['sample-minutes'], 60),
   }
-  if (values.child === 'unbounded' || values.child === 'bounded') {
+  const child = values.child
+  if (child !== undefined) {
     try {
-      await runChild(values.child, config)
+      if (!(DESIGNS as readonly string[]).includes(child)) throw new Error(`unknown design ${child}`)
+      await runChild(child as Design, config)
     } catch (error) {
       process.send?.({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) })
       process.exitCode = 1

@@ -1,73 +1,104 @@
 /**
- * The bounded conversation history of one session, and the one helper the agents call instead
- * of `conversationHistory.push(message)`.
+ * How each design holds a session's `conversationHistory` (see `HistoryPolicy`):
+ * - v8.5.7: an array that grows forever;
+ * - v13: an array recycled as a whole "generation" when it outgrows the character budget, then
+ *   re-seeded with the framing prompt (`session.conversationHistory = [initPrompt]`);
+ * - the port: a `RingBufferHistory` bounded by the same budget, that keeps the framing prompt.
  */
-import { RingBufferHistory } from 'bounded-session'
-import { isInstructionPrompt, isUserTurn } from './prompts.js'
-import type { ConversationHistory, ConversationMessage, Logger } from './types.js'
+import { RingBufferHistory, truncateContent } from 'bounded-session'
+import { isUserTurn } from './prompts.js'
+import type { ActiveSession, ArrayActiveSession, ConversationHistory, ConversationMessage, HistoryPolicy, Logger } from './types.js'
 
-export interface ConversationBudget {
-  /** Messages kept at most (CLAUDE_MEM_MAX_CONVERSATION_HISTORY). */
-  maxMessages: number
-  /** Characters kept at most (CLAUDE_MEM_OBSERVER_MAX_CONVERSATION_CHARS). */
-  maxChars: number
+/** Characters in a history, as the worker counts them (`reduce` over `content.length`). */
+export function conversationChars(history: ConversationHistory): number {
+  return history.reduce((sum, message) => sum + message.content.length, 0)
+}
+
+/** v8.5.7: every message is pushed, nothing is ever dropped. */
+export function growingHistory(): HistoryPolicy<ArrayActiveSession> {
+  return {
+    seed: (session, framing) => void session.conversationHistory.push(framing),
+    append: (session, message) => void session.conversationHistory.push(message),
+    beforeObservation: () => 'ok',
+  }
 }
 
 /**
- * A history that:
- * - keeps the newest init/continuation prompt whatever else is trimmed (it carries the schema);
- * - trims whole turns, so it always starts on a user turn (Gemini rejects anything else);
- * - holds at most `maxMessages` messages and `maxChars` characters, pinned prompt included.
+ * v13: before each observation, a history over `budgetChars` is dropped whole and re-seeded with
+ * the session's framing prompt. The second recycle in a row asks for a pause.
  */
-export function createConversationHistory(budget: ConversationBudget): RingBufferHistory<ConversationMessage> {
+export function generationHistory(budgetChars: number): HistoryPolicy<ArrayActiveSession> {
+  const framingOf = new WeakMap<ArrayActiveSession, ConversationMessage>()
+  return {
+    seed(session, framing) {
+      framingOf.set(session, framing)
+      session.conversationHistory.push(framing)
+    },
+    append: (session, message) => void session.conversationHistory.push(message),
+    beforeObservation(session) {
+      if (conversationChars(session.conversationHistory) <= budgetChars) {
+        session.consecutiveRecycles = 0
+        return 'ok'
+      }
+      const framing = framingOf.get(session)
+      session.conversationHistory = framing === undefined ? [] : [framing]
+      session.consecutiveRecycles++
+      return session.consecutiveRecycles >= 2 ? 'pause' : 'recycled'
+    },
+  }
+}
+
+/** How far the port's history trims when it outgrows its budget: to half of it. */
+export const PORT_TRIM_TO = 0.5
+
+/**
+ * The port's history:
+ * - keeps the newest framing prompt whatever else is trimmed (it is pushed with `pushPinned`);
+ * - trims whole turns, so it always starts on a user turn (Gemini rejects anything else);
+ * - holds at most `budgetChars` characters, framing prompt included;
+ * - when a push goes over the budget, trims down to `trimTo ×` the budget in one step, so that
+ *   the calls in between send the same prefix as the one before (the provider's cache hits);
+ * - shrinks a message that cannot fit beside the framing prompt (a tool output of megabytes)
+ *   instead of throwing: on the Claude path a throw would kill the observer.
+ */
+export function createConversationHistory(
+  budgetChars: number,
+  options: { trimTo?: number; logger?: Logger; sessionDbId?: number } = {},
+): RingBufferHistory<ConversationMessage> {
+  const { logger, sessionDbId } = options
   return new RingBufferHistory<ConversationMessage>({
-    maxMessages: budget.maxMessages,
-    maxBytes: budget.maxChars,
+    // No count bound of its own (the worker removed count-based trimming in v13.9.2): a backstop
+    // far above what the character budget lets in. Storage grows on demand, so it costs nothing.
+    maxMessages: 10_000,
+    maxBytes: budgetChars,
     sizeOf: (message) => message.content.length,
-    pin: isInstructionPrompt,
     maxPinned: 1,
     startOn: isUserTurn,
+    trimTo: options.trimTo ?? PORT_TRIM_TO,
+    shrink(message, room, measure) {
+      const shrunk = truncateContent(message, room, measure)
+      logger?.warn('SESSION', 'Message exceeds the conversation budget, truncated', {
+        sessionDbId,
+        role: message.role,
+        chars: message.content.length,
+        kept: shrunk.content.length,
+      })
+      // A flat copy: the cut text is made of slices that would keep the whole original alive.
+      return { ...shrunk, content: copyOf(shrunk.content) }
+    },
   })
 }
 
-interface TooLarge {
-  code: 'ERR_MESSAGE_TOO_LARGE'
-  limit: number
-  needed: number
-}
-
-// By code, not instanceof: the worker is bundled to CommonJS and may hold another copy of the package.
-function isMessageTooLarge(error: unknown): error is TooLarge {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_MESSAGE_TOO_LARGE'
-}
-
-// A fresh copy: `slice` alone would keep the whole original string alive behind the short one.
+// A fresh copy of a string, sharing no memory with the one it came from.
 function copyOf(text: string): string {
   return Buffer.from(text, 'utf16le').toString('utf16le')
 }
 
-/**
- * Appends a message. A message that cannot fit the character budget even beside the pinned
- * prompt (a tool output of megabytes) is cut to fit and reported, rather than crashing the agent.
- * A plain array (the original design) takes every message as it is.
- */
-export function appendMessage(
-  history: ConversationHistory,
-  message: ConversationMessage,
-  logger: Logger,
-  sessionDbId: number,
-): void {
-  try {
-    history.push(message)
-  } catch (error) {
-    if (!isMessageTooLarge(error)) throw error
-    const keep = Math.max(0, message.content.length - (error.needed - error.limit))
-    logger.warn('SESSION', 'Message exceeds the conversation budget, truncated', {
-      sessionDbId,
-      role: message.role,
-      chars: message.content.length,
-      kept: keep,
-    })
-    history.push({ role: message.role, content: copyOf(message.content.slice(0, keep)) })
+/** The port: the framing prompt is pinned as it is pushed; everything else is a plain push. */
+export function ringHistory(): HistoryPolicy<ActiveSession> {
+  return {
+    seed: (session, framing) => void session.conversationHistory.pushPinned(framing),
+    append: (session, message) => void session.conversationHistory.push(message),
+    beforeObservation: () => 'ok',
   }
 }

@@ -1,16 +1,18 @@
 /**
- * The ORIGINAL design (claude-mem v8.5.7, as in the issue #532 analysis), kept only so that the
- * demo can replay the same traffic through it: a `Map` of sessions that are never removed unless
- * someone calls `deleteSession`, each with a `conversationHistory` array that grows forever.
+ * claude-mem v8.5.7 (as in the issue #532 analysis), kept only so that the demo can replay the
+ * same traffic through it: a `Map` of sessions that are never removed unless someone calls
+ * `deleteSession`, each with a `conversationHistory` array that grows forever.
  *
- * It shares the message queue with `SessionManager` (including the idle timeout that v8.5.7 did
- * not have), so the two designs differ only in how they hold sessions and histories.
+ * It shares the worker glue (message queue with its idle timeout, quota pauses and resumes) with
+ * the other two designs, so that the three differ only in how they hold sessions and histories.
  */
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import { type Clock, systemClock } from './clock.js'
 import type { SessionDatabase } from './database.js'
-import { pendingMessages, settledWithin } from './message-queue.js'
-import { type LegacyActiveSession, type ObservationData, type PendingMessage, type SessionLayer } from './types.js'
+import { growingHistory } from './history.js'
+import { settledWithin } from './message-queue.js'
+import { createActiveSession, SessionSideMaps, sessionMessages, totalQueueDepth } from './session-common.js'
+import type { ArrayActiveSession, GeneratorExit, HistoryPolicy, ObservationData, PendingMessage, SessionLayer } from './types.js'
 
 export interface LegacySessionManagerOptions {
   clock?: Clock
@@ -18,76 +20,66 @@ export interface LegacySessionManagerOptions {
   iteratorIdleTimeoutMs?: number
 }
 
-export class LegacySessionManager implements SessionLayer<LegacyActiveSession> {
-  readonly sessions = new Map<number, LegacyActiveSession>()
-  readonly sessionQueues = new Map<number, EventEmitter>()
-  readonly #db: SessionDatabase
-  readonly #clock: Clock
-  readonly #generatorWaitMs: number
+// `TodaySessionManager` (v13) grew out of this class: it extends it with what changed since.
+
+export class LegacySessionManager implements SessionLayer<ArrayActiveSession> {
+  readonly sessions = new Map<number, ArrayActiveSession>()
+  readonly history: HistoryPolicy<ArrayActiveSession> = growingHistory()
+  /** The side state kept by session id (queue emitters, tool-use ids). */
+  readonly side = new SessionSideMaps()
+  readonly sessionQueues: Map<number, EventEmitter> = this.side.sessionQueues
+  protected readonly db: SessionDatabase
+  protected readonly clock: Clock
+  protected readonly generatorWaitMs: number
   readonly #iteratorIdleTimeoutMs: number
 
   constructor(db: SessionDatabase, options: LegacySessionManagerOptions = {}) {
-    this.#db = db
-    this.#clock = options.clock ?? systemClock
-    this.#generatorWaitMs = options.generatorWaitMs ?? 30_000
+    this.db = db
+    this.clock = options.clock ?? systemClock
+    this.generatorWaitMs = options.generatorWaitMs ?? 30_000
     this.#iteratorIdleTimeoutMs = options.iteratorIdleTimeoutMs ?? 180_000
   }
 
-  initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): LegacyActiveSession {
+  initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): ArrayActiveSession {
     let session = this.sessions.get(sessionDbId)
     if (session !== undefined) {
       if (userPrompt !== undefined) session.userPrompt = userPrompt
       if (promptNumber !== undefined) session.lastPromptNumber = promptNumber
       return session
     }
-    const row = this.#db.getSessionById(sessionDbId)
-    if (row === undefined) throw new Error(`Session ${sessionDbId} not found in database`)
-    session = {
-      sessionDbId,
-      contentSessionId: row.contentSessionId,
-      memorySessionId: row.memorySessionId,
-      project: row.project,
-      userPrompt: userPrompt ?? row.userPrompt,
-      abortController: new AbortController(),
-      generatorPromise: null,
-      lastPromptNumber: promptNumber ?? row.promptCounter,
-      startTime: this.#clock.now(),
-      cumulativeInputTokens: 0,
-      cumulativeOutputTokens: 0,
-      earliestPendingTimestamp: this.#db.earliestPendingTimestamp(sessionDbId),
-      conversationHistory: [],
-      currentProvider: null,
-    }
+    session = createActiveSession(this.db, sessionDbId, userPrompt, promptNumber, this.clock.now(), [])
     this.sessions.set(sessionDbId, session)
-    this.sessionQueues.set(sessionDbId, new EventEmitter())
+    this.side.open(sessionDbId)
     return session
   }
 
-  getSession(sessionDbId: number): LegacyActiveSession | undefined {
+  getSession(sessionDbId: number): ArrayActiveSession | undefined {
     return this.sessions.get(sessionDbId)
   }
 
   queueObservation(sessionDbId: number, data: ObservationData): void {
     const session = this.sessions.get(sessionDbId) ?? this.initializeSession(sessionDbId)
-    const message = this.#db.enqueueObservation(sessionDbId, data, this.#clock.now())
-    session.earliestPendingTimestamp ??= message.createdAt
-    this.sessionQueues.get(sessionDbId)?.emit('message')
+    if (!this.side.accept(sessionDbId, data)) return
+    this.#notify(session, this.db.enqueueObservation(sessionDbId, data, this.clock.now()))
   }
 
   queueSummarize(sessionDbId: number, lastAssistantMessage = ''): void {
     const session = this.sessions.get(sessionDbId) ?? this.initializeSession(sessionDbId)
-    const message = this.#db.enqueueSummarize(sessionDbId, lastAssistantMessage, this.#clock.now())
+    this.#notify(session, this.db.enqueueSummarize(sessionDbId, lastAssistantMessage, this.clock.now()))
+  }
+
+  #notify(session: ArrayActiveSession, message: PendingMessage): void {
     session.earliestPendingTimestamp ??= message.createdAt
-    this.sessionQueues.get(sessionDbId)?.emit('message')
+    this.sessionQueues.get(session.sessionDbId)?.emit('message')
   }
 
   async deleteSession(sessionDbId: number): Promise<void> {
     const session = this.sessions.get(sessionDbId)
     if (session === undefined) return
     session.abortController.abort()
-    if (session.generatorPromise !== null) await settledWithin(session.generatorPromise, this.#generatorWaitMs, this.#clock)
+    if (session.generatorPromise !== null) await settledWithin(session.generatorPromise, this.generatorWaitMs, this.clock)
     this.sessions.delete(sessionDbId)
-    this.sessionQueues.delete(sessionDbId)
+    this.side.clear(sessionDbId)
   }
 
   async shutdownAll(): Promise<void> {
@@ -99,9 +91,7 @@ export class LegacySessionManager implements SessionLayer<LegacyActiveSession> {
   }
 
   getTotalQueueDepth(): number {
-    let total = 0
-    for (const sessionDbId of this.sessions.keys()) total += this.#db.getPendingCount(sessionDbId)
-    return total
+    return totalQueueDepth(this.db, this.sessions.keys())
   }
 
   isAnySessionProcessing(): boolean {
@@ -110,23 +100,24 @@ export class LegacySessionManager implements SessionLayer<LegacyActiveSession> {
   }
 
   getPendingCount(sessionDbId: number): number {
-    return this.#db.getPendingCount(sessionDbId)
+    return this.db.getPendingCount(sessionDbId)
   }
+
+  requeue(sessionDbId: number, message: PendingMessage): void {
+    this.db.requeue(sessionDbId, message)
+  }
+
+  heldSessions(): Iterable<ArrayActiveSession> {
+    return this.sessions.values()
+  }
+
+  // v8.5.7: "We do NOT delete the session here anymore"; it stays whatever the exit.
+  generatorExited(_session: ArrayActiveSession, _exit: GeneratorExit): void {}
 
   getMessageIterator(sessionDbId: number): AsyncIterableIterator<PendingMessage> {
     const session = this.sessions.get(sessionDbId)
     const queue = this.sessionQueues.get(sessionDbId)
     if (session === undefined || queue === undefined) throw new Error(`No active session ${sessionDbId}`)
-    return pendingMessages(
-      this.#db,
-      sessionDbId,
-      queue,
-      session.abortController.signal,
-      this.#clock,
-      this.#iteratorIdleTimeoutMs,
-      () => {
-        session.earliestPendingTimestamp = this.#db.earliestPendingTimestamp(sessionDbId)
-      },
-    )
+    return sessionMessages(this.db, session, queue, this.clock, this.#iteratorIdleTimeoutMs)
   }
 }

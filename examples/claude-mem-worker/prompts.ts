@@ -5,7 +5,7 @@
  */
 import type { ConversationMessage, ObservationData } from './types.js'
 
-/** How every init and continuation prompt starts: what `pin` looks for. */
+/** How every init and continuation prompt starts: what the local model looks for to see the schema. */
 export const INSTRUCTIONS_TAG = '<observer_instructions'
 
 const OUTPUT_SCHEMA = `Answer ONLY with XML, one element per thing worth remembering:
@@ -66,9 +66,26 @@ Write the <summary> element now, following the schema you were given.
 </summary_request>`
 }
 
-/** Whether a message is an init or continuation prompt: the messages the history pins. */
-export function isInstructionPrompt(message: ConversationMessage): boolean {
-  return message.role === 'user' && message.content.startsWith(INSTRUCTIONS_TAG)
+/**
+ * The framing prompt a generator run starts with: the init prompt on the first user prompt,
+ * a continuation prompt on later ones. Marked `framing: true`, as the worker marks it.
+ */
+export function framingPrompt(session: {
+  project: string
+  contentSessionId: string
+  userPrompt: string
+  lastPromptNumber: number
+}): ConversationMessage {
+  const content =
+    session.lastPromptNumber <= 1
+      ? buildInitPrompt(session.project, session.contentSessionId, session.userPrompt)
+      : buildContinuationPrompt(session.userPrompt, session.lastPromptNumber, session.contentSessionId)
+  return { role: 'user', content, framing: true }
+}
+
+/** Whether a message is the framing (init or continuation) prompt: the message the history keeps. */
+export function isFramingPrompt(message: ConversationMessage): boolean {
+  return message.framing === true
 }
 
 /** Whether a message starts a turn: the observer's conversation alternates user → assistant. */

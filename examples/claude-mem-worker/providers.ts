@@ -32,12 +32,20 @@ export type Model = (request: ModelRequest) => Promise<string>
 export class ProviderRequestError extends Error {
   readonly provider: ProviderName
   readonly status: number
-  constructor(provider: ProviderName, status: number, message: string) {
+  /** How long the provider asks to wait (a quota or rate limit: HTTP 429 with retry-after). */
+  readonly retryAfterMs: number | undefined
+  constructor(provider: ProviderName, status: number, message: string, retryAfterMs?: number) {
     super(`${provider} ${status}: ${message}`)
     this.name = 'ProviderRequestError'
     this.provider = provider
     this.status = status
+    this.retryAfterMs = retryAfterMs
   }
+}
+
+/** A quota refusal: the worker pauses the session until the retry time instead of switching provider. */
+export function isQuotaError(error: unknown): error is ProviderRequestError & { retryAfterMs: number } {
+  return error instanceof ProviderRequestError && error.status === 429 && error.retryAfterMs !== undefined
 }
 
 /** A provider turns the session's conversation into one model call and returns the reply. */

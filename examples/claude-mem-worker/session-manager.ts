@@ -1,16 +1,29 @@
 /**
- * The worker's SessionManager, rebuilt on bounded-session. Same method names and meanings as the
- * worker's; the differences are the `sessions` store (bounded by count, idle time and bytes) and
- * the bounded `conversationHistory` of each session.
+ * The worker's SessionManager, ported to bounded-session. Same method names and meanings as the
+ * worker's (v13); what changes:
+ * - `sessions` is a `BoundedSessionStore`: bounded by count and idle time, never tearing down a
+ *   session that is busy (its generator runs, it has queued work, or it is paused);
+ * - a generator's exit no longer removes the session: it stays cached (history and prompt cache
+ *   included) until it has been idle for the TTL, or the store needs room;
+ * - one teardown for every way out (idle, capacity, delete, shutdown), run by the store; it clears
+ *   the side maps by id, which is safe because a session re-created under the same id waits for
+ *   the old teardown to finish;
+ * - `conversationHistory` is a `RingBufferHistory` bounded by the worker's own character budget.
+ *
+ * - a session re-created under an id whose old session is still being torn down waits for that
+ *   teardown (the store's key reservation, `getOrCreateAsync`); `deleteSession` is the store's
+ *   `remove`, which resolves once the teardown is over; `shutdownAll` is the store's `close()`,
+ *   after which reads keep working while generators finish.
  */
-import { EventEmitter } from 'node:events'
-import { BoundedSessionStore, type EvictionReason } from 'bounded-session'
+import { BoundedSessionStore, type RemovalReason } from 'bounded-session'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import type { SessionDatabase } from './database.js'
-import { createConversationHistory } from './history.js'
-import { pendingMessages, settledWithin } from './message-queue.js'
+import { createConversationHistory, ringHistory } from './history.js'
+import { settledWithin } from './message-queue.js'
+import { createActiveSession, SessionSideMaps, sessionMessages, totalQueueDepth } from './session-common.js'
 import type { SessionLayerSettings } from './settings.js'
-import { type ActiveSession, type Logger, type ObservationData, type PendingMessage, type SessionLayer, silentLogger } from './types.js'
+import type { ActiveSession, HistoryPolicy, Logger, ObservationData, PendingMessage, SessionLayer } from './types.js'
+import { silentLogger } from './types.js'
 
 export interface SessionManagerOptions extends Partial<SessionLayerSettings> {
   /** Where the manager reports. @defaultValue drops everything */
@@ -26,14 +39,18 @@ export interface SessionManagerOptions extends Partial<SessionLayerSettings> {
   /** Makes sure the session's model subprocess has exited (the Claude SDK path). @defaultValue none */
   ensureProcessExited?: (session: ActiveSession) => void | Promise<void>
   /** Called after a session was torn down (the worker broadcasts its processing status). */
-  onSessionDeleted?: (sessionDbId: number, reason: EvictionReason) => void
+  onSessionDeleted?: (sessionDbId: number, reason: RemovalReason) => void
+  /** How far a history trims when it outgrows its budget (`RingBufferHistory` `trimTo`). @defaultValue 0.5 */
+  trimTo?: number
 }
 
 export class SessionManager implements SessionLayer<ActiveSession> {
   /** The sessions, keyed by `sessionDbId`. Iterates like the `Map` it replaces. */
   readonly sessions: BoundedSessionStore<number, ActiveSession>
-  /** Each live session's queue emitter: emits 'message' when work is queued. */
-  readonly sessionQueues = new Map<number, EventEmitter>()
+  readonly history: HistoryPolicy<ActiveSession>
+  /** The side state kept by session id (queue emitters, tool-use ids). */
+  readonly side = new SessionSideMaps()
+  readonly sessionQueues = this.side.sessionQueues
   readonly settings: Readonly<SessionLayerSettings>
 
   readonly #db: SessionDatabase
@@ -42,11 +59,8 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   readonly #generatorWaitMs: number
   readonly #iteratorIdleTimeoutMs: number
   readonly #ensureProcessExited: ((session: ActiveSession) => void | Promise<void>) | undefined
-  readonly #onSessionDeleted: ((sessionDbId: number, reason: EvictionReason) => void) | undefined
-  // Each session's own emitter: a session re-created under the same id gets a new one, and the
-  // old session's teardown must release its own.
-  readonly #queues = new WeakMap<ActiveSession, EventEmitter>()
-  readonly #teardowns = new Map<number, Promise<void>>()
+  readonly #onSessionDeleted: ((sessionDbId: number, reason: RemovalReason) => void) | undefined
+  readonly #trimTo: number | undefined
   #sweepTimer: TimerHandle | undefined
 
   constructor(db: SessionDatabase, options: SessionManagerOptions = {}) {
@@ -57,18 +71,23 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     this.#iteratorIdleTimeoutMs = options.iteratorIdleTimeoutMs ?? 180_000
     this.#ensureProcessExited = options.ensureProcessExited
     this.#onSessionDeleted = options.onSessionDeleted
+    this.#trimTo = options.trimTo
     this.settings = {
       idleTtlMs: options.idleTtlMs ?? 60 * 60_000,
       maxSessions: options.maxSessions ?? 100,
-      maxMessages: options.maxMessages ?? 50,
-      maxChars: options.maxChars ?? 400_000,
+      budgetChars: options.budgetChars ?? 400_000,
     }
+    this.history = ringHistory()
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000
     const clock = this.#clock
     this.sessions = new BoundedSessionStore<number, ActiveSession>({
       maxSessions: this.settings.maxSessions,
       idleTtlMs: this.settings.idleTtlMs,
-      isBusy: (session) => session.generatorPromise !== null,
+      // Nothing queued is lost: a session with work waiting, or paused until later, is busy too.
+      isBusy: (session) =>
+        session.generatorPromise !== null ||
+        db.getPendingCount(session.sessionDbId) > 0 ||
+        (session.pausedUntil !== null && session.pausedUntil > clock.now()),
       dispose: (session, sessionDbId, reason) => this.#dispose(session, sessionDbId, reason),
       now: () => clock.now(),
       // With the system clock the store runs its own unref'd sweep timer; an injected clock
@@ -90,21 +109,24 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   }
 
   /**
-   * The cached session, or a new one re-created from the database. A new prompt of a cached
-   * session updates its prompt and number.
+   * The cached session, or a new one re-created from the database (once an earlier teardown of
+   * the same id has finished). A new prompt of a cached session updates its prompt and number.
    *
    * @throws Error when the session is not in the database
    */
-  initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): ActiveSession {
+  async initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): Promise<ActiveSession> {
     let created = false
-    const session = this.sessions.getOrCreate(sessionDbId, (id) => {
+    const session = await this.sessions.getOrCreateAsync(sessionDbId, (id) => {
       created = true
-      return this.#createSession(id, userPrompt, promptNumber)
+      const history = createConversationHistory(this.settings.budgetChars, {
+        logger: this.#logger,
+        sessionDbId: id,
+        ...(this.#trimTo === undefined ? {} : { trimTo: this.#trimTo }),
+      })
+      return createActiveSession(this.#db, id, userPrompt, promptNumber, this.#clock.now(), history)
     })
     if (created) {
-      const queue = new EventEmitter()
-      this.#queues.set(session, queue)
-      this.sessionQueues.set(sessionDbId, queue)
+      this.side.open(sessionDbId)
       this.#logger.info('SESSION', 'Session initialized', { sessionDbId, promptNumber: session.lastPromptNumber })
     } else {
       if (userPrompt !== undefined) session.userPrompt = userPrompt
@@ -113,58 +135,35 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     return session
   }
 
-  #createSession(sessionDbId: number, userPrompt: string | undefined, promptNumber: number | undefined): ActiveSession {
-    const row = this.#db.getSessionById(sessionDbId)
-    if (row === undefined) throw new Error(`Session ${sessionDbId} not found in database`)
-    return {
-      sessionDbId,
-      contentSessionId: row.contentSessionId,
-      memorySessionId: row.memorySessionId,
-      project: row.project,
-      userPrompt: userPrompt ?? row.userPrompt,
-      abortController: new AbortController(),
-      generatorPromise: null,
-      lastPromptNumber: promptNumber ?? row.promptCounter,
-      startTime: this.#clock.now(),
-      cumulativeInputTokens: 0,
-      cumulativeOutputTokens: 0,
-      earliestPendingTimestamp: this.#db.earliestPendingTimestamp(sessionDbId),
-      conversationHistory: createConversationHistory(this.settings),
-      currentProvider: null,
-    }
-  }
-
   /** The live session, refreshing its idle time. */
   getSession(sessionDbId: number): ActiveSession | undefined {
     return this.sessions.get(sessionDbId)
   }
 
   /** Persists an observation and wakes the session's generator; re-creates an evicted session. */
-  queueObservation(sessionDbId: number, data: ObservationData): void {
-    const session = this.sessions.get(sessionDbId) ?? this.initializeSession(sessionDbId)
-    const message = this.#db.enqueueObservation(sessionDbId, data, this.#clock.now())
-    this.#notify(session, message)
+  async queueObservation(sessionDbId: number, data: ObservationData): Promise<void> {
+    const session = this.getSession(sessionDbId) ?? (await this.initializeSession(sessionDbId))
+    if (!this.side.accept(sessionDbId, data)) return
+    this.#notify(session, this.#db.enqueueObservation(sessionDbId, data, this.#clock.now()))
   }
 
   /** Persists a summary request and wakes the session's generator; re-creates an evicted session. */
-  queueSummarize(sessionDbId: number, lastAssistantMessage = ''): void {
-    const session = this.sessions.get(sessionDbId) ?? this.initializeSession(sessionDbId)
-    const message = this.#db.enqueueSummarize(sessionDbId, lastAssistantMessage, this.#clock.now())
-    this.#notify(session, message)
+  async queueSummarize(sessionDbId: number, lastAssistantMessage = ''): Promise<void> {
+    const session = this.getSession(sessionDbId) ?? (await this.initializeSession(sessionDbId))
+    this.#notify(session, this.#db.enqueueSummarize(sessionDbId, lastAssistantMessage, this.#clock.now()))
   }
 
   #notify(session: ActiveSession, message: PendingMessage): void {
     session.earliestPendingTimestamp ??= message.createdAt
-    this.#queues.get(session)?.emit('message')
+    this.sessionQueues.get(session.sessionDbId)?.emit('message')
   }
 
   /** Removes a session (busy or not) and resolves once it is torn down. */
   async deleteSession(sessionDbId: number): Promise<void> {
-    this.sessions.delete(sessionDbId)
-    await this.#teardowns.get(sessionDbId)
+    await this.sessions.remove(sessionDbId)
   }
 
-  /** Tears every session down (the worker is exiting). The manager is closed afterwards. */
+  /** The whole shutdown: tears every session down (reason close) and waits for each teardown. */
   async shutdownAll(): Promise<void> {
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
     this.#sweepTimer = undefined
@@ -176,13 +175,11 @@ export class SessionManager implements SessionLayer<ActiveSession> {
   }
 
   getTotalQueueDepth(): number {
-    let total = 0
-    for (const sessionDbId of this.sessions.keys()) total += this.#db.getPendingCount(sessionDbId)
-    return total
+    return totalQueueDepth(this.#db, this.sessions.keys())
   }
 
   isAnySessionProcessing(): boolean {
-    for (const session of this.sessions.values()) if (session.generatorPromise !== null) return true
+    for (const session of this.heldSessions()) if (session.generatorPromise !== null) return true
     return this.getTotalQueueDepth() > 0
   }
 
@@ -190,37 +187,28 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     return this.#db.getPendingCount(sessionDbId)
   }
 
+  requeue(sessionDbId: number, message: PendingMessage): void {
+    this.#db.requeue(sessionDbId, message)
+  }
+
+  heldSessions(): Iterable<ActiveSession> {
+    return this.sessions.values()
+  }
+
+  // The session stays cached whatever the exit: the store decides when it goes.
+  generatorExited(): void {}
+
   /** The session's queued messages, until it is aborted or has been quiet for the idle timeout. */
   getMessageIterator(sessionDbId: number): AsyncIterableIterator<PendingMessage> {
     const session = this.sessions.peek(sessionDbId)
-    const queue = session && this.#queues.get(session)
+    const queue = this.sessionQueues.get(sessionDbId)
     if (session === undefined || queue === undefined) throw new Error(`No active session ${sessionDbId}`)
-    return pendingMessages(
-      this.#db,
-      sessionDbId,
-      queue,
-      session.abortController.signal,
-      this.#clock,
-      this.#iteratorIdleTimeoutMs,
-      () => {
-        session.earliestPendingTimestamp = this.#db.earliestPendingTimestamp(sessionDbId)
-      },
-    )
+    return sessionMessages(this.#db, session, queue, this.#clock, this.#iteratorIdleTimeoutMs)
   }
 
   // The store's `dispose`: called once for every session that leaves, for whatever reason.
-  #dispose(session: ActiveSession, sessionDbId: number, reason: EvictionReason): Promise<void> {
-    const teardown = this.#teardown(session, sessionDbId, reason).finally(() => {
-      if (this.#teardowns.get(sessionDbId) === teardown) this.#teardowns.delete(sessionDbId)
-    })
-    this.#teardowns.set(sessionDbId, teardown)
-    return teardown
-  }
-
-  async #teardown(session: ActiveSession, sessionDbId: number, reason: EvictionReason): Promise<void> {
+  async #dispose(session: ActiveSession, sessionDbId: number, reason: RemovalReason): Promise<void> {
     session.abortController.abort()
-    const queue = this.#queues.get(session)
-    if (queue !== undefined && this.sessionQueues.get(sessionDbId) === queue) this.sessionQueues.delete(sessionDbId)
     const generator = session.generatorPromise
     if (generator !== null && !(await settledWithin(generator, this.#generatorWaitMs, this.#clock))) {
       this.#logger.warn('SESSION', 'Generator did not stop after abort; tearing the session down anyway', {
@@ -229,7 +217,8 @@ export class SessionManager implements SessionLayer<ActiveSession> {
       })
     }
     if (this.#ensureProcessExited !== undefined) await this.#ensureProcessExited(session)
-    queue?.removeAllListeners()
+    // By id, and safe: no session can be created under this id until this teardown is over.
+    this.side.clear(sessionDbId)
     // Whatever still holds the session object (a generator stuck past the wait) no longer holds its messages.
     session.conversationHistory.clear()
     this.#logger.info('SESSION', 'Session removed', { sessionDbId, reason })
@@ -242,4 +231,5 @@ export class SessionManager implements SessionLayer<ActiveSession> {
       this.#scheduleSweep(intervalMs)
     }, intervalMs)
   }
+
 }

@@ -4,7 +4,9 @@
  *
  * Shape: sessions start through the working day; each gets a user prompt, then a burst of tool
  * uses (observation prompts of 2–32 KB) over minutes to hours, then a summary request, then
- * silence. Some resume hours later with a new prompt and another burst.
+ * silence. Some resume hours later with a new prompt and another burst. A few times a day the
+ * provider's quota runs out for a while (every call is refused with a retry time): sessions
+ * working then pause, and resume once it is back.
  */
 import type { ObservationData } from './types.js'
 
@@ -24,12 +26,16 @@ export interface TrafficOptions {
   maxObservations?: number
   /** Chance that a quiet session resumes later. @defaultValue 0.3 */
   resumeProbability?: number
+  /** Quota outages per day, each 10 to 40 minutes long. @defaultValue 2 */
+  quotaOutagesPerDay?: number
 }
 
 export type TrafficEvent =
   | { kind: 'prompt'; at: number; session: number; promptNumber: number }
   | { kind: 'observation'; at: number; session: number; promptNumber: number; chars: number; seed: number }
   | { kind: 'summarize'; at: number; session: number }
+  /** From `at` until `until`, the provider refuses every call (HTTP 429 with a retry time). */
+  | { kind: 'quota'; at: number; until: number; session: 0 }
 
 /** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
 export function createRandom(seed: number): () => number {
@@ -78,6 +84,14 @@ export function generateTraffic(options: TrafficOptions): TrafficEvent[] {
       }
     }
   }
+  // Drawn from their own seed, so that changing the outages leaves the sessions as they were.
+  const outages = createRandom(options.seed ^ 0x9e3779b9)
+  for (let day = 0; day < options.days; day++) {
+    for (let n = 0; n < (options.quotaOutagesPerDay ?? 2); n++) {
+      const at = day * DAY + 9 * HOUR + Math.floor(outages() * 10 * HOUR)
+      events.push({ kind: 'quota', at, until: at + 10 * MINUTE + Math.floor(outages() * 30 * MINUTE), session: 0 })
+    }
+  }
   // Stable sort: Array.prototype.sort is stable since ES2019.
   return events.sort((a, b) => a.at - b.at)
 }
@@ -96,6 +110,9 @@ export function fingerprint(events: readonly TrafficEvent[]): string {
     if (e.kind === 'observation') {
       mix(e.chars)
       mix(e.seed)
+    } else if (e.kind === 'quota') {
+      mix(e.until % 2 ** 31)
+      mix(-2)
     } else mix(e.kind === 'prompt' ? e.promptNumber : -1)
   }
   return (h >>> 0).toString(16).padStart(8, '0')
@@ -143,5 +160,6 @@ export function observationFor(event: Extract<TrafficEvent, { kind: 'observation
     tool_response: { output },
     prompt_number: event.promptNumber,
     cwd: `/home/dev/project-${event.session % 7}`,
+    toolUseId: `toolu_${event.session}_${event.seed.toString(36)}`,
   }
 }

@@ -1,33 +1,36 @@
 /**
- * The shapes of the claude-mem worker's session layer (v8.5.7), as described in CLIENT.md.
+ * The shapes of the claude-mem worker's session layer as it is today (v13), as described in
+ * CLIENT.md: only the fields that matter for a session's lifetime, its pause state, its history
+ * and its pending work (the worker's `ActiveSession` has about 50).
  *
- * `ActiveSessionOf<H>` is generic over the history type only so that the demo can run the
- * original design (`ConversationMessage[]`) and the bounded one (`RingBufferHistory`) through
- * the same provider and worker code. The worker itself would simply change the field's type.
+ * `ActiveSessionOf<H>` is generic over the history type only so that the demo can run the three
+ * designs (v8.5.7 and v13 with `ConversationMessage[]`, the port with `RingBufferHistory`)
+ * through the same provider and worker code. The worker itself would simply change the field's type.
  */
-import type { RingBufferHistory } from 'bounded-session'
+import type { HistoryView, RingBufferHistory } from 'bounded-session'
 
-/** One turn of the observer's conversation. */
+/** One turn of the observer's conversation. `framing` marks the init or continuation prompt. */
 export interface ConversationMessage {
   role: 'user' | 'assistant'
   content: string
+  framing?: boolean
 }
 
 /**
- * What the providers use of `conversationHistory`: the members of an array that the worker's
- * agents call. A plain array and a `RingBufferHistory` both satisfy it.
+ * What the providers read of `conversationHistory`: the array surface that a plain array and a
+ * `RingBufferHistory` share, so that provider code takes either (tests pass plain arrays).
  */
-export interface ConversationHistory extends Iterable<ConversationMessage> {
-  readonly length: number
-  push(...messages: ConversationMessage[]): number
-  map<U>(fn: (message: ConversationMessage, index: number) => U): U[]
-  reduce<U>(fn: (accumulator: U, message: ConversationMessage, index: number) => U, initial: U): U
-  at(index: number): ConversationMessage | undefined
-}
+export type ConversationHistory = HistoryView<ConversationMessage>
 
 export type ProviderName = 'claude' | 'gemini' | 'openrouter'
 
-/** The worker's in-memory session (the v8.5.7 fields), over a history type `H`. */
+/**
+ * Why a generator stopped without finishing its work. Time heals a `quota` pause (the provider's
+ * retry-after) and an `overflow` pause (two recycles in a row: 10 minutes).
+ */
+export type PauseReason = 'quota' | 'overflow'
+
+/** The worker's in-memory session, over a history type `H`. */
 export interface ActiveSessionOf<H extends ConversationHistory> {
   sessionDbId: number
   contentSessionId: string
@@ -35,6 +38,7 @@ export interface ActiveSessionOf<H extends ConversationHistory> {
   project: string
   userPrompt: string
   abortController: AbortController
+  /** Non-null while the observer's generator runs. */
   generatorPromise: Promise<void> | null
   lastPromptNumber: number
   startTime: number
@@ -43,13 +47,20 @@ export interface ActiveSessionOf<H extends ConversationHistory> {
   earliestPendingTimestamp: number | null
   conversationHistory: H
   currentProvider: ProviderName | null
+  /** Set while the generator is paused; cleared when it starts again. */
+  pausedReason: PauseReason | null
+  /** When the pause is over (the provider's retry-after, or 10 minutes after two recycles). */
+  pausedUntil: number | null
+  /** History recycles since the last observation that fitted (the worker pauses after two). */
+  consecutiveRecycles: number
+  lastGeneratorActivity: number
 }
 
-/** The session after adoption: its history is a bounded ring buffer. */
+/** The session of the port: its history is a bounded ring buffer. */
 export type ActiveSession = ActiveSessionOf<RingBufferHistory<ConversationMessage>>
 
-/** The session before adoption: its history is an array that grows forever. */
-export type LegacyActiveSession = ActiveSessionOf<ConversationMessage[]>
+/** The session of v8.5.7 and v13: its history is an array (growing forever, or recycled). */
+export type ArrayActiveSession = ActiveSessionOf<ConversationMessage[]>
 
 /** A tool use reported by the user's coding session, to be turned into an observation. */
 export interface ObservationData {
@@ -58,9 +69,11 @@ export interface ObservationData {
   tool_response: unknown
   prompt_number: number
   cwd?: string
+  /** The tool use's id: the same tool use reported twice is queued once. */
+  toolUseId?: string
 }
 
-/** A message waiting in the session's queue (persisted in SQLite by the worker). */
+/** A message waiting in the session's queue (persisted by the worker). */
 export type PendingMessage =
   | { type: 'observation'; id: number; createdAt: number; data: ObservationData }
   | { type: 'summarize'; id: number; createdAt: number; lastAssistantMessage: string }
@@ -81,21 +94,47 @@ export const silentLogger: Logger = {
   error() {},
 }
 
+/** How a generator ended: it ran out of work, it paused, or its session was aborted. */
+export type GeneratorExit = 'done' | 'paused' | 'aborted'
+
 /**
- * The session layer the worker's routes and agents talk to. Both `SessionManager` (bounded)
- * and `LegacySessionManager` (the original design) implement it.
+ * How a design holds a session's history: the agents append through it, a generator run starts
+ * by seeding the framing prompt through it, and it decides what happens before each observation.
+ */
+export interface HistoryPolicy<S extends ActiveSessionOf<ConversationHistory>> {
+  /** Appends the framing (init or continuation) prompt. */
+  seed(session: S, framing: ConversationMessage): void
+  /** Appends a prompt or a reply. Never throws on the agents' path. */
+  append(session: S, message: ConversationMessage): void
+  /**
+   * Called before each observation is sent: `'recycled'` when the history was dropped and
+   * re-seeded, `'pause'` when the session must pause instead (two recycles in a row).
+   */
+  beforeObservation(session: S): 'ok' | 'recycled' | 'pause'
+}
+
+/**
+ * The session layer the worker's routes and agents talk to. The three designs implement it:
+ * `LegacySessionManager` (v8.5.7), `TodaySessionManager` (v13) and `SessionManager` (the port).
  */
 export interface SessionLayer<S extends ActiveSessionOf<ConversationHistory>> {
-  initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): S
+  readonly history: HistoryPolicy<S>
+  initializeSession(sessionDbId: number, userPrompt?: string, promptNumber?: number): S | Promise<S>
   getSession(sessionDbId: number): S | undefined
-  queueObservation(sessionDbId: number, data: ObservationData): void
-  queueSummarize(sessionDbId: number, lastAssistantMessage?: string): void
+  queueObservation(sessionDbId: number, data: ObservationData): void | Promise<void>
+  queueSummarize(sessionDbId: number, lastAssistantMessage?: string): void | Promise<void>
   deleteSession(sessionDbId: number): Promise<void>
   shutdownAll(): Promise<void>
   getActiveSessionCount(): number
   getTotalQueueDepth(): number
   isAnySessionProcessing(): boolean
   getMessageIterator(sessionDbId: number): AsyncIterableIterator<PendingMessage>
-  /** Messages waiting for this session in the database (the worker asks its PendingMessageStore). */
+  /** Messages waiting for this session (the worker asks its pending-message store). */
   getPendingCount(sessionDbId: number): number
+  /** Puts a claimed message back at the head of the queue (its call paused before an answer). */
+  requeue(sessionDbId: number, message: PendingMessage): void
+  /** The sessions held, to find the paused ones whose pause is over. */
+  heldSessions(): Iterable<S>
+  /** The generator of `session` has ended; its `generatorPromise` is already null. */
+  generatorExited(session: S, exit: GeneratorExit): void
 }

@@ -1,30 +1,30 @@
 /**
  * The glue the worker's HTTP routes and agents provide around the session layer: start a
  * session's generator when work arrives, run the observer conversation through a provider, fall
- * back to the next provider on an API error (continuing from the same history), parse replies.
- * It works over either session layer, so the demo runs the same code through both designs.
+ * back to the next provider on an API error (continuing from the same history), pause a session
+ * on a quota refusal and resume it once the quota allows, parse replies. It works over any of the
+ * three session layers, so the demo runs the same code through each design.
  */
+import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import type { SessionDatabase } from './database.js'
-import { appendMessage } from './history.js'
-import {
-  buildContinuationPrompt,
-  buildInitPrompt,
-  buildObservationPrompt,
-  buildSummaryPrompt,
-  parseObservations,
-} from './prompts.js'
-import type { Provider } from './providers.js'
+import { buildObservationPrompt, buildSummaryPrompt, framingPrompt, parseObservations } from './prompts.js'
+import { isQuotaError, type Provider } from './providers.js'
 import type {
   ActiveSessionOf,
   ConversationHistory,
+  GeneratorExit,
   Logger,
   ObservationData,
+  PauseReason,
   ProviderName,
   SessionLayer,
 } from './types.js'
 import { silentLogger } from './types.js'
 
-export interface ObserverWorkerOptions {
+/** How long a session pauses after two history recycles in a row (v13). */
+export const OVERFLOW_PAUSE_MS = 10 * 60_000
+
+export interface ObserverWorkerOptions<S> {
   providers: Record<ProviderName, Provider>
   /** The provider a session's generator starts with. @defaultValue always 'claude' */
   chooseProvider?: (sessionDbId: number) => ProviderName
@@ -33,9 +33,18 @@ export interface ObserverWorkerOptions {
   /** Pushes the Claude reply a second time, as one worker path did; the history must cope. */
   duplicateClaudeReplies?: boolean
   logger?: Logger
+  /** Time and timers (pauses, the resume sweep). @defaultValue the system clock */
+  clock?: Clock
+  /** How often paused sessions whose pause is over are resumed. 0: never. @defaultValue 60_000 */
+  resumeSweepMs?: number
+  /**
+   * Called after each answered model call, before the reply is appended: the session's
+   * `conversationHistory` is then exactly the prompt the model was sent.
+   */
+  onModelCall?: (session: S) => void
 }
 
-/** Counters of what the observer did: the same traffic must give the same counts in both designs. */
+/** Counters of what the observer did. */
 export interface WorkerStats {
   modelCalls: number
   observations: number
@@ -43,10 +52,25 @@ export interface WorkerStats {
   proseReplies: number
   fallbacks: number
   failedMessages: number
+  /** Generators that stopped on a quota refusal or after two recycles in a row. */
+  pauses: number
+  /** Histories dropped whole at the budget and re-seeded (v13's generations). */
+  recycles: number
 }
 
+type Answer = 'answered' | 'paused' | 'dropped' | 'aborted'
+
 export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
-  readonly stats: WorkerStats = { modelCalls: 0, observations: 0, summaries: 0, proseReplies: 0, fallbacks: 0, failedMessages: 0 }
+  readonly stats: WorkerStats = {
+    modelCalls: 0,
+    observations: 0,
+    summaries: 0,
+    proseReplies: 0,
+    fallbacks: 0,
+    failedMessages: 0,
+    pauses: 0,
+    recycles: 0,
+  }
   readonly #db: SessionDatabase
   readonly #sessions: SessionLayer<S>
   readonly #providers: Record<ProviderName, Provider>
@@ -54,8 +78,11 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
   readonly #fallbackOrder: readonly ProviderName[]
   readonly #duplicateClaudeReplies: boolean
   readonly #logger: Logger
+  readonly #clock: Clock
+  readonly #onModelCall: ((session: S) => void) | undefined
+  #resumeTimer: TimerHandle | undefined
 
-  constructor(db: SessionDatabase, sessions: SessionLayer<S>, options: ObserverWorkerOptions) {
+  constructor(db: SessionDatabase, sessions: SessionLayer<S>, options: ObserverWorkerOptions<S>) {
     this.#db = db
     this.#sessions = sessions
     this.#providers = options.providers
@@ -63,90 +90,144 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
     this.#fallbackOrder = options.fallbackOrder ?? ['claude', 'gemini', 'openrouter']
     this.#duplicateClaudeReplies = options.duplicateClaudeReplies ?? false
     this.#logger = options.logger ?? silentLogger
+    this.#clock = options.clock ?? systemClock
+    this.#onModelCall = options.onModelCall
+    const sweepMs = options.resumeSweepMs ?? 60_000
+    if (sweepMs > 0) this.#scheduleResumeSweep(sweepMs)
   }
 
-  /** POST /sessions/init: a user prompt in a Claude Code session. Returns the `sessionDbId`. */
-  handleSessionInit(contentSessionId: string, project: string, userPrompt: string, promptNumber: number): number {
+  /** POST /sessions/init: a user prompt in a Claude Code session. Resolves with the `sessionDbId`. */
+  async handleSessionInit(contentSessionId: string, project: string, userPrompt: string, promptNumber: number): Promise<number> {
     const sessionDbId = this.#db.createSession(contentSessionId, project, userPrompt)
     this.#db.recordPrompt(sessionDbId, userPrompt, promptNumber)
-    const session = this.#sessions.initializeSession(sessionDbId, userPrompt, promptNumber)
+    const session = await this.#sessions.initializeSession(sessionDbId, userPrompt, promptNumber)
     this.ensureGeneratorRunning(session)
     return sessionDbId
   }
 
   /** POST /sessions/:id/observations */
-  handleObservation(sessionDbId: number, data: ObservationData): void {
-    this.#sessions.queueObservation(sessionDbId, data)
+  async handleObservation(sessionDbId: number, data: ObservationData): Promise<void> {
+    await this.#sessions.queueObservation(sessionDbId, data)
     const session = this.#sessions.getSession(sessionDbId)
     if (session !== undefined) this.ensureGeneratorRunning(session)
   }
 
   /** POST /sessions/:id/summarize */
-  handleSummarize(sessionDbId: number, lastAssistantMessage: string): void {
-    this.#sessions.queueSummarize(sessionDbId, lastAssistantMessage)
+  async handleSummarize(sessionDbId: number, lastAssistantMessage: string): Promise<void> {
+    await this.#sessions.queueSummarize(sessionDbId, lastAssistantMessage)
     const session = this.#sessions.getSession(sessionDbId)
     if (session !== undefined) this.ensureGeneratorRunning(session)
   }
 
-  /** Starts the session's generator unless it runs; restarts it when work arrived as it ended. */
+  /** Stops the resume sweep (the worker is exiting). */
+  stop(): void {
+    if (this.#resumeTimer !== undefined) this.#clock.clearTimeout(this.#resumeTimer)
+    this.#resumeTimer = undefined
+  }
+
+  /**
+   * Starts the session's generator unless it runs, its session was aborted, or it is paused
+   * until later; restarts it when work arrived as it ended.
+   */
   ensureGeneratorRunning(session: S): void {
     if (session.generatorPromise !== null || session.abortController.signal.aborted) return
+    if (session.pausedUntil !== null) {
+      if (session.pausedUntil > this.#clock.now()) return
+      session.pausedUntil = null
+      session.pausedReason = null
+      session.consecutiveRecycles = 0
+    }
     session.currentProvider = this.#choose(session.sessionDbId)
+    let exit: GeneratorExit = 'aborted'
     session.generatorPromise = this.#run(session)
-      .catch((error: unknown) => {
-        if (!session.abortController.signal.aborted) {
-          this.#logger.error('SESSION', 'Generator failed', { sessionDbId: session.sessionDbId, error: String(error) })
-        }
-      })
+      .then(
+        (how) => {
+          exit = how
+        },
+        (error: unknown) => {
+          if (!session.abortController.signal.aborted) {
+            exit = 'done'
+            this.#logger.error('SESSION', 'Generator failed', { sessionDbId: session.sessionDbId, error: String(error) })
+          }
+        },
+      )
       .finally(() => {
         session.generatorPromise = null
         session.currentProvider = null
-        const aborted = session.abortController.signal.aborted
-        if (!aborted && this.#sessions.getPendingCount(session.sessionDbId) > 0) this.ensureGeneratorRunning(session)
+        if (exit === 'done' && this.#sessions.getPendingCount(session.sessionDbId) > 0) {
+          this.ensureGeneratorRunning(session)
+          return
+        }
+        this.#sessions.generatorExited(session, exit)
       })
   }
 
-  async #run(session: S): Promise<void> {
+  async #run(session: S): Promise<GeneratorExit> {
     const signal = session.abortController.signal
-    const first =
-      session.lastPromptNumber <= 1
-        ? buildInitPrompt(session.project, session.contentSessionId, session.userPrompt)
-        : buildContinuationPrompt(session.userPrompt, session.lastPromptNumber, session.contentSessionId)
-    await this.#exchange(session, first)
-    if (signal.aborted) return
+    const policy = this.#sessions.history
+    const framing = framingPrompt(session)
+    policy.seed(session, framing)
+    const first = await this.#ask(session, framing.content)
+    if (first === 'paused' || first === 'aborted') return first
     for await (const message of this.#sessions.getMessageIterator(session.sessionDbId)) {
+      if (message.type === 'observation') {
+        const before = policy.beforeObservation(session)
+        if (before !== 'ok') this.stats.recycles++
+        if (before === 'pause') {
+          this.#sessions.requeue(session.sessionDbId, message)
+          this.#pause(session, 'overflow', OVERFLOW_PAUSE_MS)
+          return 'paused'
+        }
+      }
       const prompt =
         message.type === 'observation'
           ? buildObservationPrompt(message.data, message.createdAt)
           : buildSummaryPrompt(session.userPrompt, message.lastAssistantMessage)
-      await this.#exchange(session, prompt)
-      if (signal.aborted) return
+      policy.append(session, { role: 'user', content: prompt })
+      const answer = await this.#ask(session, prompt)
+      if (answer === 'paused') {
+        // Never answered: back to the head of the queue, for when the session resumes.
+        this.#sessions.requeue(session.sessionDbId, message)
+        return 'paused'
+      }
+      if (answer === 'aborted') return 'aborted'
     }
+    return signal.aborted ? 'aborted' : 'done'
   }
 
-  // One prompt and its reply. On an API error the next provider continues from the same history.
-  async #exchange(session: S, prompt: string): Promise<void> {
-    const history = session.conversationHistory
-    appendMessage(history, { role: 'user', content: prompt }, this.#logger, session.sessionDbId)
+  #pause(session: S, reason: PauseReason, ms: number): void {
+    this.stats.pauses++
+    session.pausedReason = reason
+    session.pausedUntil = this.#clock.now() + ms
+    this.#logger.warn('SESSION', 'Generator paused', { sessionDbId: session.sessionDbId, reason, ms })
+  }
+
+  // One model call for the prompt just appended. On an API error the next provider continues
+  // from the same history; a quota refusal pauses the session instead.
+  async #ask(session: S, prompt: string): Promise<Answer> {
+    const policy = this.#sessions.history
     let name: ProviderName = session.currentProvider ?? this.#choose(session.sessionDbId)
     for (;;) {
       try {
         this.stats.modelCalls++
         const reply = await this.#providers[name].complete(session)
-        if (session.abortController.signal.aborted) return
+        if (session.abortController.signal.aborted) return 'aborted'
+        this.#onModelCall?.(session)
         session.cumulativeInputTokens += Math.ceil(prompt.length / 4)
         session.cumulativeOutputTokens += Math.ceil(reply.length / 4)
         const parsed = parseObservations(reply)
         this.stats.observations += parsed.observations
         this.stats.summaries += parsed.summaries
         if (parsed.observations + parsed.summaries === 0 && !reply.startsWith('<ack>')) this.stats.proseReplies++
-        appendMessage(history, { role: 'assistant', content: reply }, this.#logger, session.sessionDbId)
-        if (name === 'claude' && this.#duplicateClaudeReplies) {
-          appendMessage(history, { role: 'assistant', content: reply }, this.#logger, session.sessionDbId)
-        }
-        return
+        policy.append(session, { role: 'assistant', content: reply })
+        if (name === 'claude' && this.#duplicateClaudeReplies) policy.append(session, { role: 'assistant', content: reply })
+        return 'answered'
       } catch (error) {
-        if (session.abortController.signal.aborted) throw error
+        if (session.abortController.signal.aborted) return 'aborted'
+        if (isQuotaError(error)) {
+          this.#pause(session, 'quota', error.retryAfterMs)
+          return 'paused'
+        }
         const next = this.#fallbackOrder[this.#fallbackOrder.indexOf(name) + 1]
         if (next === undefined) {
           this.stats.failedMessages++
@@ -154,7 +235,7 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
             sessionDbId: session.sessionDbId,
             error: String(error),
           })
-          return
+          return 'dropped'
         }
         this.stats.fallbacks++
         this.#logger.warn('SESSION', 'Provider failed, falling back', {
@@ -167,5 +248,19 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
         session.currentProvider = next
       }
     }
+  }
+
+  // One timer for the whole worker (not one per session): resumes the paused sessions whose
+  // pause is over and that have work waiting.
+  #scheduleResumeSweep(ms: number): void {
+    this.#resumeTimer = this.#clock.setTimeout(() => {
+      const now = this.#clock.now()
+      for (const session of [...this.#sessions.heldSessions()]) {
+        if (session.pausedUntil !== null && session.pausedUntil <= now && this.#sessions.getPendingCount(session.sessionDbId) > 0) {
+          this.ensureGeneratorRunning(session)
+        }
+      }
+      this.#scheduleResumeSweep(ms)
+    }, ms)
   }
 }

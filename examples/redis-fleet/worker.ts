@@ -3,7 +3,7 @@
 // (RedisSessionRegistry); each worker keeps only the live state of the sessions it served lately
 // (here an AbortController for the model call in flight) in a local BoundedSessionStore, which
 // drops a session when the fleet says it departed.
-import { BoundedSessionStore, type EvictionReason } from 'bounded-session'
+import { BoundedSessionStore, type RemovalReason } from 'bounded-session'
 import { type RedisClient, RedisHistory, type RedisLease, RedisSessionRegistry } from 'bounded-session/redis'
 
 export interface ChatMessage {
@@ -31,7 +31,7 @@ export type TurnResult = { reply: string; messages: number } | { busy: true }
 
 export function createWorker(options: WorkerOptions) {
   const prefix = options.prefix ?? 'fleet:'
-  const disposed: [string, EvictionReason][] = []
+  const disposed: [string, RemovalReason][] = []
   const registry = new RedisSessionRegistry({
     client: options.client,
     prefix,

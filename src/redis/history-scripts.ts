@@ -341,9 +341,14 @@ return run(function()
         cut = windowFor(maxM, maxB, maxT, -1)
       else
         if s.cut > 0 then cut = windowFor(maxM, maxB, maxT, s.cut - 1) end
+        -- No cut yet, or the history trimmed it: the whole history if it fits, else a step.
+        if cut == nil then cut = windowFor(maxM, maxB, maxT, (infoAt(0))) end
         if cut == nil then
           cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
-          s.cut = infoAt(cut) + 1
+        end
+        local cutSeq = infoAt(cut) + 1
+        if cutSeq ~= s.cut then
+          s.cut = cutSeq
           redis.call('HSET', KEYS[3], 'cut', int(s.cut))
         end
       end

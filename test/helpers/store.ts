@@ -1,10 +1,10 @@
 // The store that most store tests start from: an injected clock, no sweep timer, and a dispose
 // that logs each departure as [key, reason]. Options given here override these.
-import { BoundedSessionStore, type BoundedSessionStoreOptions, type EvictionReason, RingBufferHistory } from '../../src/index.js'
+import { BoundedSessionStore, type BoundedSessionStoreOptions, type RemovalReason, RingBufferHistory } from '../../src/index.js'
 
 export function setupStore<V>(options: BoundedSessionStoreOptions<string, V> = {}) {
   const clock = { t: 0 }
-  const disposed: Array<[string, EvictionReason]> = []
+  const disposed: Array<[string, RemovalReason]> = []
   const store = new BoundedSessionStore<string, V>({
     now: () => clock.t,
     sweepIntervalMs: 0,
