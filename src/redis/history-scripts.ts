@@ -149,12 +149,13 @@ return run(function()
   -- front ++ (old entries not read) ++ tail, where new messages go to the tail while old entries
   -- are left unread, and to the front once none are.
   local oldCount = reset and 0 or s.n
-  local front, tail, read, chunk = {}, {}, 0, 16
+  -- Read in chunks of 1, 2, 4, …: a push usually trims one message, and what is read is written back.
+  local front, tail, read, chunk = {}, {}, 0, 1
   if reset then s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut = 0, 0, 0, {}, 0, 0, 0 end
   if reset and ARGV[10] ~= 'reset' then s.ev = tonumber(ARGV[10]) end
   local function entryAt(i)
     while i >= #front and read < oldCount do
-      local hi = math.min(read + chunk, oldCount) - 1
+      local hi = math.min(math.max(read + chunk, i + 1), oldCount) - 1
       local infos = redis.call('LRANGE', KEYS[2], read, hi)
       local msgs = redis.call('LRANGE', KEYS[1], read, hi)
       if #infos ~= hi - read + 1 or #msgs ~= #infos then bad('its lists changed length') end

@@ -121,7 +121,10 @@ export interface RedisHistoryOptions<T> {
    *
    * @defaultValue writes are not fenced
    */
-  fence?: { readonly token: number } | undefined
+  fence?: {
+    /** The lease's fencing token. */
+    readonly token: number
+  } | undefined
 }
 
 const isClient = (value: unknown): boolean =>
