@@ -299,28 +299,39 @@ interface Options<K, V> {
   now: (() => number) | undefined
 }
 
-// Set once by the store's static block: lets an Entry reach its store's private resize handler.
+// Set once by the store's static block: lets a watcher reach its store's private resize handler.
 let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta: number) => void
 
-/** What the store knows of one session. It is also the watcher of the session's histories. */
-class Entry<K, V> implements HistoryWatcher {
+/**
+ * What the store knows of one session. Its times are milliseconds since the store's first clock
+ * reading: small integers, which V8 keeps in the object itself (an absolute `Date.now()` would
+ * take a heap number of 16 B per field).
+ */
+class Entry<K, V> {
   weight = 0
-  leases = 0
-  histories: WatchableHistory[] | undefined = undefined
   gone = false
+  watcher: Watcher<K, V> | undefined = undefined
 
   constructor(
     readonly key: K,
     readonly value: V,
     public lastActive: number,
     readonly created: number,
+  ) {}
+}
+
+/** The watcher of one session's histories: made only for sessions that have any. */
+class Watcher<K, V> implements HistoryWatcher {
+  constructor(
+    readonly entry: Entry<K, V>,
+    readonly histories: WatchableHistory[],
     // The store, held weakly: a history the host keeps must not keep the store alive.
     readonly store: WeakRef<BoundedSessionStore<K, V>>,
   ) {}
 
   historyResized(delta: number): void {
     const store = this.store.deref()
-    if (store !== undefined && !this.gone) resized(store, this, delta)
+    if (store !== undefined && !this.entry.gone) resized(store, this.entry, delta)
   }
 }
 
@@ -412,11 +423,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
   #cachedNow = 0
+  #epoch: number | undefined // the first clock reading: the store's times count from it
   #clockTimer: ReturnType<typeof setTimeout> | undefined
 
   #bytes = 0
   #oversized = 0 // sessions that alone outweigh maxBytes
-  #leased = 0 // leases held on all sessions
+  readonly #leases = new Map<Entry<K, V>, number>() // the leased sessions: how many leases each
   #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
   #latest = -Infinity // the latest activity stamped
   #ordered = true // activity times rise from the least recently active end (false after the clock went back)
@@ -483,7 +495,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   get bytes(): number {
     if (this.#lru.size === 0) return 0
     let expired = 0
-    for (const [entry] of this.#checked(() => this.#findExpired(this.#clock(), false))) expired += entry.weight
+    for (const entry of this.#checked(() => this.#findExpired(this.#clock(), false))) expired += entry.weight
     return this.#bytes - expired
   }
 
@@ -514,7 +526,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   peek(key: K): V | undefined {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    if (entry === undefined || (this.#outOfTime(entry, now) && this.#checked(() => this.#expiry(entry, now, false)) !== undefined)) {
+    if (entry === undefined || (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined)) {
       return undefined
     }
     return entry.value
@@ -524,7 +536,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   has(key: K): boolean {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    return entry !== undefined && (!this.#outOfTime(entry, now) || this.#checked(() => this.#expiry(entry, now, false)) === undefined)
+    return entry !== undefined && (this.#timeUp(entry, now) === undefined || this.#checked(() => this.#expiry(entry, now, false)) === undefined)
   }
 
   /**
@@ -627,7 +639,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           // The session made for the store could not be stored: it gets its teardown all the same.
           const reason = code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity'
           this.#stats.removed[reason]++
-          this.#checked(() => this.#queue.push(['remove', new Entry(key, value, 0, 0, this.#self), reason]))
+          this.#checked(() => this.#queue.push(['remove', new Entry<K, V>(key, value as V, 0, 0), reason]))
         }
         throw error
       }
@@ -655,7 +667,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const now = this.#clock()
     this.#depth++
     try {
-      const expiry = this.#outOfTime(entry, now) ? this.#expiry(entry, now, false) : undefined
+      const expiry = this.#expiry(entry, now, false)
       if (entry.gone) return false
       this.#take(entry, expiry ?? 'delete')
       if (this.#overflowed) this.#enforce(undefined, now)
@@ -730,8 +742,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       if (released) return
       released = true
       if (entry.gone) return
-      entry.leases--
-      this.#leased--
+      const held = this.#leases.get(entry) ?? 1
+      if (held > 1) this.#leases.set(entry, held - 1)
+      else this.#leases.delete(entry)
       const now = this.#clock()
       this.#stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
@@ -837,24 +850,28 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // --- internals -------------------------------------------------------------------------
 
+  // The time, in milliseconds since the first reading (see Entry).
   #clock(): number {
     const clock = this.#o.now
+    let now: number
     if (clock !== undefined) {
-      const now = clock()
+      now = clock()
       if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidClockError(now)
-      return now
+    } else if (this.#cachedNow !== 0) {
+      now = this.#cachedNow
+    } else {
+      now = Date.now()
+      if (this.#closing === undefined) {
+        this.#cachedNow = now
+        this.#clockTimer = setTimeout(() => {
+          this.#cachedNow = 0
+          this.#clockTimer = undefined
+        }, 1)
+        this.#clockTimer.unref?.()
+      }
     }
-    if (this.#cachedNow !== 0) return this.#cachedNow
-    const now = Date.now()
-    if (this.#closing === undefined) {
-      this.#cachedNow = now
-      this.#clockTimer = setTimeout(() => {
-        this.#cachedNow = 0
-        this.#clockTimer = undefined
-      }, 1)
-      this.#clockTimer.unref?.()
-    }
-    return now
+    this.#epoch ??= now
+    return now - this.#epoch
   }
 
   #assertOpen(method: string): void {
@@ -1059,16 +1076,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
       return undefined
     }
-    if (this.#outOfTime(entry, now) || this.#overflowed) {
+    if (this.#timeUp(entry, now) !== undefined || this.#overflowed) {
       this.#checked(() => {
-        const expiry = this.#outOfTime(entry, now) ? this.#expiry(entry, now, false) : undefined
+        const expiry = this.#expiry(entry, now, false)
         if (expiry !== undefined && !entry.gone) this.#take(entry, expiry)
         else {
           this.#stamp(entry, now)
-          if (lease) {
-            entry.leases++
-            this.#leased++
-          }
+          if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
         }
         if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
       })
@@ -1076,10 +1090,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return entry.gone ? undefined : entry
     }
     this.#stamp(entry, now)
-    if (lease) {
-      entry.leases++
-      this.#leased++
-    }
+    if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
     return entry
   }
 
@@ -1087,7 +1098,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #peekLive(key: K, now: number): Entry<K, V> | undefined {
     const found = this.#lru.peek(key as IndexKey<K>)
     if (found === undefined) return undefined
-    if (this.#outOfTime(found, now) && this.#checked(() => this.#expiry(found, now, false)) !== undefined) return undefined
+    if (this.#timeUp(found, now) !== undefined && this.#checked(() => this.#expiry(found, now, false)) !== undefined) return undefined
     const entry = this.#read(key, now)
     if (entry !== undefined) this.#stats.hits++
     return entry
@@ -1102,7 +1113,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   #busy(entry: Entry<K, V>): boolean {
-    if (entry.leases > 0) return true
+    if (this.#leases.size > 0 && this.#leases.has(entry)) return true
     const isBusy = this.#o.isBusy
     if (isBusy === undefined) return false
     // An isBusy that calls back into the store gets "busy" for every session meanwhile.
@@ -1119,9 +1130,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
-  // Whether the session is past its idle time or its max age (busy or not).
-  #outOfTime(entry: Entry<K, V>, now: number): boolean {
-    return now - entry.lastActive >= this.#o.idleTtl || now - entry.created >= this.#o.maxAge
+  // Which time limit the session is past (busy or not), if any.
+  #timeUp(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
+    if (now - entry.created >= this.#o.maxAge) return 'max-age'
+    return now - entry.lastActive >= this.#o.idleTtl ? 'idle' : undefined
   }
 
   // Marks the session active at `now`; it is (or is about to be made) the most recent.
@@ -1134,24 +1146,20 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // Why the session has expired, or undefined when it has not (or is busy). `refresh`: a busy
   // session counts as active now (its recency is left to the caller).
   #expiry(entry: Entry<K, V>, now: number, refresh: boolean): 'idle' | 'max-age' | undefined {
-    const old = now - entry.created >= this.#o.maxAge
-    if (!old && now - entry.lastActive < this.#o.idleTtl) return undefined
-    if (this.#busy(entry)) {
-      if (refresh) this.#stamp(entry, now)
-      return undefined
-    }
-    return old ? 'max-age' : 'idle'
+    const reason = this.#timeUp(entry, now)
+    if (reason === undefined || !this.#busy(entry)) return reason
+    if (refresh) this.#stamp(entry, now)
+    return undefined
   }
 
-  // The expired sessions with their reasons, least recently active first. Sessions are kept in
+  // The expired sessions (idle and past a time limit), least recently active first. Sessions are kept in
   // order of activity, so without a max age the expired ones are a run from the least recently
   // active end; the whole store is walked only when some session may be past its max age, or
   // after the clock went back (the walk then checks whether the order holds again).
   // `refresh`: busy sessions found count as active now, and become the most recent.
-  #findExpired(now: number, refresh: boolean): Array<[Entry<K, V>, 'idle' | 'max-age']> {
-    const found: Array<[Entry<K, V>, 'idle' | 'max-age']> = []
-    const { idleTtl, maxAge } = this.#o
-    const byAge = now - this.#oldestCreated >= maxAge
+  #findExpired(now: number, refresh: boolean): Entry<K, V>[] {
+    const found: Entry<K, V>[] = []
+    const byAge = now - this.#oldestCreated >= this.#o.maxAge
     const walkAll = byAge || !this.#ordered
     let oldest = Infinity
     let previous = -Infinity
@@ -1161,13 +1169,14 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       if (entry.lastActive < previous) ordered = false
       previous = entry.lastActive
       if (entry.created < oldest) oldest = entry.created
-      if (now - entry.lastActive < idleTtl && now - entry.created < maxAge) {
+      if (this.#timeUp(entry, now) === undefined) {
         if (!walkAll) break
-        continue
+      } else if (!this.#busy(entry)) {
+        found.push(entry)
+      } else if (refresh) {
+        this.#stamp(entry, now)
+        ;(busy ??= []).push(entry)
       }
-      const reason = this.#expiry(entry, now, refresh)
-      if (reason !== undefined) found.push([entry, reason])
-      else if (refresh) (busy ??= []).push(entry)
     }
     if (refresh && walkAll) {
       if (byAge) this.#oldestCreated = oldest
@@ -1180,14 +1189,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return found
   }
 
-  // The one way out of the store: the session is out at once, its teardown queued.
-  #take(entry: Entry<K, V>, reason: RemovalReason): void {
+  // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
+  // whether it is still in the LRU index (every session that is not gone is, but for the ones
+  // `pop()` and `clear()` just took out).
+  #take(entry: Entry<K, V>, reason: RemovalReason, indexed = true): void {
     if (entry.gone) return
-    if (this.#lru.peek(entry.key as IndexKey<K>) === entry) this.#lru.delete(entry.key as IndexKey<K>)
+    if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
     entry.gone = true
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
-    this.#leased -= entry.leases
+    this.#leases.delete(entry)
     this.#watch(entry, undefined)
     this.#stats.removed[reason]++
     this.#removals++
@@ -1198,10 +1209,10 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #put(key: K, value: V, now: number): void {
     const histories = historiesOf(value)
     const weight = this.#weigh(key, value, histories)
-    const found = this.#lru.peek(key as IndexKey<K>)
+    // One lookup: a session found becomes the most recent (a different one leaves at once).
+    const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined && Object.is(found.value, value)) {
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
-      this.#lru.get(key as IndexKey<K>)
       this.#stamp(found, now)
       this.#watch(found, histories)
       this.#setWeight(found, weight)
@@ -1211,11 +1222,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (found === undefined) {
       if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
-      const expiry = this.#outOfTime(found, now) ? this.#expiry(found, now, false) : undefined
+      const expiry = this.#expiry(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
     if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
-    const entry = new Entry(key, value, now, this.#o.maxAge === Infinity ? 0 : now, this.#self)
+    const entry = new Entry(key, value, now, this.#o.maxAge === Infinity ? 0 : now)
     this.#stamp(entry, now)
     if (entry.created < this.#oldestCreated) this.#oldestCreated = entry.created
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
@@ -1230,7 +1241,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const max = this.#o.maxSessions
     if (this.#oversized > 0) this.#removeOversized(undefined, now)
     if (this.#o.reject) {
-      if (this.#lru.size >= max) for (const [entry, reason] of this.#findExpired(now, true)) this.#take(entry, reason)
+      if (this.#lru.size >= max) for (const entry of this.#findExpired(now, true)) this.#take(entry, this.#timeUp(entry, now) ?? 'idle')
       if (this.#lru.size >= max) throw new SessionLimitError(max)
       return
     }
@@ -1274,21 +1285,21 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const excess = bytes ? this.#bytes - limit : this.#lru.size - limit
       if (excess <= 0) return false
       // Nothing can be busy and nothing is excluded: the least recently active session goes.
-      if (exclude === undefined && this.#o.isBusy === undefined && this.#leased === 0) {
+      if (exclude === undefined && this.#o.isBusy === undefined && this.#leases.size === 0) {
         const entry = this.#lru.pop() as Entry<K, V>
-        this.#take(entry, this.#expiry(entry, now, false) ?? reason)
+        this.#take(entry, this.#timeUp(entry, now) ?? reason, false)
         continue
       }
       const picked = this.#pickIdle(exclude, excess, bytes, -1, now)
       if (picked.length === 0) return true
-      for (const entry of picked) this.#take(entry, this.#expiry(entry, now, false) ?? reason)
+      for (const entry of picked) this.#take(entry, this.#timeUp(entry, now) ?? reason)
     }
   }
 
   // Removes the idle sessions (but `exclude`) that alone outweigh maxBytes.
   #removeOversized(exclude: Entry<K, V> | undefined, now: number): void {
     for (const entry of this.#pickIdle(exclude, Infinity, false, this.#o.maxBytes, now)) {
-      this.#take(entry, this.#expiry(entry, now, false) ?? 'size')
+      this.#take(entry, this.#timeUp(entry, now) ?? 'size')
     }
   }
 
@@ -1330,13 +1341,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     let removed = 0
     this.#depth++
     try {
-      for (const [entry, reason] of this.#findExpired(now, true)) this.#take(entry, reason)
+      for (const entry of this.#findExpired(now, true)) this.#take(entry, this.#timeUp(entry, now) ?? 'idle')
       this.#enforce(undefined, now)
       const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
       if (heap > this.#o.heapHighWater) {
         // The heap is not measured again meanwhile: every picked session goes.
         for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
-          this.#take(entry, this.#expiry(entry, now, false) ?? 'pressure')
+          this.#take(entry, this.#timeUp(entry, now) ?? 'pressure')
         }
       }
       // What the disposes remove when they run is not the sweep's doing.
@@ -1355,7 +1366,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       let weight = entry.weight + delta
       if (this.#o.sizeOf !== undefined) {
         try {
-          weight = this.#weigh(entry.key, entry.value, entry.histories)
+          weight = this.#weigh(entry.key, entry.value, entry.watcher?.histories)
         } catch (error) {
           this.#report(error, entry.key)
           weight = entry.weight
@@ -1376,7 +1387,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // Least recently active first. Sessions stored by a dispose meanwhile were not there: they stay.
       const entries = [...this.#entries(true)]
       this.#lru.clear()
-      for (const entry of entries) this.#take(entry, reason)
+      for (const entry of entries) this.#take(entry, reason, false)
       this.#overflowed = false
     } finally {
       this.#end(surface)
@@ -1406,11 +1417,14 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // Follows `histories` (the session's, found when it was stored) instead of the ones it followed.
   #watch(entry: Entry<K, V>, histories: WatchableHistory[] | undefined): void {
-    const current = entry.histories
-    if (sameHistories(current, histories)) return
-    if (current !== undefined) for (const history of current) history[watchKey](entry, false)
-    entry.histories = histories
-    if (histories !== undefined) for (const history of histories) history[watchKey](entry, true)
+    const current = entry.watcher
+    if (sameHistories(current?.histories, histories)) return
+    if (current !== undefined) for (const history of current.histories) history[watchKey](current, false)
+    entry.watcher = undefined
+    if (histories === undefined) return
+    const watcher = new Watcher(entry, histories, this.#self)
+    entry.watcher = watcher
+    for (const history of histories) history[watchKey](watcher, true)
   }
 
   // lru-cache types its values as possibly undefined (for its fetch feature, unused here).
@@ -1425,7 +1439,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const now = this.#clock()
     for (const entry of entries) {
       if (entry.gone) continue
-      if (this.#outOfTime(entry, now) && this.#checked(() => this.#expiry(entry, now, false)) !== undefined) continue
+      if (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined) continue
       yield [entry.key, entry.value]
     }
     return undefined
