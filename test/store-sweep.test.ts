@@ -50,6 +50,45 @@ describe('sweep without a dispose', () => {
       { numRuns: 300 },
     )
   })
+
+  it('removes exactly the sessions past maxAgeMs when they are spread through the recency order (runs of them, the most recent one, busy ones between)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ createdAt: fc.integer({ min: 0, max: 100 }), busy: fc.boolean() }), { maxLength: 60 }),
+        fc.array(fc.nat(), { maxLength: 80 }),
+        (sessions, reads) => {
+          let t = 0
+          const store = new BoundedSessionStore<number, { busy: boolean }>({
+            maxSessions: 1000,
+            maxAgeMs: 101, // none is past it at the reads (t = 100)
+            idleTtlMs: 10_000,
+            sweepIntervalMs: 0,
+            now: () => t,
+            isBusy: (s) => s.busy,
+          })
+          const removed: Array<[number, string]> = []
+          store.on('remove', (k, _v, reason) => removed.push([k, reason]))
+          // Created in order of creation time, then read in any order (at the last time), so
+          // that old and young sessions interleave in recency.
+          const byCreation = sessions.map((s, k) => ({ ...s, k })).sort((a, b) => a.createdAt - b.createdAt)
+          for (const s of byCreation) {
+            t = s.createdAt
+            store.set(s.k, { busy: s.busy })
+          }
+          t = 100
+          for (const r of reads) if (sessions.length > 0) store.touch(r % sessions.length)
+          t = 150
+          const expected = sessions.flatMap((s, k) => (150 - s.createdAt >= 101 && !s.busy ? [k] : []))
+          expect(store.sweep()).toBe(expected.length)
+          expect(removed.map(([k]) => k).sort((a, b) => a - b)).toEqual(expected)
+          expect(removed.every(([, reason]) => reason === 'max-age')).toBe(true)
+          expect([...store.keys()].sort((a, b) => a - b)).toEqual(sessions.flatMap((_s, k) => (expected.includes(k) ? [] : [k])))
+          expect(store.size).toBe(sessions.length - expected.length)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
 })
 
 describe('settling an overflow', () => {
