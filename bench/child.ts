@@ -27,7 +27,7 @@ async function run(job: Job): Promise<Result[]> {
     case 'store':
       return storeSuite(job.sessions, job.keys, settings)
     case 'sweep':
-      return sweepSuite(job.sessions, job.keys, settings)
+      return sweepSuite(job.sessions, job.keys, job.expiry, settings)
     case 'memory':
       return memorySuite(job.variant, smoke)
     case 'soak':

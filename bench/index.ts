@@ -36,7 +36,7 @@ const speedJobs: Job[] = [
   { suite: 'append-hot' },
   ...(smoke ? [50] : [50, 1_000]).map((capacity): Job => ({ suite: 'reads', capacity })),
   ...storeSizes.flatMap((sessions) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'store', sessions, keys }))),
-  ...(['number', 'uuid'] as const).map((keys): Job => ({ suite: 'sweep', sessions: sweepSize, keys })),
+  ...(['idle', 'max-age'] as const).flatMap((expiry) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'sweep', sessions: sweepSize, keys, expiry }))),
 ]
 const memoryJobs: Job[] = [
   ...memoryVariants.map((variant): Job => ({ suite: 'memory', variant })),

@@ -3,6 +3,7 @@ import type { Settings } from './harness.js'
 import type { MemoryVariant } from './suites/memory.js'
 import type { RedisPart } from './suites/redis.js'
 import type { SoakDesign, SoakSettings } from './suites/soak.js'
+import type { SweepCase } from './suites/store-sweep.js'
 
 /** One unit of work for a child process. */
 export type Job =
@@ -11,7 +12,7 @@ export type Job =
   | { suite: 'append-hot' }
   | { suite: 'reads'; capacity: number }
   | { suite: 'store'; sessions: number; keys: KeyKind }
-  | { suite: 'sweep'; sessions: number; keys: KeyKind }
+  | { suite: 'sweep'; sessions: number; keys: KeyKind; expiry: SweepCase }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
   | { suite: 'cache'; observations: number; budgetChars: number }

@@ -308,8 +308,9 @@ let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta:
  * take a heap number of 16 B per field).
  */
 class Entry<K, V> {
+  // Its bytes as sizeOf weighs it; -1 once it has left the store (no session weighs less than 0),
+  // which is what `gone` reads: one field less per session than a flag of its own.
   weight = 0
-  gone = false
   watcher: Watcher<K, V> | undefined = undefined
 
   constructor(
@@ -318,6 +319,11 @@ class Entry<K, V> {
     public lastActive: number,
     readonly created: number,
   ) {}
+
+  /** Whether the session has left the store. */
+  get gone(): boolean {
+    return this.weight < 0
+  }
 }
 
 /** The watcher of one session's histories: made only for sessions that have any. */
@@ -1204,9 +1210,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #take(entry: Entry<K, V>, reason: RemovalReason, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
-    entry.gone = true
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
+    entry.weight = -1
     this.#leases.delete(entry)
     this.#watch(entry, undefined)
     this.#stats.removed[reason]++
@@ -1380,6 +1386,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           this.#report(error, entry.key)
           weight = entry.weight
         }
+        // A sizeOf that removed the session (it should not call back into the store) leaves it removed.
+        if (entry.gone) return
       }
       this.#setWeight(entry, weight)
       if (this.#bytes > this.#o.maxBytes || this.#overflowed) this.#enforce(entry, this.#clock())
