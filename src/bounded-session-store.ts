@@ -1213,7 +1213,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
     entry.weight = -1
-    this.#leases.delete(entry)
+    if (this.#leases.size > 0) this.#leases.delete(entry)
     this.#watch(entry, undefined)
     this.#stats.removed[reason]++
     this.#removals++
