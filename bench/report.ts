@@ -99,23 +99,25 @@ const LIMITS: Record<string, string> = {
     'the cached clock and a write of its last-active time. At 1,000,000 sessions both sides miss the CPU cache, so ' +
     'the figure swings around the goal from run to run.',
   'store-set':
-    'What limits it (found by the rebuild’s author, not yet fixed): a same-value `set` looks the key up twice ' +
-    '(`peek`, then `get` to move it to the front), weighs the value (a look for histories among its own properties), ' +
-    'stamps the entry and checks the bounds; the baseline is one `set`. One `get` instead of the two lookups is the ' +
-    'first fix to try.',
+    'What limits it: a same-value `set` is one lru-cache `get` of the entry (it moves to the front), a look for ' +
+    'histories among the value’s own properties (a `for…in`, since a host may have given the session a new ' +
+    'history), a weight check and the bounds check; the baseline is one `set`. The figure sits on the goal and ' +
+    'moves a few hundredths either way from run to run.',
   'store-insert':
-    'What limits it (not yet fixed): an insert that evicts picks the least recently active idle session, takes it ' +
-    'out (re-checking the index with `peek` on every removal), queues its teardown, allocates the new entry object ' +
-    'and sets it; lru-cache evicts inside its own `set`.',
-  sweep:
-    'What limits it (not yet fixed): the sweep collects one `[entry, reason]` pair per expired session before ' +
-    'removing them (a `dispose` runs after the operation), and walks every session because the benchmark stores its ' +
-    'expired sessions with an earlier clock than its live ones. The store cannot hand expiry to purgeStale: busy and ' +
-    'leased sessions must never expire.',
+    'What limits it: an insert that evicts makes three lru-cache calls where the baseline makes one (a `get` that ' +
+    'misses, a `pop`, a `set`), allocates the new entry object, and reads the evicted entry (its weight and times, ' +
+    'for the byte total and the reason). At 1,000,000 sessions that evicted entry is cold: one more cache miss per ' +
+    'insert than lru-cache, which only reads a key. At 10,000 sessions the goal is met.',
+  'sweep-max-age':
+    'What limits it: the store reads every session’s entry object (its times) as it walks them in recency order; ' +
+    'with old and young sessions spread through that order the reads jump around the heap and miss the CPU cache, ' +
+    'where purgeStale reads two packed arrays of numbers. Finding the sessions past maxAgeMs without that walk would ' +
+    'take a second index in creation order, which this design leaves out. In the idle case the store walks only ' +
+    'the expired run and meets the goal.',
   'memory-session':
-    'What limits it: one entry object per session (key, value, last-active and creation times, weight, leases, ' +
-    'histories, a removed flag: about 100 B with its boxed time) on top of lru-cache’s own columns. The rebuild chose ' +
-    'one object per session for a store a newcomer can read; it was 93 B with columns. Not yet profiled.',
+    'What limits it: one entry object per session (key, value, last-active and creation times, weight, a watcher ' +
+    'for sessions with histories: 72 B) on top of lru-cache’s own arrays, which grow as plain arrays because the ' +
+    'store gives it no `max` (it must never evict on its own).',
   'memory-empty':
     'What limits it: an empty history points at shared empty columns and a shared options object; what it holds is ' +
     'its own fields (about 20 of 8 B each).',
