@@ -16,6 +16,7 @@ import {
   type HistoryBudget,
   type HistoryMeasure,
   type HistorySnapshot,
+  type RingBufferHistoryOptions,
   type ShrinkMessage,
 } from '../ring-buffer-history.js'
 import type { RedisClient } from './client.js'
@@ -56,12 +57,18 @@ export interface RedisHistoryCheckpoint {
 }
 
 /**
- * Options of {@link RedisHistory}. `client` and `key` are required; the budgets and callbacks
- * mean what they mean for `RingBufferHistory`, and trimming follows the same rules to the message.
+ * Options of {@link RedisHistory}. `client` and `key` are required. The budgets, measures and
+ * callbacks are `RingBufferHistory`'s and trimming follows the same rules to the message; the
+ * measures and `pin`/`startOn` run in this process at push time, and what they found (size,
+ * tokens, flags) travels with the message.
  *
  * @typeParam T - the message type
  */
-export interface RedisHistoryOptions<T> {
+export interface RedisHistoryOptions<T>
+  extends Pick<
+    RingBufferHistoryOptions<T>,
+    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo'
+  > {
   /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
   client: RedisClient
   /** The session id: a non-empty string (or a finite number) without `{` or `}`. */
@@ -85,28 +92,6 @@ export interface RedisHistoryOptions<T> {
    * @defaultValue JSON (`JSON.stringify` / `JSON.parse`)
    */
   serializer?: RedisSerializer<T> | undefined
-  /** @defaultValue 50 */
-  maxMessages?: number | undefined
-  /** @defaultValue no byte budget */
-  maxBytes?: number | undefined
-  /** @defaultValue no token budget */
-  maxTokens?: number | undefined
-  /** Runs in this process at push time; the size travels with the message. @defaultValue `defaultSizeOf` */
-  sizeOf?: ((message: T) => number) | undefined
-  /** Runs in this process at push time. @defaultValue `defaultCountTokens` */
-  countTokens?: ((message: T) => number) | undefined
-  /** Runs in this process at push time; the flag travels with the message. @defaultValue nothing is pinned */
-  pin?: ((message: T) => boolean) | undefined
-  /** @defaultValue 1 (0 when `maxMessages` is 1) */
-  maxPinned?: number | undefined
-  /** Runs in this process at push time; the flag travels with the message. @defaultValue trimming does not look at turns */
-  startOn?: ((message: T) => boolean) | undefined
-  /**
-   * How far below a budget a trim goes, as a fraction of it, from 0 to 1 (`1`: just under it).
-   *
-   * @defaultValue 1
-   */
-  trimTo?: number | undefined
   /**
    * Makes a message that does not fit smaller (see `truncateContent`). Runs in this process;
    * `room` is read from the server, and the push is tried again with the smaller message.
