@@ -304,8 +304,9 @@ let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta:
 
 /**
  * What the store knows of one session. Its times are milliseconds since the store's first clock
- * reading: small integers, which V8 keeps in the object itself (an absolute `Date.now()` would
- * take a heap number of 16 B per field).
+ * reading: small integers, which V8 keeps in the object itself, where an absolute `Date.now()`
+ * takes a heap number of 16 B per field. (Past 2^31 ms, about 24.8 days after that first
+ * reading, V8 moves the fields to heap numbers: only the memory changes.)
  */
 class Entry<K, V> {
   // Its bytes as sizeOf weighs it; -1 once it has left the store (no session weighs less than 0),
