@@ -1159,7 +1159,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return undefined
   }
 
-  // The expired sessions (idle and past a time limit), least recently active first. Sessions
+  // The expired sessions (past a time limit and not busy), least recently active first. Sessions
   // are kept in order of activity, so without a max age the expired ones are a run from the least
   // recently active end; the whole store is walked only when some session may be past its max
   // age, or after the clock went back (the walk then checks whether the order holds again).
