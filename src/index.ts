@@ -36,3 +36,4 @@ export type {
   SessionStoreEvents,
   SessionStoreStats,
 } from './bounded-session-store.js'
+export type { FormatProblem, GroupRule, MessageFormat, MessageLinks } from './message-format.js'
