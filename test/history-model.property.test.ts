@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import {
   InvalidMeasurementError,
@@ -524,7 +525,7 @@ function run(cfg: Config, ops: Op[]): void {
 
 describe('RingBufferHistory: model-based property test', () => {
   it('matches the reference model after every step of random operation sequences', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 40 }), (cfg, ops) => {
         run(cfg, ops)
       }),
@@ -534,7 +535,7 @@ describe('RingBufferHistory: model-based property test', () => {
 
   it('matches the reference model under tight budgets and frequent pins', () => {
     const tightConfig = configArb.map((cfg) => ({ ...cfg, pinRule: true, startRule: true }))
-    fc.assert(
+    assertProperty(
       fc.property(tightConfig, fc.array(opArb, { minLength: 1, maxLength: 30 }), (cfg, ops) => {
         run(cfg, ops)
       }),

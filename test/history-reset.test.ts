@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { RingBufferHistory, SESSION_OVERHEAD_BYTES } from '../src/index.js'
 import { asst, isSystem, type Msg, names, stateOf, sys, user } from './helpers/messages.js'
@@ -33,7 +34,7 @@ describe('RingBufferHistory: reset', () => {
   })
 
   it('trims the new content as pushes into an empty history would', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.tuple(fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), fc.integer({ min: 0, max: 20 })), { maxLength: 30 }),
         fc.array(fc.tuple(fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), fc.integer({ min: 0, max: 20 })), { maxLength: 30 }),
