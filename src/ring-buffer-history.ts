@@ -459,6 +459,10 @@ function budgetOf(budget: unknown): Budget {
  *   the prompt prefix a provider caches stays the same between steps.
  * - Trimmed messages are no longer referenced, so the garbage collector can reclaim them.
  *
+ * A reader's callback (`map`, `find`, `forEach`, …) sees the history as it is when it is called;
+ * one that pushes or trims changes what later calls see, as on an array, and `find`/`findLast`
+ * return the message the predicate was given.
+ *
  * Index access (`history[0]`) is not supported: use `at(0)`, which arrays have too. Answering
  * `history[0]` would need a `Proxy`, which would cost every read and every push.
  * `structuredClone(history)` does not work on class instances (it returns `{}`): use
@@ -681,6 +685,12 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    * options, `evictedCount` and any session store that weighs the history. The call for hosts that
    * reassign `session.conversationHistory = [initPrompt]`. All or nothing, as `push`.
    *
+   * What it keeps: a message the history holds pinned (by `pin` or `pushPinned`) that is given
+   * again (the same object, or an equal string) stays pinned, so `reset([initPrompt])` after
+   * `pushPinned(initPrompt)` keeps the prompt protected; other messages are pinned by `pin` only.
+   * Every checkpoint is withdrawn (a rollback to one throws), and the stable window's cut is
+   * forgotten.
+   *
    * @param messages - the new content, oldest first (none: the history is emptied)
    * @returns the new length
    * @throws what {@link RingBufferHistory.push} throws; the history is unchanged, except after
@@ -692,7 +702,8 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    */
   reset(messages: Iterable<T> = []): number {
     const list = Array.from(messages)
-    const measured = this.#prepare(list, () => 0, true)
+    const pinned = this.#pinnedMessages()
+    const measured = this.#prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
     const bytesBefore = this.#bytes
     this.#withdrawAll()
     this.#empty()
@@ -1262,12 +1273,18 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     return true
   }
 
-  /** Like `Array.prototype.find`, oldest first. */
+  /**
+   * Like `Array.prototype.find`, oldest first: returns the very message the predicate matched,
+   * even if the predicate changed the history (each call sees the history as it is then).
+   */
   find<S extends T>(fn: (message: T, index: number, history: this) => message is S): S | undefined
   find(fn: (message: T, index: number, history: this) => unknown): T | undefined
   find(fn: (message: T, index: number, history: this) => unknown): T | undefined {
-    const i = this.findIndex(fn)
-    return i < 0 ? undefined : this.#buf[this.#slot(i)]
+    for (let i = 0; i < this.#len; i++) {
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) return message
+    }
+    return undefined
   }
 
   /** Like `Array.prototype.findIndex`, oldest first. */
@@ -1276,12 +1293,16 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     return -1
   }
 
-  /** Like `Array.prototype.findLast`, newest first. */
+  /** Like `Array.prototype.findLast`, newest first: returns the very message the predicate matched, as `find` does. */
   findLast<S extends T>(fn: (message: T, index: number, history: this) => message is S): S | undefined
   findLast(fn: (message: T, index: number, history: this) => unknown): T | undefined
   findLast(fn: (message: T, index: number, history: this) => unknown): T | undefined {
-    const i = this.findLastIndex(fn)
-    return i < 0 ? undefined : this.#buf[this.#slot(i)]
+    for (let i = this.#len - 1; i >= 0; i--) {
+      if (i >= this.#len) continue
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) return message
+    }
+    return undefined
   }
 
   /** Like `Array.prototype.findLastIndex`, newest first. */
@@ -1385,6 +1406,14 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     this.#removeNewest(this.#len)
   }
 
+  // The messages held pinned (by `pin` or pushPinned), for reset(); undefined when none is.
+  #pinnedMessages(): Set<T> | undefined {
+    if (this.#flags === undefined) return undefined
+    let set: Set<T> | undefined
+    for (let i = 0; i < this.#len; i++) if ((this.#flagAt(i) & PINNED) !== 0) (set ??= new Set()).add(this.#buf[this.#slot(i)] as T)
+    return set
+  }
+
   // Removes the newest `count` messages (all of them frees the storage). Not trimming.
   #removeNewest(count: number): void {
     if (count < this.#len) {
@@ -1429,17 +1458,23 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   #load(messages: unknown[], pinned: ReadonlySet<number>, evictedCount: number): void {
     const list = messages as T[]
     const measured = this.#prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true)
+    // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
+    const bytesBefore = this.#bytes
+    this.#withdrawAll()
+    this.#empty()
     this.#evicted = evictedCount
     this.#appendAll(list, measured)
-    this.#afterChange(0)
+    this.#afterChange(bytesBefore)
   }
 
+  // Replaces whatever the constructor (a subclass's) pushed with a copy of `source`.
   #copyFrom(source: RingBufferHistory<T>): void {
-    if (source.#len === 0) {
-      this.#evicted = source.#evicted
-      this.#pushed = source.#pushed
-      return
-    }
+    this.#withdrawAll()
+    this.#empty()
+    this.#sequenced = false
+    this.#evicted = source.#evicted
+    this.#pushed = source.#pushed
+    if (source.#len === 0) return
     this.#buf = source.#buf.slice()
     this.#sizes = source.#sizes.slice()
     this.#tokenCounts = source.#tokenCounts.slice()
