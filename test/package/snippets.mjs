@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { blocksOf, isNoCheck, isTypeScript, moduleOf, snippetsOf, toMarkdownPositions } from './snippet-blocks.mjs'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const argv = process.argv.slice(2)
@@ -23,8 +24,11 @@ const flags = new Set(argv.filter((a) => a.startsWith('--')))
 const keep = flags.has('--keep')
 const named = argv.filter((a) => !a.startsWith('--'))
 
-// The Redis clients the docs import; installed into the consumer at the versions this checkout has.
-const extraPackages = ['@types/node', 'ioredis', 'iovalkey', 'redis']
+// What the docs may import beside the package: every peerDependency (the Redis clients, the
+// frameworks an adapter serves), installed into the consumer at the version this checkout's
+// node_modules has (a peer not installed here is left out), and @types/node.
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const extraPackages = ['@types/node', ...Object.keys(manifest.peerDependencies ?? {})]
 
 const docs = named.length
   ? named.map((f) => resolve(root, f))
@@ -36,24 +40,6 @@ function listMarkdown(dir) {
     .filter((f) => f.endsWith('.md'))
     .sort()
     .map((f) => join(dir, f))
-}
-
-/** Every fenced block of a Markdown file: its info string, its body and the line its body starts on. */
-function blocksOf(text) {
-  const blocks = []
-  const lines = text.split('\n')
-  let open = null
-  lines.forEach((line, i) => {
-    const fence = /^(\s*)(`{3,}|~{3,})(.*)$/.exec(line)
-    if (open === null) {
-      if (fence) open = { marker: fence[2], info: fence[3].trim(), body: [], line: i + 2 }
-    } else if (fence && fence[2].startsWith(open.marker[0]) && fence[2].length >= open.marker.length && fence[3].trim() === '') {
-      blocks.push({ info: open.info, body: open.body.join('\n'), line: open.line })
-      open = null
-    } else open.body.push(line)
-  })
-  if (open !== null) throw new Error(`unclosed code fence opened at line ${open.line - 1}`)
-  return blocks
 }
 
 function run(cmd, args, cwd) {
@@ -80,16 +66,8 @@ for (const file of docs) {
     console.error(`snippets: ${doc}: ${error.message}`)
     process.exit(1)
   }
-  for (const block of blocks) {
-    const [lang, ...words] = block.info.split(/\s+/)
-    if (lang !== 'ts' && lang !== 'typescript') continue
-    if (words.includes('nocheck')) {
-      skipped++
-      continue
-    }
-    const name = `${doc.replace(/[^A-Za-z0-9]+/g, '_')}_L${block.line}.ts`
-    snippets.push({ doc, line: block.line, name, body: block.body })
-  }
+  snippets.push(...snippetsOf(doc, blocks))
+  skipped += blocks.filter((b) => isTypeScript(b) && isNoCheck(b)).length
 }
 console.log(`snippets: ${snippets.length} TypeScript blocks in ${docs.length} files (${skipped} marked nocheck)`)
 if (snippets.length === 0) process.exit(0)
@@ -135,9 +113,8 @@ try {
   const extras = extraPackages.filter((p) => existsSync(join(root, 'node_modules', p))).map((p) => `${p}@${version(p)}`)
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', tarball, ...extras], app)
 
-  // `export {}` last, on the block's own last line's next line, so every block is a module of its
-  // own (its names do not meet another block's) and the line numbers stay the Markdown's.
-  for (const s of snippets) writeFileSync(join(app, 'snippets', s.name), `${s.body}\nexport {}\n`)
+  // Each block a module of its own (its names do not meet another block's), lines as in the Markdown.
+  for (const s of snippets) writeFileSync(join(app, 'snippets', s.name), moduleOf(s))
 
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   let output = ''
@@ -149,12 +126,7 @@ try {
     failed = true
   }
   if (failed) {
-    const byName = new Map(snippets.map((s) => [s.name, s]))
-    // tsc: snippets/README_md_L57.ts(3,7): error TS2339: … → README.md:59:7 error TS2339: …
-    const mapped = output.replace(/^snippets\/([^()\s]+)\((\d+),(\d+)\): /gm, (whole, name, line, col) => {
-      const s = byName.get(name)
-      return s ? `${s.doc}:${s.line + Number(line) - 1}:${col} ` : whole
-    })
+    const mapped = toMarkdownPositions(output, snippets)
     console.error(mapped.trimEnd())
     const count = (output.match(/error TS\d+/g) ?? []).length
     console.error(`snippets: ${count} type error${count === 1 ? '' : 's'} (mark a fragment that cannot compile \`\`\`ts nocheck)`)
