@@ -73,5 +73,5 @@ describe('claude-mem worker on bounded-session: a long run', () => {
     expect(stack.worker.stats.proseReplies).toBe(0)
     expect(stack.worker.stats.pauses).toBeGreaterThan(0)
     expect(worstSize).toBeLessThan(2 * settings.maxSessions)
-  }, 120_000)
+  }, 300_000) // about 25 s alone; 99 s was seen on two cores shared by eight sessions
 })
