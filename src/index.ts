@@ -22,6 +22,7 @@ export {
   InvalidSnapshotError,
   MessageTooLargeError,
   SessionClosingError,
+  SessionCreatingError,
   SessionLimitError,
   StoreClosedError,
   TrimCallbackError,
