@@ -4,11 +4,13 @@ import { Script } from './client.js'
 // anything (Redis does not roll a script back), so a bad key fails it with nothing changed.
 // Messages are opaque strings here: their sizes, tokens and flags come from the client.
 //
-// KEYS: 1 messages (LIST), 2 info (LIST of "seq,bytes,tokens,flags"), 3 state (HASH). State fields: b, t (totals), seq (messages ever appended), ev (trimmed),
-// prot ("index:bytes:tokens;…", the protected messages, ascending), fence (newest fencing token),
-// gen (checkpoint line), rb ("line:position;…", the rollbacks that still matter), floor (the
-// oldest line whose checkpoints are still checked: older ones are withdrawn), cut (the stable
-// window's first message, as sequence number + 1; 0: none).
+// KEYS: 1 messages (LIST), 2 info (LIST of "seq,bytes,tokens,flags"), 3 state (HASH), 4 applied
+// pushes (ZSET push id → server time in ms). State fields: b, t (totals), seq (messages ever
+// appended), ev (trimmed), prot ("index:bytes:tokens;…", the protected messages, ascending), fence
+// (newest fencing token), fx (server time in ms until which the fence must be kept: a lease it
+// guards may live until then), gen (checkpoint line), rb ("line:position;…", the rollbacks that
+// still matter), floor (the oldest line whose checkpoints are still checked: older ones are
+// withdrawn), cut (the stable window's first message, as sequence number + 1; 0: none).
 
 const PRELUDE = `
 local function bad(what) error({bsdata = what}) end
@@ -26,26 +28,44 @@ local function parseInfo(s)
 end
 local function isPinned(f) return f % 2 == 1 end
 local function startsTurn(f) return math.floor(f / 2) % 2 == 1 end
-local function loadState()
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function missing(k) bad('\`' .. KEYS[k] .. '\` is missing (evicted, or deleted by something else); clear() or reset() starts the history again') end
+-- The state. With \`replacing\` (clear, reset, restore) the content is about to be replaced, so a
+-- part of it that is missing or inconsistent is no error: only the fence and the checkpoint
+-- fields are read.
+local function loadState(replacing)
   -- A key of another type fails these reads with WRONGTYPE before anything is written (run()
   -- names the key).
-  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'ids')
+  local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'fx')
   local s = {b = num(h[1], 'bytes'), t = num(h[2], 'tokens'), seq = num(h[3], 'seq'), ev = num(h[4], 'trimmed count'),
-    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), ids = h[11] or '', rb = {}, prot = {}, pb = 0, pt = 0}
+    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), fx = num(h[11], 'fence expiry'), rb = {}, prot = {}, pb = 0, pt = 0}
   s.n = redis.call('LLEN', KEYS[1])
-  if redis.call('LLEN', KEYS[2]) ~= s.n then bad('its message and info lists differ in length') end
-  if s.n > 0 and not h[3] then bad('\`' .. KEYS[3] .. '\` is missing') end
-  local parts = {}
-  for i, b, t in string.gmatch(h[5] or '', '(%d+):(%d+):(%d+)') do
-    i, b, t = tonumber(i), tonumber(b), tonumber(t)
-    local last = s.prot[#s.prot]
-    if i >= s.n or (last and last[1] >= i) then bad('its protected index ' .. i .. ' is out of order') end
-    s.prot[#s.prot + 1] = {i, b, t}
-    s.pb = s.pb + b
-    s.pt = s.pt + t
-    parts[#parts + 1] = int(i) .. ':' .. int(b) .. ':' .. int(t)
+  local infoLength = redis.call('LLEN', KEYS[2])
+  if not replacing then
+    if infoLength ~= s.n then
+      if s.n == 0 then missing(1) end
+      if infoLength == 0 then missing(2) end
+      bad('its message and info lists differ in length')
+    end
+    if s.n > 0 and not h[3] then missing(3) end
+    if s.n == 0 and (s.b > 0 or s.t > 0) then missing(1) end
   end
-  if table.concat(parts, ';') ~= (h[5] or '') then bad('its protected list is \`' .. tostring(h[5]) .. '\`') end
+  local parts = {}
+  if not replacing then
+    for i, b, t in string.gmatch(h[5] or '', '(%d+):(%d+):(%d+)') do
+      i, b, t = tonumber(i), tonumber(b), tonumber(t)
+      local last = s.prot[#s.prot]
+      if i >= s.n or (last and last[1] >= i) then bad('its protected index ' .. i .. ' is out of order') end
+      s.prot[#s.prot + 1] = {i, b, t}
+      s.pb = s.pb + b
+      s.pt = s.pt + t
+      parts[#parts + 1] = int(i) .. ':' .. int(b) .. ':' .. int(t)
+    end
+    if table.concat(parts, ';') ~= (h[5] or '') then bad('its protected list is \`' .. tostring(h[5]) .. '\`') end
+  end
   parts = {}
   for g, p in string.gmatch(h[8] or '', '(%d+):(%d+)') do
     s.rb[#s.rb + 1] = {tonumber(g), tonumber(p)}
@@ -59,12 +79,21 @@ local function save(s)
   for _, p in ipairs(s.prot) do prot[#prot + 1] = int(p[1]) .. ':' .. int(p[2]) .. ':' .. int(p[3]) end
   for _, r in ipairs(s.rb) do rb[#rb + 1] = int(r[1]) .. ':' .. int(r[2]) end
   redis.call('HSET', KEYS[3], 'b', int(s.b), 't', int(s.t), 'seq', int(s.seq), 'ev', int(s.ev),
-    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut), 'ids', s.ids)
+    'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut), 'fx', int(s.fx))
+  redis.call('HDEL', KEYS[3], 'ids')
 end
-local function refresh(ttl)
-  for k = 1, 3 do
-    if ttl > 0 then redis.call('PEXPIRE', KEYS[k], ttl) else redis.call('PERSIST', KEYS[k]) end
+-- The expiry of the history's keys after a use: idleTtlMs from now (0: none), but never before
+-- the fence's own deadline, so a fence outlives every lease it guards. A write with idleTtlMs 0
+-- keeps the keys (the host asked); a read with 0 leaves the expiry as it is.
+local function refresh(ttl, s, writing)
+  if ttl <= 0 then
+    if writing then
+      for k = 1, 3 do redis.call('PERSIST', KEYS[k]) end
+    end
+    return
   end
+  local keep = math.max(ttl, s.fx - nowMs())
+  for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], keep) end
 end
 -- returns whether the write may go on; raises the token seen
 local function fenced(s, token)
@@ -88,7 +117,7 @@ local function tailReader(n)
     return parseInfo(cache[i])
   end
 end
-local KEY_TYPES = {'list', 'list', 'hash'}
+local KEY_TYPES = {'list', 'list', 'hash', 'zset'}
 local function run(main)
   local ok, result = pcall(main)
   if ok then return result end
@@ -108,19 +137,23 @@ end
  * push / reset. ARGV: 1 push id ('' = none), 2 fencing token ('' = none), 3 idleTtlMs (0 = no
  * expiry), 4 maxMessages, 5 maxBytes (0 = none), 6 maxTokens (0 = none), 7 maxPinned, 8 trimTo,
  * 9 startOn ('1'/'0'), 10 mode ('' = push; 'reset' = replace the content; a number = replace the
- * content and set the trimmed count to it, for a restore), 11 count, then per message: bytes,
- * tokens, flags, payload.
+ * content and set the trimmed count to it, for a restore), 11 idempotency window (ms: how long
+ * the push id is remembered), 12 count, then per message: bytes, tokens, flags, payload.
  * Reply: {0, length, trimmed} | {1, index, budget, limit, needed, other bytes, other tokens}
  * (a message does not fit; nothing changed) | {2, newest token} (fenced out; nothing changed).
  */
 export const pushScript = new Script(`${PRELUDE}
 return run(function()
-  local s = loadState()
-  local pushId = ARGV[1]
-  if pushId ~= '' and string.find(' ' .. s.ids .. ' ', ' ' .. pushId .. ' ', 1, true) then return {0, s.n, 0} end
+  local s = loadState(ARGV[10] ~= '')
+  local pushId, window, now = ARGV[1], tonumber(ARGV[11]), nowMs()
+  -- A push id seen within the window was applied: this is a resend (a reconnect, a retry).
+  if pushId ~= '' then
+    local at = redis.call('ZSCORE', KEYS[4], pushId)
+    if at and tonumber(at) > now - window then return {0, s.n, 0} end
+  end
   if not fenced(s, ARGV[2]) then return {2, s.fence} end
   local ttl, maxM, maxB, maxT = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-  local maxP, trimTo, startOn, reset, count = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] ~= '', tonumber(ARGV[11])
+  local maxP, trimTo, startOn, reset, count = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10] ~= '', tonumber(ARGV[12])
   local trimmedCount = 0
   -- Every message is checked against what will be protected beside it before anything changes.
   local queue, head, pb, pt = {}, 1, 0, 0
@@ -129,7 +162,7 @@ return run(function()
     pb, pt = s.pb, s.pt
   end
   for j = 1, count do
-    local at = 11 + (j - 1) * 4
+    local at = 12 + (j - 1) * 4
     local size, tok, flags = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
     local needB, needT = pb + size, pt + tok
     if isPinned(flags) and maxP > 0 then
@@ -191,7 +224,7 @@ return run(function()
   end
   local tgtM, tgtB, tgtT = math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT)
   for j = 1, count do
-    local at = 11 + (j - 1) * 4
+    local at = 12 + (j - 1) * 4
     local size, tok, flags = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
     if isPinned(flags) and maxP > 0 then
       if #s.prot == maxP then
@@ -248,24 +281,22 @@ return run(function()
   end
   put('RPUSH', tail, 1, #tail, 1)
   if pushId ~= '' then
-    -- The ids of the latest 32 pushes, newest first.
-    local ids = {pushId}
-    for id in string.gmatch(s.ids, '%S+') do
-      if #ids == 32 then break end
-      ids[#ids + 1] = id
-    end
-    s.ids = table.concat(ids, ' ')
+    redis.call('ZADD', KEYS[4], now, pushId)
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+    redis.call('PEXPIRE', KEYS[4], window)
   end
   save(s)
-  refresh(ttl)
+  refresh(ttl, s, true)
   return {0, s.n, trimmedCount}
 end)
 `)
 
 /**
- * Reads. ARGV: 1 mode ('all', 'window', 'snapshot', 'stats'), 2 idleTtlMs; for 'window': 3
- * maxMessages, 4 maxBytes, 5 maxTokens ('' = none), 6 startOn ('1'/'0'), 7 trimTo (below 1: a
- * cache-stable window, whose cut is kept in the state field `cut`, as sequence number + 1).
+ * Reads. ARGV: 1 mode ('all', 'window', 'snapshot', 'stats'), 2 idleTtlMs, 3 fencing token ('' =
+ * none); for 'window': 4 maxMessages, 5 maxBytes, 6 maxTokens ('' = none), 7 startOn ('1'/'0'),
+ * 8 trimTo (below 1: a cache-stable window, whose cut is kept in the state field `cut`, as
+ * sequence number + 1; a reader whose token is older than the session's newest gets the window
+ * but does not move the shared cut).
  * Reply: 'all' and 'window': the payloads; 'snapshot': {trimmed, payloads, flags};
  * 'stats': {length, bytes, tokens, trimmed, seq, line}.
  */
@@ -273,6 +304,7 @@ export const readScript = new Script(`${PRELUDE}
 return run(function()
   local s = loadState()
   local mode, ttl = ARGV[1], tonumber(ARGV[2])
+  local mayWrite = ARGV[3] == '' or tonumber(ARGV[3]) >= s.fence
   local reply
   if mode == 'stats' then
     reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen}
@@ -287,7 +319,7 @@ return run(function()
     reply = {s.ev, redis.call('LRANGE', KEYS[1], 0, -1), flags}
   else
     local function lim(v) if v == '' then return math.huge end return tonumber(v) end
-    local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[3]), lim(ARGV[4]), lim(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
+    local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), ARGV[7] == '1', tonumber(ARGV[8])
     reply = {}
     if s.n > 0 then
       local infoAt = tailReader(s.n)
@@ -347,7 +379,7 @@ return run(function()
           cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
         end
         local cutSeq = infoAt(cut) + 1
-        if cutSeq ~= s.cut then
+        if cutSeq ~= s.cut and mayWrite then
           s.cut = cutSeq
           redis.call('HSET', KEYS[3], 'cut', int(s.cut))
         end
@@ -359,7 +391,7 @@ return run(function()
       for _, m in ipairs(redis.call('LRANGE', KEYS[1], cut, -1)) do reply[#reply + 1] = m end
     end
   end
-  if s.n > 0 or redis.call('EXISTS', KEYS[3]) == 1 then refresh(ttl) end
+  if s.n > 0 or redis.call('EXISTS', KEYS[3]) == 1 then refresh(ttl, s, false) end
   return reply
 end)
 `)
@@ -411,29 +443,38 @@ return run(function()
   if #s.rb > 64 then s.floor = table.remove(s.rb, 1)[1] + 1 end
   s.gen = s.gen + 1
   save(s)
-  refresh(ttl)
+  refresh(ttl, s, true)
   return {0, removed}
 end)
 `)
 
 /**
- * The registry's side of a session: raise its fencing token, or delete its history under a
- * token (keeping the token, so a late writer is still refused). ARGV: 1 'fence' or 'delete',
- * 2 token, 3 expiry in ms for a state hash this creates (0 = none).
- * Reply: 1 when applied, 0 when the session has seen a newer token.
+ * The registry's side of a session. ARGV: 1 mode, 2 token, 3 guard (ms, at least 1): how long
+ * from now the fence must be kept. Modes: 'fence' raises the session's token (a lease was
+ * acquired); 'extend' keeps the fence of the current token longer (the lease was renewed);
+ * 'delete' deletes the history and keeps only the token (a tombstone, so a late writer is still
+ * refused). Every key of the session then lives at least \`guard\` ms more: a fence outlives the
+ * lease it guards, whatever the history's idleTtlMs.
+ * Reply: {1} when applied, {0, newest token} when the session has seen a newer token.
  */
 export const fenceScript = new Script(`${PRELUDE}
 return run(function()
-  local token, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
-  local existed = redis.call('EXISTS', KEYS[3]) == 1
+  local mode, token, guard = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
   local current = num(redis.call('HGET', KEYS[3], 'fence'), 'fencing token')
-  if token < current then return 0 end
-  if ARGV[1] == 'delete' then
-    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-    existed = false
+  local fx = num(redis.call('HGET', KEYS[3], 'fx'), 'fence expiry')
+  if token < current then return {0, current} end
+  local now = nowMs()
+  if mode == 'delete' then
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    fx = 0
   end
-  redis.call('HSET', KEYS[3], 'fence', int(token))
-  if not existed and ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
-  return 1
+  local existed = redis.call('EXISTS', KEYS[3]) == 1
+  fx = math.max(fx, now + guard)
+  redis.call('HSET', KEYS[3], 'fence', int(token), 'fx', int(fx))
+  for k = 1, 3 do
+    local left = redis.call('PTTL', KEYS[k])
+    if (left >= 0 and left < fx - now) or (k == 3 and not existed) then redis.call('PEXPIRE', KEYS[k], fx - now) end
+  end
+  return {1}
 end)
 `)

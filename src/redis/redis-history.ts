@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import * as z from 'zod/mini'
 import {
+  InvalidArgumentError,
   InvalidCheckpointError,
   InvalidMeasurementError,
   InvalidOptionsError,
@@ -19,9 +20,10 @@ import {
   type RingBufferHistoryOptions,
   type ShrinkMessage,
 } from '../ring-buffer-history.js'
-import type { RedisClient } from './client.js'
+import type { RedisClient, Script } from './client.js'
 import { pushScript, readScript, rollbackScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
+import { assertEvictionPolicy } from './server-check.js'
 
 /** How messages are written to Redis and read back. */
 export interface RedisSerializer<T> {
@@ -29,6 +31,23 @@ export interface RedisSerializer<T> {
   serialize(message: T): string
   /** Turns a stored string back into the message. */
   deserialize(stored: string): T
+}
+
+/** Options of {@link RedisHistory.pushWith}. */
+export interface PushOptions {
+  /**
+   * The push's own id: a push under a key already applied within `idempotencyWindowMs` is not
+   * applied again. Up to 512 characters.
+   *
+   * @defaultValue an id of this history object's own, which covers the client's resends only
+   */
+  idempotencyKey?: string | undefined
+  /**
+   * Flag every message pinned, as {@link RedisHistory.pushPinned} does.
+   *
+   * @defaultValue false
+   */
+  pinned?: boolean | undefined
 }
 
 /** What {@link RedisHistory.stats} reports. */
@@ -74,7 +93,7 @@ export interface RedisHistoryOptions<T>
   /** The session id: a non-empty string (or a finite number) without `{` or `}`. */
   key: string | number
   /**
-   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i` and `:s`.
+   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i`, `:s` and `:d`.
    *
    * @defaultValue 'bs:'
    */
@@ -86,6 +105,25 @@ export interface RedisHistoryOptions<T>
    * @defaultValue 3_600_000 (one hour)
    */
   idleTtlMs?: number | undefined
+  /**
+   * How long the server remembers that a push was applied, in milliseconds, so that the same push
+   * sent again (resent by the client after a reconnect, or retried with the same
+   * `idempotencyKey` through {@link RedisHistory.pushWith}) is not applied twice. The record of a
+   * session's pushes lives this long after its last push, whatever `idleTtlMs` is.
+   *
+   * @defaultValue 600_000 (ten minutes)
+   */
+  idempotencyWindowMs?: number | undefined
+  /**
+   * Whether to use a server whose `maxmemory-policy` may evict any key (`allkeys-lru`,
+   * `allkeys-lfu`, `allkeys-random`). The first call through a client reads the policy
+   * (`INFO memory`) and, unless this is `true`, every call rejects with `RedisConfigError`
+   * (`ERR_REDIS_CONFIG`) on such a server: Redis could silently drop the fence of a session, and
+   * with it the refusal of a stale writer.
+   *
+   * @defaultValue false
+   */
+  allowAllKeysEviction?: boolean | undefined
   /**
    * How messages are stored.
    *
@@ -128,7 +166,9 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     key: z.union([z.string(), z.number()]),
     prefix: z.optional(z.string().check(z.regex(/^[^{}]*$/))),
     idleTtlMs: z.optional(z.number().check(z.int(), z.nonnegative())),
+    idempotencyWindowMs: z.optional(z.number().check(z.int(), z.positive(), z.lte(2 ** 31 - 1))),
     serializer: z.optional(z.custom<RedisSerializer<unknown>>(isSerializer)),
+    allowAllKeysEviction: z.optional(z.boolean()),
     maxMessages: positiveInteger(),
     maxBytes: positiveInteger(),
     maxTokens: positiveInteger(),
@@ -146,7 +186,9 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     key: 'a non-empty string (or a finite number) without `{` or `}`',
     prefix: 'a string without `{` or `}`',
     idleTtlMs: 'a non-negative integer',
+    idempotencyWindowMs: 'an integer from 1 to 2147483647',
     serializer: 'an object with `serialize` and `deserialize` functions',
+    allowAllKeysEviction: 'a boolean',
     maxMessages: 'a positive integer',
     maxBytes: 'a positive integer',
     maxTokens: 'a positive integer',
@@ -260,6 +302,7 @@ export class RedisHistory<T> {
   readonly #id: string
   readonly #keys: string[]
   readonly #ttl: string
+  readonly #window: string
   readonly #serializer: RedisSerializer<T>
   readonly #maxMessages: number
   readonly #maxBytes: number
@@ -273,6 +316,8 @@ export class RedisHistory<T> {
   readonly #shrink: RedisHistoryOptions<T>['shrink']
   readonly #fence: string
   readonly #writer = randomBytes(8).toString('hex')
+  readonly #allowEviction: boolean
+  #checked: Promise<void> | undefined
   #pushes = 0
 
   /**
@@ -285,6 +330,8 @@ export class RedisHistory<T> {
     this.#id = sessionIdOf(o.key, 'key')
     this.#keys = keyList(sessionKeys(o.prefix ?? DEFAULT_PREFIX, this.#id))
     this.#ttl = String(o.idleTtlMs ?? 3_600_000)
+    this.#window = String(o.idempotencyWindowMs ?? 600_000)
+    this.#allowEviction = o.allowAllKeysEviction === true
     this.#serializer = (o.serializer ?? jsonSerializer) as RedisSerializer<T>
     this.#maxMessages = o.maxMessages ?? 50
     this.#maxBytes = o.maxBytes ?? Infinity
@@ -333,12 +380,29 @@ export class RedisHistory<T> {
    * @throws {@link RedisDataError} when the session's keys hold something else
    */
   async push(...messages: T[]): Promise<number> {
-    return this.#write(messages, 0, '')
+    return this.#write(messages, 0, '', undefined)
   }
 
   /** Like {@link RedisHistory.push}, with every message flagged pinned. */
   async pushPinned(...messages: T[]): Promise<number> {
-    return this.#write(messages, PINNED, '')
+    return this.#write(messages, PINNED, '', undefined)
+  }
+
+  /**
+   * Like {@link RedisHistory.push}, with options. With `idempotencyKey`, the push is applied at
+   * most once per key within `idempotencyWindowMs`, from any process: retry a push whose outcome
+   * you do not know (a {@link RedisCommandError}: the reply was lost) with the same key, and it
+   * lands once. A push already applied under the key resolves with the current length.
+   *
+   * @returns the new length
+   * @throws {@link InvalidArgumentError} when `idempotencyKey` is not a non-empty string
+   */
+  async pushWith(options: PushOptions, ...messages: T[]): Promise<number> {
+    const key = options?.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 512)) {
+      throw new InvalidArgumentError('idempotencyKey', key, 'a string of 1 to 512 characters, or undefined')
+    }
+    return this.#write(messages, options.pinned === true ? PINNED : 0, '', key === undefined ? undefined : `k:${key}`)
   }
 
   /**
@@ -348,12 +412,12 @@ export class RedisHistory<T> {
    * @returns the new length
    */
   async reset(messages: Iterable<T> = []): Promise<number> {
-    return this.#write([...messages], 0, 'reset')
+    return this.#write([...messages], 0, 'reset', undefined)
   }
 
   /** Removes every message, in one atomic step. Not counted as trimming. */
   async clear(): Promise<void> {
-    await this.#write([], 0, 'reset')
+    await this.#write([], 0, 'reset', undefined)
   }
 
   /**
@@ -366,7 +430,7 @@ export class RedisHistory<T> {
   async restore(snapshot: HistorySnapshot<T>): Promise<number> {
     const { messages, pinned, evictedCount } = snapshotFields(snapshot)
     const measured = (messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
-    return this.#send(measured, String(evictedCount))
+    return this.#send(measured, String(evictedCount), undefined)
   }
 
   /** The messages, oldest first. Refreshes the expiry. */
@@ -430,7 +494,7 @@ export class RedisHistory<T> {
     if (c === null || typeof c !== 'object' || c.key !== this.#id || !Number.isSafeInteger(c.position) || !Number.isSafeInteger(c.line)) {
       throw new InvalidCheckpointError(checkpoint)
     }
-    const reply = (await rollbackScript.run(this.#client, this.#keys, [
+    const reply = (await this.#run(rollbackScript, [
       this.#fence,
       this.#ttl,
       String(c.position),
@@ -454,22 +518,23 @@ export class RedisHistory<T> {
     }
   }
 
-  async #write(messages: T[], flags: number, mode: string): Promise<number> {
+  async #write(messages: T[], flags: number, mode: string, pushId: string | undefined): Promise<number> {
     return this.#send(
       messages.map((m) => this.#measure(m, flags)),
       mode,
+      pushId,
     )
   }
 
-  async #send(measured: Measured<T>[], mode: string): Promise<number> {
+  async #send(measured: Measured<T>[], mode: string, callerId: string | undefined): Promise<number> {
     const payloads = measured.map((m) => this.#serialize(m.message))
     // The same id on every try: a push resent by the client after a reconnect applies once.
-    const pushId = `${this.#writer}:${this.#pushes++}`
+    const pushId = callerId ?? `p:${this.#writer}:${this.#pushes++}`
     const shrunk = new Set<number>()
     for (;;) {
-      const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, String(measured.length)]
+      const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, this.#window, String(measured.length)]
       measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), payloads[i] as string))
-      const reply = (await pushScript.run(this.#client, this.#keys, args)) as unknown[]
+      const reply = (await this.#run(pushScript, args)) as unknown[]
       const status = Number(reply[0])
       if (status === 0) return Number(reply[1])
       if (status === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
@@ -489,7 +554,14 @@ export class RedisHistory<T> {
         bytes: measureWith(this.#sizeOf, m, 'sizeOf'),
         tokens: measureWith(this.#countTokens, m, 'countTokens'),
       }))
-      measured[index] = { ...this.#measure(smaller, before.flags & PINNED), message: smaller }
+      // The flags stay those of the message as pushed (pin and startOn are not run again), as in
+      // RingBufferHistory.
+      measured[index] = {
+        message: smaller,
+        bytes: measureWith(this.#sizeOf, smaller, 'sizeOf'),
+        tokens: measureWith(this.#countTokens, smaller, 'countTokens'),
+        flags: before.flags,
+      }
       payloads[index] = this.#serialize(smaller)
     }
   }
@@ -500,8 +572,14 @@ export class RedisHistory<T> {
     return stored
   }
 
-  #read(args: string[]): Promise<unknown> {
-    return readScript.run(this.#client, this.#keys, [args[0] as string, this.#ttl, ...args.slice(1)])
+  async #read(args: string[]): Promise<unknown> {
+    return this.#run(readScript, [args[0] as string, this.#ttl, this.#fence, ...args.slice(1)])
+  }
+
+  // Every script runs after the server's eviction policy was checked, once per client.
+  async #run(script: Script, args: string[]): Promise<unknown> {
+    if (!this.#allowEviction) await (this.#checked ??= assertEvictionPolicy(this.#client))
+    return script.run(this.#client, this.#keys, args)
   }
 
   #decode(payloads: unknown): T[] {

@@ -5,7 +5,8 @@ import { callback, lazyOptionsParser } from '../options.js'
 import { command, type RedisClient } from './client.js'
 import { fenceScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, type RegistryKeys, registryKeys, sessionIdOf, sessionKeys } from './keys.js'
-import { acquireScript, releaseScript, renewScript, sessionScript } from './registry-scripts.js'
+import { acquireScript, releaseScript, renewScript, retokenScript, sessionScript } from './registry-scripts.js'
+import { assertEvictionPolicy } from './server-check.js'
 
 /**
  * Why a session left the fleet: `'idle'` (unused for `idleTtlMs`), `'capacity'` (evicted to
@@ -132,6 +133,15 @@ export interface RedisSessionRegistryOptions {
    * @defaultValue the Redis server's clock (`TIME`), so the workers' clocks need not agree
    */
   now?: (() => number) | undefined
+  /**
+   * Whether to use a server whose `maxmemory-policy` may evict any key (`allkeys-*`). The
+   * registry reads the policy at its first call to Redis and, unless this is `true`, rejects
+   * with `RedisConfigError` (`ERR_REDIS_CONFIG`) on such a server: an evicted lease, token counter
+   * or fence breaks the one-holder guarantee.
+   *
+   * @defaultValue false
+   */
+  allowAllKeysEviction?: boolean | undefined
 }
 
 const nonNegativeInt = () => z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1)))
@@ -149,6 +159,7 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     pollIntervalMs: nonNegativeInt(),
     departuresMaxLen: positiveInt(),
     now: callback(),
+    allowAllKeysEviction: z.optional(z.boolean()),
   }),
   expected: {
     client: 'a Redis client (an object with a `call` method)',
@@ -161,14 +172,28 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     pollIntervalMs: 'an integer from 0 to 2147483647',
     departuresMaxLen: 'an integer from 1 to 2147483647',
     now: 'a function',
+    allowAllKeysEviction: 'a boolean',
   },
 }))
 
 interface HeldLease extends RedisLease {
   readonly ttlMs: number
+  // When the last renewal that succeeded was sent (Date.now()): the lease holds until renewedAt +
+  // ttlMs at least, on the server's clock too, since the server set its deadline after this.
   renewedAt: number
+  // When to try the next renewal, and how many tries in a row failed.
+  nextAt: number
+  failures: number
   end(reason: string): void
 }
+
+// The first retry of a failed renewal waits this long, then twice as long each time, never past
+// half the time left before the lease's deadline, and never less than MIN_RETRY_MS.
+const FIRST_RETRY_MS = 25
+const MIN_RETRY_MS = 10
+// A tombstone (the fence kept after a session's history is deleted) lives the registry's
+// idleTtlMs, or this long when that is 0, and at least twice the longest lease of the registry.
+const TOMBSTONE_TTL_MS = 3_600_000
 
 /**
  * One bound and one lock for a whole fleet of workers sharing a Redis (or Valkey) server:
@@ -206,7 +231,10 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
   readonly #interval: number
   readonly #maxLen: string
   readonly #now: (() => number) | undefined
+  readonly #allowEviction: boolean
   readonly #leases = new Map<string, HeldLease>()
+  // The longest lease ttl this registry has given, for the tombstones' lifetime.
+  #longestLease: number
   // The id of the last departure read; undefined until the first read of the stream's end.
   #cursor: string | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -232,6 +260,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     this.#interval = o.pollIntervalMs ?? 1_000
     this.#maxLen = String(o.departuresMaxLen ?? 10_000)
     this.#now = o.now as (() => number) | undefined
+    this.#allowEviction = o.allowAllKeysEviction === true
+    this.#longestLease = this.#leaseTtl
     this.#schedule()
   }
 
@@ -265,11 +295,21 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
       String(this.#idleTtl),
       this.#maxLen,
     ])) as unknown[]
-    const token = Number(reply[0])
+    let token = Number(reply[0])
+    if (ttl > this.#longestLease) this.#longestLease = ttl
     await this.#deleteDeparted(reply)
     if (token === 0) return null
     if (token < 0) throw new SessionLimitError(this.#maxSessions)
-    await fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['fence', String(token), String(this.#idleTtl)])
+    // The fence must outlive the lease: twice its ttl from now, extended at every renewal.
+    const sessionKeyList = keyList(sessionKeys(this.#prefix, id))
+    for (;;) {
+      const fenced = (await fenceScript.run(this.#client, sessionKeyList, ['fence', String(token), String(2 * ttl)])) as number[]
+      if (Number(fenced[0]) === 1) break
+      // The session has seen this token already: the counter was lost (evicted, deleted). Take
+      // one above the session's, under the lease just acquired.
+      token = Number(await retokenScript.run(this.#client, this.#keys, [id, String(token), String(fenced[1])]))
+      if (token === 0) return null
+    }
     const lease = this.#makeLease(id, token, ttl)
     this.#leases.set(id, lease)
     this.#schedule()
@@ -360,9 +400,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
   async #deleteDeparted(reply: unknown[]): Promise<void> {
     const token = String(reply[1])
     const ids = reply.slice(2).map(String)
-    await Promise.all(
-      ids.map((id) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['delete', token, String(this.#idleTtl)])),
-    )
+    const guard = String(Math.max(this.#idleTtl > 0 ? this.#idleTtl : TOMBSTONE_TTL_MS, 2 * this.#longestLease))
+    await Promise.all(ids.map((id) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['delete', token, guard])))
   }
 
   #makeLease(sessionId: string, token: number, ttlMs: number): HeldLease {
@@ -373,6 +412,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
       token,
       ttlMs,
       renewedAt: Date.now(),
+      nextAt: Date.now() + ttlMs / 3,
+      failures: 0,
       signal: controller.signal,
       get held() {
         return !controller.signal.aborted
@@ -396,25 +437,53 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     return Number(reply) === 1
   }
 
-  // Renews the leases due (all of them with `all`) in one script.
+  // Renews the leases due (all of them with `all`) in one script, then extends their fences. A
+  // failed renewal is retried with backoff before the lease's own deadline; a lease whose deadline
+  // passed without a renewal is lost.
   async #renew(all: boolean): Promise<void> {
     const now = Date.now()
-    const due = [...this.#leases.values()].filter((l) => all || now - l.renewedAt >= l.ttlMs / 3)
+    for (const lease of [...this.#leases.values()]) {
+      if (now >= lease.renewedAt + lease.ttlMs && lease.held) this.#lose(lease)
+    }
+    const due = [...this.#leases.values()].filter((l) => all || now >= l.nextAt)
     if (due.length === 0) return
     const args: string[] = []
     for (const l of due) args.push(l.sessionId, String(l.token), String(l.ttlMs))
-    const reply = (await renewScript.run(this.#client, this.#keys, args)) as unknown[]
-    due.forEach((lease, i) => {
-      if (Number(reply[i]) === 1) lease.renewedAt = now
-      else if (lease.held) {
-        lease.end('lost')
-        this.emit('lost', lease)
+    let reply: unknown[]
+    try {
+      reply = (await renewScript.run(this.#client, this.#keys, args)) as unknown[]
+    } catch (error) {
+      const failedAt = Date.now()
+      for (const lease of due) {
+        lease.failures++
+        const left = lease.renewedAt + lease.ttlMs - failedAt
+        const backoff = Math.min(FIRST_RETRY_MS * 2 ** (lease.failures - 1), left / 2)
+        lease.nextAt = failedAt + Math.max(MIN_RETRY_MS, backoff)
       }
+      throw error
+    }
+    const renewed: HeldLease[] = []
+    due.forEach((lease, i) => {
+      if (Number(reply[i]) === 1) {
+        lease.renewedAt = now
+        lease.nextAt = now + lease.ttlMs / 3
+        lease.failures = 0
+        renewed.push(lease)
+      } else if (lease.held) this.#lose(lease)
     })
+    await Promise.all(
+      renewed.map((l) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, l.sessionId)), ['extend', String(l.token), String(2 * l.ttlMs)])),
+    )
+  }
+
+  #lose(lease: HeldLease): void {
+    lease.end('lost')
+    this.emit('lost', lease)
   }
 
   // Where this registry starts hearing departures: the stream's end at its first call to Redis.
   async #start(): Promise<void> {
+    if (!this.#allowEviction) await assertEvictionPolicy(this.#client)
     const last = (await command(this.#client, 'XREVRANGE', [this.#departures, '+', '-', 'COUNT', '1'])) as unknown[][]
     this.#cursor = last.length > 0 ? String((last[0] as unknown[])[0]) : '0-0'
   }
@@ -437,15 +506,13 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     }
   }
 
-  // One timer: the next poll, or sooner when a lease is due for renewal.
+  // One timer: the next poll, or sooner when a lease is due for renewal (or a retry of one).
   #schedule(): void {
     if (this.#closed || this.#polling) return
-    let delay = this.#interval
-    for (const lease of this.#leases.values()) {
-      const due = Math.max(0, lease.renewedAt + lease.ttlMs / 3 - Date.now())
-      delay = delay === 0 ? due : Math.min(delay, due)
-    }
-    if (delay === 0 && this.#leases.size === 0) return
+    const now = Date.now()
+    let delay = this.#interval > 0 ? this.#interval : Infinity
+    for (const lease of this.#leases.values()) delay = Math.min(delay, Math.max(0, lease.nextAt - now))
+    if (delay === Infinity) return
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = setTimeout(() => void this.#tick(), delay)
     this.#timer.unref?.()
