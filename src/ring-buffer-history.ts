@@ -92,7 +92,7 @@ export interface HistorySnapshot<T> {
  * {@link RingBufferHistory.rollback}.
  */
 export interface HistoryCheckpoint {
-  /** How many messages the history had been given when the checkpoint was made. */
+  /** How many messages the history had been given when the checkpoint was made, not counting those rolled back. */
   readonly position: number
   /** Only {@link RingBufferHistory.checkpoint} makes checkpoints. */
   readonly [checkpointBrand]: true
@@ -302,9 +302,10 @@ const parseOptions = lazyOptionsParser(() => ({
   } satisfies Record<keyof RingBufferHistoryOptions<unknown>, string>,
 }))
 
-// Every rollback starts a new line of history. A checkpoint stays valid across a rollback only
-// if it lies at or before the point rolled back to; lines are linked forward, so the history
-// holds only its current line and old ones live as long as checkpoints refer to them.
+// Every rollback (and clear(), reset(), `length =` below the end) starts a new line of history.
+// A checkpoint stays valid across it only if it lies at or before the point gone back to (-1
+// for clear and reset: none does); lines are linked forward, so the history holds only its
+// current line and old ones live as long as checkpoints refer to them.
 interface Line {
   next: Line | undefined
   rolledBackTo: number
@@ -458,6 +459,10 @@ function budgetOf(budget: unknown): Budget {
  *   the prompt prefix a provider caches stays the same between steps.
  * - Trimmed messages are no longer referenced, so the garbage collector can reclaim them.
  *
+ * A reader's callback (`map`, `find`, `forEach`, …) sees the history as it is when it is called;
+ * one that pushes or trims changes what later calls see, as on an array, and `find`/`findLast`
+ * return the message the predicate was given.
+ *
  * Index access (`history[0]`) is not supported: use `at(0)`, which arrays have too. Answering
  * `history[0]` would need a `Proxy`, which would cost every read and every push.
  * `structuredClone(history)` does not work on class instances (it returns `{}`): use
@@ -596,8 +601,10 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   set length(value: number) {
     if (!isNonNegativeInteger(value)) throw new InvalidArgumentError('length', value, 'a non-negative integer')
     if (value >= this.#len) return
-    if (value === 0) this.clear()
-    else this.#dropNewest(this.#len - value)
+    // Like a rollback to just before the first message removed.
+    const seqs = this.#seqs
+    this.#rewind(seqs === undefined ? this.#pushed - (this.#len - value) : (seqs[this.#slot(value)] as number))
+    this.#removeNewest(this.#len - value)
   }
 
   /** The most messages it can hold: `maxMessages`. */
@@ -678,6 +685,12 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    * options, `evictedCount` and any session store that weighs the history. The call for hosts that
    * reassign `session.conversationHistory = [initPrompt]`. All or nothing, as `push`.
    *
+   * What it keeps: a message the history holds pinned (by `pin` or `pushPinned`) that is given
+   * again (the same object, or an equal string) stays pinned, so `reset([initPrompt])` after
+   * `pushPinned(initPrompt)` keeps the prompt protected; other messages are pinned by `pin` only.
+   * Every checkpoint is withdrawn (a rollback to one throws), and the stable window's cut is
+   * forgotten.
+   *
    * @param messages - the new content, oldest first (none: the history is emptied)
    * @returns the new length
    * @throws what {@link RingBufferHistory.push} throws; the history is unchanged, except after
@@ -689,8 +702,10 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    */
   reset(messages: Iterable<T> = []): number {
     const list = Array.from(messages)
-    const measured = this.#prepare(list, () => 0, true)
+    const pinned = this.#pinnedMessages()
+    const measured = this.#prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
     const bytesBefore = this.#bytes
+    this.#withdrawAll()
     this.#empty()
     this.#appendAll(list, measured)
     this.#afterChange(bytesBefore)
@@ -1258,12 +1273,18 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     return true
   }
 
-  /** Like `Array.prototype.find`, oldest first. */
+  /**
+   * Like `Array.prototype.find`, oldest first: returns the very message the predicate matched,
+   * even if the predicate changed the history (each call sees the history as it is then).
+   */
   find<S extends T>(fn: (message: T, index: number, history: this) => message is S): S | undefined
   find(fn: (message: T, index: number, history: this) => unknown): T | undefined
   find(fn: (message: T, index: number, history: this) => unknown): T | undefined {
-    const i = this.findIndex(fn)
-    return i < 0 ? undefined : this.#buf[this.#slot(i)]
+    for (let i = 0; i < this.#len; i++) {
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) return message
+    }
+    return undefined
   }
 
   /** Like `Array.prototype.findIndex`, oldest first. */
@@ -1272,12 +1293,16 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     return -1
   }
 
-  /** Like `Array.prototype.findLast`, newest first. */
+  /** Like `Array.prototype.findLast`, newest first: returns the very message the predicate matched, as `find` does. */
   findLast<S extends T>(fn: (message: T, index: number, history: this) => message is S): S | undefined
   findLast(fn: (message: T, index: number, history: this) => unknown): T | undefined
   findLast(fn: (message: T, index: number, history: this) => unknown): T | undefined {
-    const i = this.findLastIndex(fn)
-    return i < 0 ? undefined : this.#buf[this.#slot(i)]
+    for (let i = this.#len - 1; i >= 0; i--) {
+      if (i >= this.#len) continue
+      const message = this.#buf[this.#slot(i)] as T
+      if (fn(message, i, this)) return message
+    }
+    return undefined
   }
 
   /** Like `Array.prototype.findLastIndex`, newest first. */
@@ -1377,6 +1402,24 @@ export class RingBufferHistory<T> implements HistoryView<T> {
 
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
+    this.#withdrawAll()
+    this.#removeNewest(this.#len)
+  }
+
+  // The messages held pinned (by `pin` or pushPinned), for reset(); undefined when none is.
+  #pinnedMessages(): Set<T> | undefined {
+    if (this.#flags === undefined) return undefined
+    let set: Set<T> | undefined
+    for (let i = 0; i < this.#len; i++) if ((this.#flagAt(i) & PINNED) !== 0) (set ??= new Set()).add(this.#buf[this.#slot(i)] as T)
+    return set
+  }
+
+  // Removes the newest `count` messages (all of them frees the storage). Not trimming.
+  #removeNewest(count: number): void {
+    if (count < this.#len) {
+      this.#dropNewest(count)
+      return
+    }
     const bytesBefore = this.#bytes
     this.#empty()
     this.#afterChange(bytesBefore)
@@ -1415,17 +1458,23 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   #load(messages: unknown[], pinned: ReadonlySet<number>, evictedCount: number): void {
     const list = messages as T[]
     const measured = this.#prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true)
+    // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
+    const bytesBefore = this.#bytes
+    this.#withdrawAll()
+    this.#empty()
     this.#evicted = evictedCount
     this.#appendAll(list, measured)
-    this.#afterChange(0)
+    this.#afterChange(bytesBefore)
   }
 
+  // Replaces whatever the constructor (a subclass's) pushed with a copy of `source`.
   #copyFrom(source: RingBufferHistory<T>): void {
-    if (source.#len === 0) {
-      this.#evicted = source.#evicted
-      this.#pushed = source.#pushed
-      return
-    }
+    this.#withdrawAll()
+    this.#empty()
+    this.#sequenced = false
+    this.#evicted = source.#evicted
+    this.#pushed = source.#pushed
+    if (source.#len === 0) return
     this.#buf = source.#buf.slice()
     this.#sizes = source.#sizes.slice()
     this.#tokenCounts = source.#tokenCounts.slice()
@@ -1537,7 +1586,18 @@ export class RingBufferHistory<T> implements HistoryView<T> {
         cut++
       }
     }
-    if (remember && seqs !== undefined) this.#cutSeq = seqs[this.#slot(cut)] as number
+    if (remember && seqs !== undefined) {
+      // The window's first message, as sent: the protected messages right before the cut are in
+      // it too, and stay in it when a newer pin displaces them.
+      let first = cut
+      let j = 0
+      while (j < prot.length && (prot[j] as number) < cut) j++
+      while (j > 0 && prot[j - 1] === first - 1) {
+        j--
+        first--
+      }
+      this.#cutSeq = seqs[this.#slot(first)] as number
+    }
     // The protected messages before the cut, then everything from the cut: never the whole history.
     const out: T[] = []
     for (let j = 0; j < prot.length && (prot[j] as number) < cut; j++) out.push(this.#buf[this.#slot(prot[j] as number)] as T)
@@ -1574,8 +1634,12 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    * the checkpoint cannot come back: a rollback never restores anything. Not counted as
    * trimming; `onTrim` is not called.
    *
-   * A rollback also withdraws every checkpoint made after `checkpoint`: they point at messages
-   * that no longer exist, and rolling back to one of them throws.
+   * A checkpoint stays valid until the history goes back to a point before it: a rollback to an
+   * older checkpoint, or `length = n` removing a message that was already there when it was made.
+   * `clear()` and `reset()` withdraw every checkpoint, and no checkpoint carries over to a copy
+   * (`clone()`, `restore()`). A rollback to it, or to a later checkpoint, keeps it valid.
+   * Positions do not count rolled-back pushes: after a rollback the next push takes the position
+   * rolled back to, so a checkpoint made then is at that same position.
    *
    * @returns how many messages were removed
    * @throws {@link InvalidCheckpointError} for anything but a checkpoint this history made (a
@@ -1590,13 +1654,30 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     const seqs = this.#seqs
     let removed = 0
     while (seqs !== undefined && removed < this.#len && (seqs[this.#slot(this.#len - 1 - removed)] as number) >= position) removed++
-    // A valid checkpoint exists, so the line does.
+    this.#rewind(position)
+    if (removed > 0) this.#removeNewest(removed)
+    return removed
+  }
+
+  // The history goes back to `position`: checkpoints made after it are withdrawn, and the next
+  // push takes that position again (positions do not count rolled-back pushes).
+  #rewind(position: number): void {
+    if (this.#line !== undefined) this.#withdrawAfter(position)
+    this.#pushed = position
+    this.#copiedAt = -1
+    // The cut's message is gone, and its sequence number will be given to another.
+    if (this.#cutSeq >= position) this.#cutSeq = -1
+  }
+
+  // clear() and reset(): no checkpoint made before stays valid.
+  #withdrawAll(): void {
+    if (this.#line !== undefined) this.#withdrawAfter(-1)
+  }
+
+  #withdrawAfter(position: number): void {
     const current = this.#line as Line
     current.rolledBackTo = position
     current.next = this.#line = { next: undefined, rolledBackTo: Infinity }
-    if (removed === this.#len) this.clear()
-    else if (removed > 0) this.#dropNewest(removed)
-    return removed
   }
 
   #isCurrent(line: Line, position: number): boolean {
