@@ -41,7 +41,7 @@ local function loadState(replacing)
   -- names the key).
   local h = redis.call('HMGET', KEYS[3], 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'fx')
   local s = {b = num(h[1], 'bytes'), t = num(h[2], 'tokens'), seq = num(h[3], 'seq'), ev = num(h[4], 'trimmed count'),
-    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), fx = num(h[11], 'fence expiry'), rb = {}, prot = {}, pb = 0, pt = 0}
+    fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'), fx = num(h[11], 'fence expiry'), prot = {}, pb = 0, pt = 0}
   s.n = redis.call('LLEN', KEYS[1])
   local infoLength = redis.call('LLEN', KEYS[2])
   if not replacing then
@@ -66,18 +66,48 @@ local function loadState(replacing)
     end
     if table.concat(parts, ';') ~= (h[5] or '') then bad('its protected list is \`' .. tostring(h[5]) .. '\`') end
   end
-  parts = {}
-  for g, p in string.gmatch(h[8] or '', '(%d+):(%d+)') do
+  s.rbText = h[8] or ''
+  return s
+end
+-- The rollbacks that still matter, {line, position} ascending in both: a checkpoint {p, L} was
+-- withdrawn when one made at line L or later went back to a position below p. Read only by the
+-- scripts that check or change it.
+local function rollbacks(s)
+  if s.rb then return s.rb end
+  local parts = {}
+  s.rb = {}
+  for g, p in string.gmatch(s.rbText, '(%d+):(%d+)') do
     s.rb[#s.rb + 1] = {tonumber(g), tonumber(p)}
     parts[#parts + 1] = g .. ':' .. p
   end
-  if table.concat(parts, ';') ~= (h[8] or '') then bad('its rollback list is \`' .. tostring(h[8]) .. '\`') end
-  return s
+  if table.concat(parts, ';') ~= s.rbText then bad('its rollback list is \`' .. s.rbText .. '\`') end
+  return s.rb
+end
+-- Rules of RingBufferHistory's checkpoints (TypeScript: the history's checkpoint lines): the
+-- history goes back to \`pos\` (-1: clear, reset, restore) and a new line starts. Only the
+-- rollbacks with the smallest positions matter to later checks; MAX_ROLLBACKS are kept, and past
+-- that the oldest line's checkpoints are withdrawn (floor).
+local MAX_ROLLBACKS = 1024
+local function rewind(s, pos)
+  if pos < 0 then
+    s.rb = {}
+    s.floor = s.gen + 1
+  else
+    local rb = rollbacks(s)
+    while #rb > 0 and rb[#rb][2] >= pos do table.remove(rb) end
+    rb[#rb + 1] = {s.gen, pos}
+    if #rb > MAX_ROLLBACKS then s.floor = table.remove(rb, 1)[1] + 1 end
+  end
+  s.gen = s.gen + 1
 end
 local function save(s)
   local prot, rb = {}, {}
   for _, p in ipairs(s.prot) do prot[#prot + 1] = int(p[1]) .. ':' .. int(p[2]) .. ':' .. int(p[3]) end
-  for _, r in ipairs(s.rb) do rb[#rb + 1] = int(r[1]) .. ':' .. int(r[2]) end
+  if s.rb then
+    for _, r in ipairs(s.rb) do rb[#rb + 1] = int(r[1]) .. ':' .. int(r[2]) end
+  else
+    rb = {s.rbText}
+  end
   redis.call('HSET', KEYS[3], 'b', int(s.b), 't', int(s.t), 'seq', int(s.seq), 'ev', int(s.ev),
     'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'), 'floor', int(s.floor), 'cut', int(s.cut), 'fx', int(s.fx))
   redis.call('HDEL', KEYS[3], 'ids')
@@ -184,7 +214,11 @@ return run(function()
   local oldCount = reset and 0 or s.n
   -- Read in chunks of 1, 2, 4, …: a push usually trims one message, and what is read is written back.
   local front, tail, read, chunk = {}, {}, 0, 1
-  if reset then s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut = 0, 0, 0, {}, 0, 0, 0 end
+  if reset then
+    s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut = 0, 0, 0, {}, 0, 0, 0
+    -- clear(), reset() and restore() withdraw every checkpoint, as RingBufferHistory's do.
+    rewind(s, -1)
+  end
   if reset and ARGV[10] ~= 'reset' then s.ev = tonumber(ARGV[10]) end
   local function entryAt(i)
     while i >= #front and read < oldCount do
@@ -375,10 +409,20 @@ return run(function()
         if s.cut > 0 then cut = windowFor(maxM, maxB, maxT, s.cut - 1) end
         -- No cut yet, or the history trimmed it: the whole history if it fits, else a step.
         if cut == nil then cut = windowFor(maxM, maxB, maxT, (infoAt(0))) end
+        local first = cut
         if cut == nil then
           cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
+          -- The window's first message, as sent: the protected messages right before the cut are
+          -- in it too, and stay in it when a newer pin displaces them.
+          first = cut
+          local j = 0
+          while j < #prot and prot[j + 1][1] < cut do j = j + 1 end
+          while j > 0 and prot[j][1] == first - 1 do
+            j = j - 1
+            first = first - 1
+          end
         end
-        local cutSeq = infoAt(cut) + 1
+        local cutSeq = infoAt(first) + 1
         if cutSeq ~= s.cut and mayWrite then
           s.cut = cutSeq
           redis.call('HSET', KEYS[3], 'cut', int(s.cut))
@@ -406,7 +450,7 @@ return run(function()
   if not fenced(s, ARGV[1]) then return {2, s.fence} end
   local ttl, pos, line, maxP = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
   if line > s.gen or pos > s.seq or line < s.floor then return {3} end
-  for _, r in ipairs(s.rb) do
+  for _, r in ipairs(rollbacks(s)) do
     if r[1] >= line and pos > r[2] then return {3} end
   end
   -- Read first (the entries popped and those protection is recomputed from), then write.
@@ -437,11 +481,12 @@ return run(function()
     end
     s.n = kept
   end
-  -- Only the rollbacks with the smallest positions matter to later checks; 64 are kept.
-  while #s.rb > 0 and s.rb[#s.rb][2] >= pos do table.remove(s.rb) end
-  s.rb[#s.rb + 1] = {s.gen, pos}
-  if #s.rb > 64 then s.floor = table.remove(s.rb, 1)[1] + 1 end
-  s.gen = s.gen + 1
+  -- The history goes back to pos: checkpoints after it are withdrawn (rb), the next push takes
+  -- that position again (positions do not count rolled-back pushes), and a stable-window cut on a
+  -- message rolled back is gone (its sequence number will be given to another).
+  rewind(s, pos)
+  s.seq = pos
+  if s.cut > 0 and s.cut - 1 >= pos then s.cut = 0 end
   save(s)
   refresh(ttl, s, true)
   return {0, removed}

@@ -69,7 +69,7 @@ export interface RedisHistoryStats {
 export interface RedisHistoryCheckpoint {
   /** The session id of the history that made it. */
   readonly key: string
-  /** How many messages the session had been given when it was made. */
+  /** How many messages the session had been given when it was made, not counting those rolled back. */
   readonly position: number
   /** The session's rollback count when it was made. */
   readonly line: number
@@ -407,7 +407,7 @@ export class RedisHistory<T> {
 
   /**
    * Replaces the whole content with `messages`, trimmed as pushes would, in one atomic step. The
-   * trimmed count, checkpoints and fencing token are kept.
+   * trimmed count and fencing token are kept; every checkpoint is withdrawn.
    *
    * @returns the new length
    */
@@ -415,7 +415,7 @@ export class RedisHistory<T> {
     return this.#write([...messages], 0, 'reset', undefined)
   }
 
-  /** Removes every message, in one atomic step. Not counted as trimming. */
+  /** Removes every message, in one atomic step. Not counted as trimming. Every checkpoint is withdrawn. */
   async clear(): Promise<void> {
     await this.#write([], 0, 'reset', undefined)
   }
@@ -423,6 +423,7 @@ export class RedisHistory<T> {
   /**
    * Replaces the content with a snapshot's (from this class or `RingBufferHistory`), re-measured
    * with this history's options and trimmed as pushes would; the snapshot's pinned flags are kept.
+   * Every checkpoint is withdrawn.
    *
    * @returns the new length
    * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is changed
@@ -483,7 +484,14 @@ export class RedisHistory<T> {
 
   /**
    * Removes the messages pushed after `checkpoint` that are still held, as
-   * `RingBufferHistory.rollback` does, in one atomic step. Checkpoints made after it are withdrawn.
+   * `RingBufferHistory.rollback` does, in one atomic step.
+   *
+   * A checkpoint stays valid until the history is rolled back to a point before it, or until
+   * `clear()`, `reset()` or `restore()`; a rollback to it, or to a later checkpoint, keeps it
+   * valid. Positions do not count rolled-back pushes: after a rollback the next push takes the
+   * position rolled back to, so a checkpoint made then is at that same position. The server keeps
+   * the last 1,024 rollbacks to ever later positions; past that, the checkpoints older than the
+   * oldest of them are withdrawn.
    *
    * @returns how many messages were removed
    * @throws {@link InvalidCheckpointError} for a checkpoint of another session, or one withdrawn

@@ -56,9 +56,9 @@ describeRedis('RedisHistory', (ctx) => {
     await first.push(user('prompt'), assistant('partial'))
     expect(await second.rollback(mark)).toBe(2)
     expect(await first.toArray()).toEqual([user('kept')])
-    // The rollback withdrew checkpoints made after it.
-    const later = await first.checkpoint()
+    // A rollback to a point before a checkpoint withdraws it.
     await first.push(user('again'))
+    const later = await first.checkpoint()
     await second.rollback(mark)
     await expect(first.rollback(later)).rejects.toMatchObject({ code: 'ERR_INVALID_CHECKPOINT' })
     await expect(first.rollback({ ...mark, key: 'other' })).rejects.toMatchObject({ code: 'ERR_INVALID_CHECKPOINT' })
