@@ -584,7 +584,7 @@ describe('RingBufferHistory: model-based property test', () => {
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000) // seconds alone; more on a loaded machine
 
   it('matches the reference model under tight budgets and frequent pins', () => {
     const tightConfig = configArb.map((cfg) => ({ ...cfg, pinRule: true, startRule: true }))
@@ -594,7 +594,7 @@ describe('RingBufferHistory: model-based property test', () => {
       }),
       { numRuns: 100 },
     )
-  })
+  }, 60_000)
 })
 
 // Counterexamples the property found once, kept as fixed cases (issue 24).
