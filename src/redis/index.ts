@@ -2,7 +2,7 @@
 // user of the in-memory classes installs no Redis client.
 export { RedisHistory } from './redis-history.js'
 export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
-export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../ring-buffer-history.js'
+export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../history/types.js'
 export { RedisSessionRegistry } from './redis-session-registry.js'
 export type {
   AcquireOptions,

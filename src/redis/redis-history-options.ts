@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 import { callback, lazyOptionsParser, positiveInteger } from '../options.js'
-import type { RingBufferHistoryOptions, ShrinkMessage } from '../ring-buffer-history.js'
+import type { RingBufferHistoryOptions } from '../history/options.js'
+import type { ShrinkMessage } from '../history/types.js'
 import type { RedisClient } from './client.js'
 
 // The options of RedisHistory and the types of its methods, with their docs, apart from the logic.

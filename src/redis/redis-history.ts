@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { InvalidArgumentError, InvalidCheckpointError, InvalidOptionsError, LeaseFencedError, MessageTooLargeError, RedisDataError } from '../errors.js'
-import { defaultCountTokens, defaultSizeOf, type HistoryBudget, type HistoryMeasure, type HistorySnapshot } from '../ring-buffer-history.js'
+import { defaultCountTokens, defaultSizeOf } from '../history/measures.js'
+import type { HistoryBudget, HistoryMeasure, HistorySnapshot } from '../history/types.js'
 import type { RedisClient, Script } from './client.js'
 import { budgetArgs, jsonSerializer, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
 import { pushScript, readScript, rollbackScript } from './history-scripts.js'
@@ -192,7 +193,7 @@ export class RedisHistory<T> {
    * @throws {@link InvalidOptionsError} when a budget field is not a positive integer
    */
   async window(budget?: HistoryBudget): Promise<T[]> {
-    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget) as [string, string, string, string]
+    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget)
     return this.#decode(await this.#read(['window', maxMessages, maxBytes, maxTokens, this.#limits[5] as string, trimTo]))
   }
 

@@ -54,7 +54,7 @@ return run(function()
   if not fenced(s, fenceToken) then return {2, s.fence} end
   local trimmedCount = 0
   -- Every message is checked against what will be protected beside it before anything changes
-  -- (RingBufferHistory's twin: its fit check before a push, which throws MessageTooLargeError).
+  -- (its TypeScript twin: the fit check in src/history/trim.ts, which throws MessageTooLargeError).
   local queue, head, pb, pt = {}, 1, 0, 0
   if not reset then
     for _, p in ipairs(s.prot) do queue[#queue + 1] = {p[2], p[3]} end
@@ -125,8 +125,8 @@ return run(function()
     end
     return i
   end
-  -- Trimming, by RingBufferHistory's rules (its TypeScript twin: the push path's trim in the
-  -- history's trimming code): past a bound, drop the oldest unprotected messages down to trimTo
+  -- Trimming, by RingBufferHistory's rules (its TypeScript twin: src/history/trim.ts): past a
+  -- bound, drop the oldest unprotected messages down to trimTo
   -- of every bound that was passed, never the newest; then, with startOn, on to a turn's start.
   local tgtM, tgtB, tgtT = math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT)
   for j = 1, count do

@@ -47,8 +47,8 @@ return run(function()
   else
     local function lim(v) if v == '' then return math.huge end return tonumber(v) end
     local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), ARGV[7] == '1', tonumber(ARGV[8])
-    -- The window, by RingBufferHistory.window's rules (its TypeScript twin: #windowFor and the
-    -- stable cut in window(), in the history's window code).
+    -- The window, by RingBufferHistory.window's rules (its TypeScript twin: src/history/window.ts,
+    -- the walk back and the stable cut).
     reply = {}
     if s.n > 0 then
       local infoAt = tailReader(s.n)

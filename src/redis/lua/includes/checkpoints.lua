@@ -1,7 +1,7 @@
 --- @include "state"
--- Checkpoints {position, line}, by RingBufferHistory's rule (its TypeScript twin: the checkpoint
--- lines, #rewind and #isCurrent, in the history's checkpoints code): a checkpoint stays valid
--- until the history goes back to a point before it, or clear/reset/restore.
+-- Checkpoints {position, line}, by RingBufferHistory's rule (its TypeScript twin:
+-- src/history/checkpoints.ts): a checkpoint stays valid until the history goes back to a point
+-- before it, or clear/reset/restore.
 -- The rollbacks that still matter, {line, position} ascending in both: a checkpoint {p, L} was
 -- withdrawn when one made at line L or later went back to a position below p. Parsed only by the
 -- scripts that check or change it.
