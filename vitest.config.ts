@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { configDefaults, defineConfig } from 'vitest/config'
+import { luaModule } from './src/redis/lua/loader.mjs'
 
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
 
@@ -9,6 +10,8 @@ const zodDir = process.env.BOUNDED_SESSION_ZOD_DIR
 const zodAlias = zodDir === undefined ? [] : [{ find: /^zod\/mini$/, replacement: `${zodDir}/node_modules/zod/mini/index.js` }]
 
 export default defineConfig({
+  // The Redis scripts (src/redis/lua/*.lua) load through the same loader as the build's.
+  plugins: [{ name: 'bounded-session-lua', load: (id: string) => (id.endsWith('.lua') ? luaModule(id) : undefined) }],
   resolve: {
     // The examples import the package by its published names; in tests those names mean the source.
     alias: [

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ERR_INVALID_CLOCK'
   | 'ERR_REDIS_COMMAND'
   | 'ERR_REDIS_DATA'
+  | 'ERR_REDIS_CONFIG'
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
 
@@ -365,5 +366,29 @@ export class RegistryClosedError extends Error {
   constructor(method: string) {
     super(`Expected an open registry for \`${method}()\`, but it was closed`)
     this.name = 'RegistryClosedError'
+  }
+}
+
+/**
+ * Thrown by `bounded-session/redis` when the server is set up in a way that breaks its
+ * guarantees: a `maxmemory-policy` that may evict any key (`allkeys-lru`, `allkeys-lfu`,
+ * `allkeys-random`), which can silently drop a session's fence, a lease or the token counter.
+ * Use `noeviction` (or a `volatile-*` policy, see the docs), or opt in with
+ * `allowAllKeysEviction: true`. Nothing is changed.
+ */
+export class RedisConfigError extends Error {
+  /** Always `'ERR_REDIS_CONFIG'`. */
+  readonly code = 'ERR_REDIS_CONFIG' as const
+  /** The server setting at fault, such as `'maxmemory-policy'`. */
+  readonly setting: string
+  /** Its value on the server. */
+  readonly value: string
+
+  /** @param setting - the server setting; @param value - its value; @param expected - what is needed, in words */
+  constructor(setting: string, value: string, expected: string) {
+    super(`Expected the Redis server's \`${setting}\` to be ${expected}, got \`${value}\``)
+    this.name = 'RedisConfigError'
+    this.setting = setting
+    this.value = value
   }
 }

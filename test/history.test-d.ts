@@ -221,6 +221,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_INVALID_CLOCK'
       | 'ERR_REDIS_COMMAND'
       | 'ERR_REDIS_DATA'
+      | 'ERR_REDIS_CONFIG'
       | 'ERR_FENCED'
       | 'ERR_REGISTRY_CLOSED'
     >()

@@ -7,7 +7,9 @@ import { describeRedis, type Message } from '../helpers/redis-suite.js'
 
 // RedisHistory against the in-memory RingBufferHistory with the same options: after every step
 // the same contents, totals, trimmed count, windows and errors; and snapshots that each side
-// restores into the other.
+// restores into the other. This is what checks the Lua twins of the history's rules (trimming in
+// src/redis/lua/push-4.lua, the window and its stable cut in read-4.lua, checkpoints in
+// includes/checkpoints.lua) against their TypeScript originals in RingBufferHistory.
 describeRedis('RedisHistory model', (ctx) => {
   const message = fc.record({
     role: fc.constantFrom<Message['role']>('user', 'assistant'),
