@@ -10,6 +10,8 @@ export type {
   TrimSummary,
 } from './ring-buffer-history.js'
 export type { HistoryView } from './history-view.js'
+export { inputBudget } from './input-budget.js'
+export type { InputBudgetOptions } from './input-budget.js'
 export { truncateContent } from './truncate-content.js'
 export type { ContentMessage } from './truncate-content.js'
 export {
