@@ -92,7 +92,7 @@ export interface HistorySnapshot<T> {
  * {@link RingBufferHistory.rollback}.
  */
 export interface HistoryCheckpoint {
-  /** How many messages the history had been given when the checkpoint was made. */
+  /** How many messages the history had been given when the checkpoint was made, not counting those rolled back. */
   readonly position: number
   /** Only {@link RingBufferHistory.checkpoint} makes checkpoints. */
   readonly [checkpointBrand]: true
@@ -302,9 +302,10 @@ const parseOptions = lazyOptionsParser(() => ({
   } satisfies Record<keyof RingBufferHistoryOptions<unknown>, string>,
 }))
 
-// Every rollback starts a new line of history. A checkpoint stays valid across a rollback only
-// if it lies at or before the point rolled back to; lines are linked forward, so the history
-// holds only its current line and old ones live as long as checkpoints refer to them.
+// Every rollback (and clear(), reset(), `length =` below the end) starts a new line of history.
+// A checkpoint stays valid across it only if it lies at or before the point gone back to (-1
+// for clear and reset: none does); lines are linked forward, so the history holds only its
+// current line and old ones live as long as checkpoints refer to them.
 interface Line {
   next: Line | undefined
   rolledBackTo: number
@@ -596,8 +597,10 @@ export class RingBufferHistory<T> implements HistoryView<T> {
   set length(value: number) {
     if (!isNonNegativeInteger(value)) throw new InvalidArgumentError('length', value, 'a non-negative integer')
     if (value >= this.#len) return
-    if (value === 0) this.clear()
-    else this.#dropNewest(this.#len - value)
+    // Like a rollback to just before the first message removed.
+    const seqs = this.#seqs
+    this.#rewind(seqs === undefined ? this.#pushed - (this.#len - value) : (seqs[this.#slot(value)] as number))
+    this.#removeNewest(this.#len - value)
   }
 
   /** The most messages it can hold: `maxMessages`. */
@@ -691,6 +694,7 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     const list = Array.from(messages)
     const measured = this.#prepare(list, () => 0, true)
     const bytesBefore = this.#bytes
+    this.#withdrawAll()
     this.#empty()
     this.#appendAll(list, measured)
     this.#afterChange(bytesBefore)
@@ -1377,6 +1381,16 @@ export class RingBufferHistory<T> implements HistoryView<T> {
 
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
+    this.#withdrawAll()
+    this.#removeNewest(this.#len)
+  }
+
+  // Removes the newest `count` messages (all of them frees the storage). Not trimming.
+  #removeNewest(count: number): void {
+    if (count < this.#len) {
+      this.#dropNewest(count)
+      return
+    }
     const bytesBefore = this.#bytes
     this.#empty()
     this.#afterChange(bytesBefore)
@@ -1537,7 +1551,18 @@ export class RingBufferHistory<T> implements HistoryView<T> {
         cut++
       }
     }
-    if (remember && seqs !== undefined) this.#cutSeq = seqs[this.#slot(cut)] as number
+    if (remember && seqs !== undefined) {
+      // The window's first message, as sent: the protected messages right before the cut are in
+      // it too, and stay in it when a newer pin displaces them.
+      let first = cut
+      let j = 0
+      while (j < prot.length && (prot[j] as number) < cut) j++
+      while (j > 0 && prot[j - 1] === first - 1) {
+        j--
+        first--
+      }
+      this.#cutSeq = seqs[this.#slot(first)] as number
+    }
     // The protected messages before the cut, then everything from the cut: never the whole history.
     const out: T[] = []
     for (let j = 0; j < prot.length && (prot[j] as number) < cut; j++) out.push(this.#buf[this.#slot(prot[j] as number)] as T)
@@ -1574,8 +1599,12 @@ export class RingBufferHistory<T> implements HistoryView<T> {
    * the checkpoint cannot come back: a rollback never restores anything. Not counted as
    * trimming; `onTrim` is not called.
    *
-   * A rollback also withdraws every checkpoint made after `checkpoint`: they point at messages
-   * that no longer exist, and rolling back to one of them throws.
+   * A checkpoint stays valid until the history goes back to a point before it: a rollback to an
+   * older checkpoint, or `length = n` removing a message that was already there when it was made.
+   * `clear()` and `reset()` withdraw every checkpoint, and no checkpoint carries over to a copy
+   * (`clone()`, `restore()`). A rollback to it, or to a later checkpoint, keeps it valid.
+   * Positions do not count rolled-back pushes: after a rollback the next push takes the position
+   * rolled back to, so a checkpoint made then is at that same position.
    *
    * @returns how many messages were removed
    * @throws {@link InvalidCheckpointError} for anything but a checkpoint this history made (a
@@ -1590,13 +1619,30 @@ export class RingBufferHistory<T> implements HistoryView<T> {
     const seqs = this.#seqs
     let removed = 0
     while (seqs !== undefined && removed < this.#len && (seqs[this.#slot(this.#len - 1 - removed)] as number) >= position) removed++
-    // A valid checkpoint exists, so the line does.
+    this.#rewind(position)
+    if (removed > 0) this.#removeNewest(removed)
+    return removed
+  }
+
+  // The history goes back to `position`: checkpoints made after it are withdrawn, and the next
+  // push takes that position again (positions do not count rolled-back pushes).
+  #rewind(position: number): void {
+    if (this.#line !== undefined) this.#withdrawAfter(position)
+    this.#pushed = position
+    this.#copiedAt = -1
+    // The cut's message is gone, and its sequence number will be given to another.
+    if (this.#cutSeq >= position) this.#cutSeq = -1
+  }
+
+  // clear() and reset(): no checkpoint made before stays valid.
+  #withdrawAll(): void {
+    if (this.#line !== undefined) this.#withdrawAfter(-1)
+  }
+
+  #withdrawAfter(position: number): void {
     const current = this.#line as Line
     current.rolledBackTo = position
     current.next = this.#line = { next: undefined, rolledBackTo: Infinity }
-    if (removed === this.#len) this.clear()
-    else if (removed > 0) this.#dropNewest(removed)
-    return removed
   }
 
   #isCurrent(line: Line, position: number): boolean {

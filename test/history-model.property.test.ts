@@ -52,6 +52,7 @@ type Op =
   | { t: 'clear' }
   | { t: 'checkpoint' }
   | { t: 'rollback'; pick: number }
+  | { t: 'rollbackWithdrawn'; pick: number }
   | { t: 'window'; budget: HistoryBudget }
 
 const customSizeOf = (m: Msg): number => (m.bad ? Number.NaN : m.content.length * 1.5)
@@ -226,9 +227,12 @@ class Model {
     this.cut = undefined
   }
 
+  /** `length = n`: like a rollback to just before the first message it removes. */
   setLength(n: number): void {
-    if (n === 0) this.clear()
-    else if (n < this.entries.length) this.entries = this.entries.slice(0, n)
+    if (n >= this.entries.length) return
+    this.seq = this.entries[n]!.seq - 1
+    this.entries = this.entries.slice(0, n)
+    if (n === 0) this.cut = undefined
   }
 
   /** The first entry of the last stable window. */
@@ -362,6 +366,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'clear' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'checkpoint' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('rollback' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('rollbackWithdrawn' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('window' as const), budget: budgetArb }) },
 )
 
@@ -390,6 +395,12 @@ function run(cfg: Config, ops: Op[]): void {
   })
   let h = new RingBufferHistory<Msg>(options)
   let live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
+  // Checkpoints withdrawn by a rollback, clear, reset or `length =`: a rollback to one throws.
+  const withdrawn: HistoryCheckpoint[] = []
+  const keep = (valid: (c: { pos: number }) => boolean): void => {
+    for (const c of live) if (!valid(c)) withdrawn.push(c.cp)
+    live = live.filter(valid)
+  }
   let nextId = 1
 
   const compare = (where: string): void => {
@@ -466,12 +477,17 @@ function run(cfg: Config, ops: Op[]): void {
       }
       case 'reset': {
         const msgs = messagesOf(op.msgs)
+        const before = model.entries
         pushing(where, msgs, false, true, () => h.reset(msgs))
+        // reset() withdraws every checkpoint; a refused reset changes nothing
+        if (model.entries !== before) keep(() => false)
         break
       }
       case 'setLength':
         h.length = op.n
         model.setLength(op.n)
+        // checkpoints made after the first message removed describe a state that no longer exists
+        keep((c) => c.pos <= model.seq)
         expect(log, `${where}: length calls no onTrim`).toEqual([])
         break
       case 'restore': {
@@ -492,6 +508,7 @@ function run(cfg: Config, ops: Op[]): void {
       case 'clear':
         h.clear()
         model.clear()
+        keep(() => false)
         expect(log, `${where}: clear calls no onTrim`).toEqual([])
         break
       case 'checkpoint':
@@ -503,8 +520,16 @@ function run(cfg: Config, ops: Op[]): void {
         const expectedRemoved = model.rollback(target.pos)
         expect(h.rollback(target.cp), `${where}: rollback returns the number removed`).toBe(expectedRemoved)
         // checkpoints taken after the target describe a state that no longer exists
-        for (let i = live.length - 1; i >= 0; i--) if (live[i]!.pos > target.pos) live.splice(i, 1)
+        keep((c) => c.pos <= target.pos)
         expect(log, `${where}: rollback calls no onTrim`).toEqual([])
+        break
+      }
+      case 'rollbackWithdrawn': {
+        if (withdrawn.length === 0) break
+        const cp = withdrawn[op.pick % withdrawn.length]!
+        expect(() => h.rollback(cp), `${where}: a withdrawn checkpoint is refused`).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_CHECKPOINT' }),
+        )
         break
       }
       case 'window': {
@@ -541,5 +566,44 @@ describe('RingBufferHistory: model-based property test', () => {
       }),
       { numRuns: 100 },
     )
+  })
+})
+
+// Counterexamples the property found once, kept as fixed cases (issue 24).
+describe('RingBufferHistory: model-based regressions', () => {
+  const spec = (role: MsgSpec['role'], pinned: boolean): MsgSpec => ({ role, len: 0, pinned, bad: true })
+  const base: Config = {
+    maxMessages: 8,
+    maxPinned: undefined,
+    maxBytes: undefined,
+    maxTokens: undefined,
+    sizeMode: 'default',
+    tokenMode: 'default',
+    pinRule: true,
+    startRule: true,
+    trimTo: 1,
+  }
+
+  it('seed 1992372456: a stable window remembers its first message, a protected one included, when windowed with two budgets', () => {
+    run(base, [
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'push', msgs: [spec('user', true), spec('user', false)] },
+      { t: 'window', budget: { maxBytes: 1, trimTo: 0 } },
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'window', budget: { trimTo: 0.5 } },
+      { t: 'push', msgs: [spec('user', true)] },
+    ])
+  })
+
+  it('seed 1054891930: a checkpoint taken after a rollback survives a later rollback that removes nothing', () => {
+    run({ ...base, maxMessages: 9, pinRule: false, startRule: false }, [
+      { t: 'checkpoint' },
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'rollback', pick: 0 },
+      { t: 'checkpoint' },
+      { t: 'rollback', pick: 0 },
+      { t: 'rollback', pick: 496129365 },
+      { t: 'window', budget: {} },
+    ])
   })
 })
