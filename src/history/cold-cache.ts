@@ -14,6 +14,8 @@ import { InvalidClockError } from '../errors.js'
 export class CacheClock {
   #lastPushAt = -Infinity
   #seen = false
+  /** Set by the history for a push in progress that found the cache cold, until its first message is in. */
+  coldPush = false
 
   /**
    * @param ttlMs - how long the cache lives after a request, in ms (a positive finite number)
