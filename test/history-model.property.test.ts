@@ -41,6 +41,8 @@ interface Config {
   pinRule: boolean
   startRule: boolean
   trimTo: number
+  /** a subclass whose constructor pushes this many pinned messages (0: the class itself) */
+  preload: number
 }
 
 type Op =
@@ -50,6 +52,7 @@ type Op =
   | { t: 'setLength'; n: number }
   | { t: 'restore' }
   | { t: 'clear' }
+  | { t: 'clone' }
   | { t: 'checkpoint' }
   | { t: 'rollback'; pick: number }
   | { t: 'rollbackWithdrawn'; pick: number }
@@ -344,6 +347,7 @@ const configArb: fc.Arbitrary<Config> = fc.integer({ min: 1, max: 12 }).chain((m
     pinRule: fc.boolean(),
     startRule: fc.boolean(),
     trimTo: fc.constantFrom(1, 1, 0.75, 0.5, 0.3, 0),
+    preload: fc.constantFrom(0, 0, 1, 2),
   }),
 )
 
@@ -364,6 +368,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('setLength' as const), n: fc.integer({ min: 0, max: 14 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'restore' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'clear' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'clone' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'checkpoint' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('rollback' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('rollbackWithdrawn' as const), pick: fc.nat() }) },
@@ -393,7 +398,24 @@ function run(cfg: Config, ops: Op[]): void {
       tokens: measured.reduce((n, e) => n + e.tok, 0),
     })
   })
-  let h = new RingBufferHistory<Msg>(options)
+  let nextId = 1
+  const messagesOf = (specs: MsgSpec[]): Msg[] =>
+    specs.map((s) => ({ id: nextId++, role: s.role, content: 'x'.repeat(s.len), pinned: s.pinned, bad: s.bad }))
+  // A subclass whose constructor pushes pinned messages of its own: restore() and clone() must
+  // give back what they copy, not the constructor's messages beside it (issue 17 item 5).
+  const preload = messagesOf(Array.from({ length: cfg.preload }, () => ({ role: 'user' as const, len: 3, pinned: true, bad: false })))
+  // Only a preload that fits untrimmed: a constructor's own trims would be reported on every copy.
+  const tryPreload = new Model(cfg).push(preload, true)
+  if (tryPreload.ok && tryPreload.steps.length === 0) model.push(preload, true)
+  else preload.length = 0
+  class Framed extends RingBufferHistory<Msg> {
+    constructor(o?: RingBufferHistoryOptions<Msg>) {
+      super(o)
+      if (preload.length > 0) this.pushPinned(...preload)
+    }
+  }
+  const Ctor = preload.length > 0 ? Framed : RingBufferHistory
+  let h: RingBufferHistory<Msg> = new Ctor(options)
   let live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
   // Checkpoints withdrawn by a rollback, clear, reset or `length =`: a rollback to one throws.
   const withdrawn: HistoryCheckpoint[] = []
@@ -401,7 +423,6 @@ function run(cfg: Config, ops: Op[]): void {
     for (const c of live) if (!valid(c)) withdrawn.push(c.cp)
     live = live.filter(valid)
   }
-  let nextId = 1
 
   const compare = (where: string): void => {
     const actual = h.toArray()
@@ -419,9 +440,6 @@ function run(cfg: Config, ops: Op[]): void {
       model.entries.flatMap((e, i) => (e.pinned ? [i] : [])),
     )
   }
-
-  const messagesOf = (specs: MsgSpec[]): Msg[] =>
-    specs.map((s) => ({ id: nextId++, role: s.role, content: 'x'.repeat(s.len), pinned: s.pinned, bad: s.bad }))
 
   // push, pushPinned and reset: the same all-or-nothing contract, checked the same way.
   const pushing = (where: string, msgs: Msg[], pinned: boolean, fromEmpty: boolean, call: () => number): void => {
@@ -496,12 +514,12 @@ function run(cfg: Config, ops: Op[]): void {
         const snapshot = h.snapshot()
         const parsed = JSON.parse(JSON.stringify(snapshot)) as typeof snapshot
         expect(parsed.messages.map((m) => m.id), `${where}: JSON round trip`).toEqual(model.ids)
-        h = RingBufferHistory.restore(parsed, options)
+        h = Ctor.restore(parsed, options)
         parsed.messages.forEach((m, i) => {
           model.entries[i]!.m = m
         })
         model.cut = undefined
-        live = []
+        keep(() => false)
         expect(log, `${where}: restore of a history within its budgets trims nothing`).toEqual([])
         break
       }
@@ -511,6 +529,16 @@ function run(cfg: Config, ops: Op[]): void {
         keep(() => false)
         expect(log, `${where}: clear calls no onTrim`).toEqual([])
         break
+      case 'clone': {
+        // An independent copy: the same state, no remembered cut, no checkpoint of the original.
+        const copy = h.clone()
+        expect(copy, `${where}: clone's class`).toBeInstanceOf(Ctor)
+        h = copy
+        model.cut = undefined
+        keep(() => false)
+        expect(log, `${where}: clone calls no onTrim`).toEqual([])
+        break
+      }
       case 'checkpoint':
         live.push({ cp: h.checkpoint(), pos: model.seq })
         break
@@ -556,7 +584,7 @@ describe('RingBufferHistory: model-based property test', () => {
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000) // seconds alone; more on a loaded machine
 
   it('matches the reference model under tight budgets and frequent pins', () => {
     const tightConfig = configArb.map((cfg) => ({ ...cfg, pinRule: true, startRule: true }))
@@ -566,7 +594,7 @@ describe('RingBufferHistory: model-based property test', () => {
       }),
       { numRuns: 100 },
     )
-  })
+  }, 60_000)
 })
 
 // Counterexamples the property found once, kept as fixed cases (issue 24).
@@ -582,6 +610,7 @@ describe('RingBufferHistory: model-based regressions', () => {
     pinRule: true,
     startRule: true,
     trimTo: 1,
+    preload: 0,
   }
 
   it('seed 1992372456: a stable window remembers its first message, a protected one included, when windowed with two budgets', () => {

@@ -3,8 +3,9 @@
 // - the seed is fixed per test (a hash of the test's full name), so the same runs happen on every
 //   machine and every time;
 // - `FC_SEED=<n>` runs with that seed instead, `FC_PATH=<path>` replays one shrunk case
-//   (both printed on failure), `FC_RUNS=<n>` sets the number of runs of every property (for a
-//   soak outside `npm test`: `FC_SEED=$RANDOM FC_RUNS=1000 npx vitest run test/x.test.ts`);
+//   (both printed on failure), `FC_RUNS=<n>` sets the number of runs of every property and
+//   `FC_RUNS=x<k>` multiplies each property's own (for a soak outside `npm test`:
+//   `FC_SEED=$RANDOM FC_RUNS=x20 npx vitest run test/x.test.ts`);
 // - a failure's message starts with the line to paste to replay it.
 import fc from 'fast-check'
 import { expect } from 'vitest'
@@ -24,11 +25,19 @@ function envInt(name: string): number | undefined {
   return n
 }
 
+function runsOf(own: number): number | undefined {
+  const raw = process.env.FC_RUNS
+  if (raw === undefined || raw === '' || !raw.startsWith('x')) return envInt('FC_RUNS')
+  const factor = Number(raw.slice(1))
+  if (!(factor > 0)) throw new Error(`FC_RUNS must be an integer or x<factor>, got ${JSON.stringify(raw)}`)
+  return Math.max(1, Math.round(own * factor))
+}
+
 /** The parameters a property runs with: the test's own, then the fixed seed, then the env overrides. */
 export function propertyParams<Ts>(params: fc.Parameters<Ts> = {}): fc.Parameters<Ts> & { seed: number } {
   const name = expect.getState().currentTestName ?? 'property'
   const seed = envInt('FC_SEED') ?? params.seed ?? seedOf(name)
-  const runs = envInt('FC_RUNS')
+  const runs = runsOf(params.numRuns ?? 100)
   const path = process.env.FC_PATH
   return {
     ...params,
