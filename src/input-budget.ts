@@ -1,6 +1,5 @@
-import * as z from 'zod/mini'
 import { InvalidArgumentError, InvalidOptionsError } from './errors.js'
-import { fraction, lazyOptionsParser, nonNegativeInteger } from './options.js'
+import { checkOptions, isFraction, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from './validate.js'
 
 /**
  * What {@link inputBudget} needs to know about one model: its context window and what a request
@@ -33,20 +32,15 @@ export interface InputBudgetOptions {
   headroom?: number | undefined
 }
 
-const parseBudget = lazyOptionsParser(() => ({
-  schema: z.strictObject({
-    contextTokens: z.number().check(z.int(), z.positive()),
-    reservedOutputTokens: nonNegativeInteger(),
-    overheadTokens: nonNegativeInteger(),
-    headroom: fraction(),
-  }) satisfies z.ZodMiniType<{ [K in keyof InputBudgetOptions]?: unknown }>,
-  expected: {
-    contextTokens: 'a positive integer',
-    reservedOutputTokens: 'a non-negative integer',
-    overheadTokens: 'a non-negative integer',
-    headroom: 'a number from 0 to 1 (below 1)',
-  } satisfies Record<keyof InputBudgetOptions, string>,
-}))
+// Checked by a table of predicates (src/validate.ts), like the history's options: no zod in a
+// bundle that imports only the history and this.
+const rules = {
+  contextTokens: positiveIntegerRule,
+  reservedOutputTokens: nonNegativeIntegerRule,
+  overheadTokens: nonNegativeIntegerRule,
+  headroom: { test: (v) => isFraction(v) && v < 1, expected: 'a number from 0 to 1 (below 1)' },
+} satisfies Record<keyof InputBudgetOptions, Rule>
+const words = wordsOf(rules)
 
 /**
  * The input budget of a model, for a history's `maxTokens`: the context window, less the output a
@@ -81,9 +75,9 @@ export function inputBudget(first: unknown, ...rest: unknown[]): number {
     }
     options = (table as Record<string, unknown>)[model]
   }
-  const o = parseBudget(options)
+  const o = checkOptions(options, rules, words) as Partial<InputBudgetOptions>
+  if (o.contextTokens === undefined) throw new InvalidOptionsError('contextTokens', undefined, rules.contextTokens.expected)
   const headroom = o.headroom ?? 0
-  if (headroom >= 1) throw new InvalidOptionsError('headroom', headroom, 'a number from 0 to 1 (below 1)')
   const budget = Math.floor(o.contextTokens * (1 - headroom)) - (o.reservedOutputTokens ?? 0) - (o.overheadTokens ?? 0)
   if (budget < 1) {
     throw new InvalidOptionsError(

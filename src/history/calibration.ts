@@ -1,4 +1,7 @@
 import { InvalidArgumentError } from '../errors.js'
+import { type Budget, trimTarget } from './budget.js'
+import type { Config } from './options.js'
+import type { Ring } from './ring.js'
 
 // The correction of a history's token estimate from the counts a provider reports. Invariant:
 // `correction` always lies in [CORRECTION_MIN, CORRECTION_MAX], so a calibrated budget binds
@@ -154,4 +157,42 @@ export function calibrationStateProblem(state: unknown): 'correction' | 'reading
   if (typeof correction !== 'number' || !(correction >= CORRECTION_MIN && correction <= CORRECTION_MAX)) return 'correction'
   if (typeof readings !== 'number' || !Number.isSafeInteger(readings) || readings < 0) return 'readings'
   return undefined
+}
+
+/**
+ * A calibrated history's config: the token budget and its trim target in estimated tokens
+ * (`floor(maxTokens / correction)`), so that every path, the fast push included, keeps comparing
+ * estimates at no extra cost per push.
+ */
+export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibration): Config<T> {
+  const declared = cfg.declaredMaxTokens
+  const maxTokens = declared === Infinity ? Infinity : Math.floor(declared / calibration.correction)
+  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens) }
+}
+
+/** A window's budget in estimated tokens, for a calibrated history (the budget itself otherwise). */
+export function calibratedBudget(budget: Budget, calibration: TokenCalibration | undefined): Budget {
+  if (calibration === undefined || budget.maxTokens === Infinity) return budget
+  return { ...budget, maxTokens: Math.floor(budget.maxTokens / calibration.correction) }
+}
+
+/**
+ * The estimate of the messages a request carried: each found in the ring by identity, in order
+ * (a window of it, or the whole), its stored estimate summed.
+ *
+ * @throws {@link InvalidArgumentError} when `sent` is not an array, or holds a message the ring
+ * does not hold in that order
+ */
+export function estimateOfSent<T>(ring: Ring<T>, sent: readonly T[]): number {
+  if (!Array.isArray(sent)) throw new InvalidArgumentError('sent', sent, 'an array of messages this history holds')
+  let total = 0
+  let i = 0
+  for (let k = 0; k < sent.length; k++) {
+    const message = sent[k] as T
+    while (i < ring.len && ring.at(i) !== message) i++
+    if (i === ring.len) throw new InvalidArgumentError(`sent[${k}]`, message, 'a message this history holds, in its order (as window() returns them)')
+    total += ring.tokenCounts[ring.slot(i)] as number
+    i++
+  }
+  return total
 }
