@@ -21,6 +21,7 @@ export {
   InvalidOptionsError,
   InvalidSnapshotError,
   MessageTooLargeError,
+  OrphanResultError,
   SessionClosingError,
   SessionLimitError,
   StoreClosedError,
