@@ -91,6 +91,42 @@ describe('group: trimming keeps a call and its results together', () => {
   })
 })
 
+describe('group: with rollback, clone, restore and reset', () => {
+  it('a call rolled back is no longer in the history: its result is refused', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 10, group })
+    h.push(u())
+    const mark = h.checkpoint()
+    h.push(call('a'))
+    h.rollback(mark)
+    expect(() => h.push(result('a'))).toThrow(OrphanResultError)
+    h.push(call('a'), result('a'))
+    expect(h.length).toBe(3)
+  })
+
+  it('clone() and restore() keep the groups: a result of a held call is accepted, trimming keeps them whole', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 4, group })
+    h.push(u(), call('a', 'b'), result('a'))
+    for (const copy of [h.clone(), RingBufferHistory.restore(JSON.parse(JSON.stringify(h.snapshot())), { maxMessages: 4, group })]) {
+      copy.push(result('b'))
+      copy.push(u())
+      expect(problems(copy.toArray())).toEqual([])
+      expect(() => copy.push(result('zz'))).toThrow(OrphanResultError)
+    }
+  })
+
+  it('reset() and clear() forget the calls', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 4, group })
+    h.push(call('a'))
+    h.reset([u()])
+    expect(() => h.push(result('a'))).toThrow(OrphanResultError)
+    h.push(call('b'))
+    h.clear()
+    expect(() => h.push(result('b'))).toThrow(OrphanResultError)
+    expect(() => h.reset([result('c')])).toThrow(OrphanResultError)
+    expect(h.reset([call('c'), result('c')])).toBe(2)
+  })
+})
+
 describe('format: supplies the options, an explicit option overrides', () => {
   const format: MessageFormat<M> = {
     name: 'test',
