@@ -24,6 +24,7 @@ export {
   InvalidOptionsError,
   InvalidSnapshotError,
   MessageTooLargeError,
+  OrphanResultError,
   SessionClosingError,
   SessionLimitError,
   StoreClosedError,

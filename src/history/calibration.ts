@@ -191,7 +191,7 @@ export function estimateOfSent<T>(ring: Ring<T>, sent: readonly T[]): number {
     const message = sent[k] as T
     while (i < ring.len && ring.at(i) !== message) i++
     if (i === ring.len) throw new InvalidArgumentError(`sent[${k}]`, message, 'a message this history holds, in its order (as window() returns them)')
-    total += ring.tokenCounts[ring.slot(i)] as number
+    total += ring.counts[ring.slot(i)] as number
     i++
   }
   return total

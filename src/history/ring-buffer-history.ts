@@ -13,11 +13,12 @@ import {
 import type { CacheClock } from './cold-cache.js'
 import { fitsBudgets } from './fits.js'
 import { Checkpoints } from './checkpoints.js'
-import { MESSAGE_OBJECT_BYTES, STRING_HEADER_BYTES, textBytes, textOf, checkedMeasure } from './measures.js'
+import { checkedMeasure, MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
 import { type Config, configOf, type RingBufferHistoryOptions } from './options.js'
 import { HistoryReaders } from './readers.js'
 import { NARROW_TOKENS, PINNED, Ring } from './ring.js'
 import { snapshotFields } from './snapshot.js'
+import { Groups } from './groups.js'
 import { Trimmer } from './trim.js'
 import type { HistoryBudget, HistoryCheckpoint, HistorySnapshot } from './types.js'
 import type { HistoryView } from './view.js'
@@ -77,6 +78,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   #cfg: Config<T>
   readonly #ring: Ring<T>
   readonly #trimmer: Trimmer<T>
+  readonly #groups: Groups<T> | undefined
   #checkpoints: Checkpoints | undefined
   #watchers: HistoryWatcher[] | undefined
 
@@ -91,7 +93,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     super(ring)
     this.#cfg = cfg
     this.#ring = ring
-    this.#trimmer = new Trimmer(ring, cfg)
+    // Groups find messages by their push positions.
+    if (cfg.group !== undefined) ring.sequence()
+    this.#groups = cfg.group === undefined ? undefined : new Groups(cfg.group, ring)
+    this.#trimmer = new Trimmer(ring, cfg, this.#groups)
   }
 
   /**
@@ -150,6 +155,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
     const bytesBefore = history.#ring.bytes
     history.#checkpoints?.wentBackTo(-1)
+    history.#groups?.forgetAll()
     history.#ring.empty()
     history.#ring.evicted = evictedCount
     history.#trimmer.appendAll(list, measured)
@@ -299,6 +305,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     const measured = this.#trimmer.prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
     const bytesBefore = this.#ring.bytes
     this.#checkpoints?.wentBackTo(-1)
+    this.#groups?.forgetAll()
     this.#ring.empty()
     this.#trimmer.appendAll(list, measured)
     this.#afterChange(bytesBefore)
@@ -313,6 +320,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    */
   clone(): this {
     const Class = this.constructor as new (options?: RingBufferHistoryOptions<T>) => this
+    // With groups, the copy reads its messages' links again, as restore() does.
+    if (this.#groups !== undefined) return (Class as unknown as typeof RingBufferHistory).restore<T>(this.snapshot(), this.#cfg.options) as this
     const copy = new Class(this.#cfg.options)
     const other = copy as RingBufferHistory<T>
     // Replaces whatever the constructor (a subclass's) pushed.
@@ -427,27 +436,26 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   #pushFast(message: T): void {
     const cfg = this.#cfg
     const ring = this.#ring
-    let size = MESSAGE_OBJECT_BYTES
-    let n = 0
-    if (typeof message === 'object' && message !== null) {
-      const content = (message as { content?: unknown }).content
-      if (typeof content === 'string') {
-        n = content.length
-        size += STRING_HEADER_BYTES + 2 * n
-      }
-    } else if (typeof message === 'string') {
-      n = message.length
-      size = STRING_HEADER_BYTES + 2 * n
+    let size: number
+    let tokens: number
+    const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined
+    if (typeof content === 'string' && content.length > 0) {
+      // The string case, inline: what measureDefault counts for it.
+      size = MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+      // Math.ceil(n / 4), for a length far below 2^31.
+      tokens = (content.length + 3) >>> 2
+    } else {
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
     }
-    // Math.ceil(n / 4), for a length far below 2^31.
-    const tokens = (n + 3) >>> 2
     // The one guard, after measuring: reading `content` may have changed the history.
     if (!ring.plain || size > cfg.maxBytes || tokens > cfg.maxTokens || tokens > NARROW_TOKENS) {
       this.#pushMeasured(message, size, tokens, 0)
       return
     }
     const bytesBefore = ring.bytes
-    const { buf, sizes, tokenCounts: counts } = ring
+    const { buf, sizes, counts } = ring
     const cap = buf.length
     let head = ring.head
     let len = ring.len
@@ -492,10 +500,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     let size: number
     let tokens: number
     if (cfg.defaultMeasures) {
-      // Both defaults read the same text; they cannot return an invalid number.
-      const text = textOf(message)
-      size = text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
-      tokens = text === undefined ? 0 : Math.ceil(text.length / 4)
+      // Both defaults in one walk; they cannot return an invalid number.
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
     } else {
       size = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
       tokens = checkedMeasure(cfg.countTokens, message, 'countTokens')
@@ -506,6 +514,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   // The general path once a message is measured: make sure it fits (shrinking it if it must and
   // may), append it, report the change.
   #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
+    const links = this.#groups?.read([message], false)[0]
     const fitted = this.#trimmer.fitOne(message, size, tokens, flags)
     if (fitted !== undefined) {
       message = fitted.message
@@ -513,7 +522,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
       tokens = fitted.tokens
     }
     const bytesBefore = this.#ring.bytes
-    this.#trimmer.append(message, size, tokens, flags)
+    this.#trimmer.append(message, size, tokens, flags, links)
     if (this.#watchers !== undefined || this.#trimmer.hasGroups) this.#afterChange(bytesBefore)
   }
 
@@ -574,6 +583,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
     this.#checkpoints?.wentBackTo(-1)
+    this.#groups?.forgetAll()
     this.#removeNewest(this.#ring.len)
   }
 
@@ -589,6 +599,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   // push takes that position again.
   #goBackTo(position: number): void {
     this.#checkpoints?.wentBackTo(position)
+    this.#groups?.forgetFrom(position)
     this.#ring.rewind(position)
   }
 
