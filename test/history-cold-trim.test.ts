@@ -122,3 +122,22 @@ describe('RingBufferHistory cacheTtlMs: cold trims', () => {
     }
   })
 })
+
+describe('RingBufferHistory cacheTtlMs with group: a cold trim keeps calls and results whole', () => {
+  interface G {
+    content: string
+    calls?: string[]
+    results?: string[]
+  }
+  const links = (m: G) => (m.calls || m.results ? { calls: m.calls, results: m.results } : undefined)
+  it('goes on past the results of a call it trims', () => {
+    let t = 0
+    const h = new RingBufferHistory<G>({ maxMessages: 10, trimTo: 0.5, cacheTtlMs: TTL, now: () => t, group: links })
+    h.push({ content: 'q0' }, { content: 'q1' }, { content: 'c1', calls: ['a', 'b'] }, { content: 'r1a', results: ['a'] }, { content: 'r1b', results: ['b'] })
+    h.push({ content: 'q2' }, { content: 'a2' }, { content: 'q3' })
+    t += TTL + 1
+    h.push({ content: 'q4' })
+    // 9 with the new one: down to 5 would leave r1b first, without its call; it goes too.
+    expect(h.map((m) => m.content)).toEqual(['q2', 'a2', 'q3', 'q4'])
+  })
+})
