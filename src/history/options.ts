@@ -2,6 +2,9 @@ import { InvalidOptionsError } from '../errors.js'
 import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from '../validate.js'
 import { defaultCountTokens, defaultSizeOf } from './measures.js'
 import { trimTarget } from './budget.js'
+import type { TokenCalibration } from './calibration.js'
+import { CacheClock } from './cold-cache.js'
+import type { GroupRule, MessageFormat } from '../message-format.js'
 import type { ShrinkMessage, TrimReason, TrimSummary } from './types.js'
 
 // The history's options: their documentation, their rules (a table of predicates, no zod: the
@@ -28,8 +31,9 @@ export interface RingBufferHistoryOptions<T> {
    */
   maxBytes?: number | undefined
   /**
-   * The most tokens the history holds, as `countTokens` counts them, pinned messages included.
-   * A positive integer.
+   * The most tokens the history holds, as `countTokens` counts them, pinned messages included
+   * (times the correction once {@link RingBufferHistory.calibrate} has learnt one: see
+   * {@link inputBudget} for a budget from a model's context window). A positive integer.
    *
    * @defaultValue no token budget
    */
@@ -110,7 +114,66 @@ export interface RingBufferHistoryOptions<T> {
    * @defaultValue none: such a push throws {@link MessageTooLargeError}
    */
   shrink?: ShrinkMessage<T> | undefined
+  /**
+   * Ties messages together so that trimming and `window()` keep or drop them as one group:
+   * called once per message, when it is pushed, it returns the message's
+   * {@link MessageLinks} (the ids of the tool calls it makes, the ids of the calls it answers,
+   * `withNext` to go with the next message), or `undefined` when it stands alone.
+   *
+   * A group runs from a call to its last result (parallel calls and results in later messages
+   * included), and from a `withNext` message to the one after it. Trimming never leaves part of
+   * a group at the start (it goes on to the next message that starts a group, as with
+   * `startOn`, and both hold together), and no window starts inside one; the newest group may
+   * be open at the end (calls in flight). A push of a result whose call the history does not
+   * hold (never pushed, or trimmed since: a late result) throws {@link OrphanResultError} and
+   * changes nothing. A group that alone exceeds a budget cannot be kept whole: trimming cuts it
+   * at its start, as the newest message is always kept. Pinned messages are kept on their own:
+   * pin messages that stand alone (instructions), not calls.
+   *
+   * @defaultValue the format's `group`, else none: messages stand alone
+   */
+  group?: GroupRule<T> | undefined
+  /**
+   * A provider's or framework's message shape ({@link MessageFormat}; `bounded-session/formats`
+   * has one per SDK): supplies `sizeOf`, `countTokens`, `group`, `startOn`, `pin` and `shrink`.
+   * An option given explicitly overrides the format's.
+   *
+   * @defaultValue none
+   */
+  format?: MessageFormat<T> | undefined
+  /**
+   * Provider tokens every request carries beside the history (system prompt, tool definitions):
+   * a finite number from 0 up. {@link RingBufferHistory.calibrate} takes it off each reported
+   * count, so that it does not inflate the correction. Not counted in `tokens` or against
+   * `maxTokens` (give {@link inputBudget} the same number to keep it out of the budget).
+   *
+   * @defaultValue 0
+   */
+  overheadTokens?: number | undefined
+  /**
+   * How long the provider's prompt cache lives after a request, in ms: a positive finite number
+   * (`300_000` for Anthropic's 5-minute cache). When the previous push is more than this old, the
+   * cache has expired and the next request pays the full write whatever it sends: that push
+   * trims the history down to `trimTo ×` every budget it is above (exceeded or not), before its
+   * first message goes in, in whole turns; `onTrim` gets `summary.cold === true`. A trim made
+   * then is free, and it postpones the next trim, which would break a warm cache. No effect with
+   * `trimTo: 1`.
+   *
+   * @defaultValue no cold trims
+   */
+  cacheTtlMs?: number | undefined
+  /**
+   * The clock for `cacheTtlMs`, in ms (inject one in tests). Read once per push, and only with
+   * `cacheTtlMs`; a reading that is not a finite number makes the push throw
+   * {@link InvalidClockError}, changing nothing.
+   *
+   * @defaultValue `Date.now`
+   */
+  now?: (() => number) | undefined
 }
+
+const finiteNonNegativeRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, expected: 'a finite number from 0 up' }
+const positiveMsRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, expected: 'a positive finite number of ms' }
 
 // One rule per option, in the order they are checked.
 const rules = {
@@ -125,6 +188,11 @@ const rules = {
   onTrim: functionRule,
   trimTo: fractionRule,
   shrink: functionRule,
+  overheadTokens: finiteNonNegativeRule,
+  cacheTtlMs: positiveMsRule,
+  now: functionRule,
+  group: functionRule,
+  format: { test: (v) => typeof v === 'object' && v !== null && typeof (v as MessageFormat<unknown>).sizeOf === 'function', expected: 'a message format (an object with sizeOf, countTokens, group, shrink)' },
 } satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
 const words = wordsOf(rules)
 
@@ -149,12 +217,24 @@ export interface Config<T> {
   readonly startOn: ((message: T) => boolean) | undefined
   readonly onTrim: ((trimmed: T[], reason: TrimReason, summary: TrimSummary) => void) | undefined
   readonly shrink: ShrinkMessage<T> | undefined
+  readonly group: GroupRule<T> | undefined
   /** Both measures are the defaults: they cannot return an invalid number. */
   readonly defaultMeasures: boolean
   /** No pin, startOn or onTrim, default measures, a sliding window: push can take the shortest path. */
   readonly fast: boolean
   /** pin or startOn is set: every message carries flags. */
   readonly flagged: boolean
+  readonly trimTo: number
+  /**
+   * maxTokens as given. `maxTokens` and `tokensTarget` above are in estimated tokens: divided by
+   * the correction once the history is calibrated.
+   */
+  readonly declaredMaxTokens: number
+  readonly overheadTokens: number
+  /** Set by calibrate() (calibratedConfig in calibration.ts): each calibrated history has its own config. */
+  readonly calibration: TokenCalibration | undefined
+  /** With cacheTtlMs (the history's own config). */
+  readonly clock: CacheClock | undefined
 }
 
 let defaultConfig: Config<unknown> | undefined
@@ -176,13 +256,24 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
   if (maxPinned >= max) {
     throw new InvalidOptionsError('maxPinned', maxPinned, `a non-negative integer smaller than \`maxMessages\` (${max})`)
   }
-  const sizeOf = o.sizeOf ?? defaultSizeOf
-  const countTokens = o.countTokens ?? defaultCountTokens
-  const { pin, startOn, onTrim, shrink } = o
+  const f = o.format
+  // Each of the format's functions, bound to it (a format may be a class instance).
+  const from = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): MessageFormat<T>[K] | undefined => {
+    const fn = f?.[key] as ((...args: never[]) => unknown) | undefined
+    return (typeof fn === 'function' ? fn.bind(f) : undefined) as MessageFormat<T>[K] | undefined
+  }
+  const sizeOf = o.sizeOf ?? from('sizeOf') ?? defaultSizeOf
+  const countTokens = o.countTokens ?? from('countTokens') ?? defaultCountTokens
+  const pin = o.pin ?? from('pin')
+  const startOn = o.startOn ?? from('startOn')
+  const shrink = o.shrink ?? from('shrink')
+  const group = o.group ?? from('group')
+  const { onTrim } = o
   const trimTo = o.trimTo ?? 1
   const maxBytes = o.maxBytes ?? Infinity
   const maxTokens = o.maxTokens ?? Infinity
   const defaultMeasures = sizeOf === defaultSizeOf && countTokens === defaultCountTokens
+  const clock = o.cacheTtlMs === undefined ? undefined : new CacheClock(o.cacheTtlMs, o.now ?? (() => Date.now()))
   return {
     options: options === undefined ? undefined : o,
     max,
@@ -198,8 +289,14 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     startOn,
     onTrim,
     shrink,
+    group,
     defaultMeasures,
-    flagged: pin !== undefined || startOn !== undefined,
-    fast: pin === undefined && startOn === undefined && onTrim === undefined && defaultMeasures && trimTo === 1,
+    flagged: pin !== undefined || startOn !== undefined || group !== undefined,
+    fast: pin === undefined && startOn === undefined && onTrim === undefined && group === undefined && defaultMeasures && trimTo === 1 && clock === undefined,
+    trimTo,
+    declaredMaxTokens: maxTokens,
+    overheadTokens: o.overheadTokens ?? 0,
+    calibration: undefined,
+    clock,
   }
 }
