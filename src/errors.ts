@@ -198,16 +198,16 @@ export class InvalidSnapshotError extends TypeError {
 
 /**
  * Thrown by {@link RingBufferHistory.push} (and the other methods that trim) when the `onTrim`
- * callback threw. The push HAS taken effect: the messages were appended and the trim happened, so
+ * (or `onShrink`) callback threw. The push HAS taken effect: the messages were appended and the trim happened, so
  * do not push them again. The callback's error is the `cause`.
  */
 export class TrimCallbackError extends Error {
   /** Always `'ERR_TRIM_CALLBACK'`. */
   readonly code = 'ERR_TRIM_CALLBACK' as const
 
-  /** @param cause - what `onTrim` threw */
-  constructor(cause: unknown) {
-    super('`onTrim` threw after the change took effect: the messages were appended and trimmed; do not push them again', {
+  /** @param cause - what the callback threw; @param callback - which one (`onTrim` unless said) */
+  constructor(cause: unknown, callback: 'onTrim' | 'onShrink' = 'onTrim') {
+    super(`\`${callback}\` threw after the change took effect: the messages were appended and trimmed; do not push them again`, {
       cause,
     })
     this.name = 'TrimCallbackError'

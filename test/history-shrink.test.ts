@@ -267,3 +267,37 @@ describe('truncateContent', () => {
     expect(result).toEqual(user(''))
   })
 })
+
+describe('onShrink (issue 22 item 6)', () => {
+  type M = { role: 'user'; content: string }
+  const big = (n: number): M => ({ role: 'user', content: 'x'.repeat(n) })
+
+  it('is told of each shrunk message with what replaced it, once the push took effect', () => {
+    const calls: Array<[number, number, number]> = []
+    const h = new RingBufferHistory<M>({
+      maxBytes: 400,
+      shrink: truncateContent,
+      onShrink: (original, shrunk) => calls.push([original.content.length, shrunk.content.length, h.length]),
+    })
+    const m = big(1000)
+    h.push(m)
+    expect(calls).toHaveLength(1)
+    expect(calls[0]![0]).toBe(1000)
+    expect(calls[0]![1]).toBeLessThan(1000)
+    expect(calls[0]![2]).toBe(1)
+    h.push(big(10), big(2000))
+    expect(calls).toHaveLength(2)
+  })
+
+  it('is not called for a refused push, and an error in it is a TrimCallbackError after the push', () => {
+    const onShrink = vi.fn(() => {
+      throw new Error('boom')
+    })
+    const h = new RingBufferHistory<M>({ maxBytes: 400, shrink: (m) => m, onShrink })
+    expect(() => h.push(big(1000))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }))
+    expect(onShrink).not.toHaveBeenCalled()
+    const g = new RingBufferHistory<M>({ maxBytes: 400, shrink: truncateContent, onShrink })
+    expect(() => g.push(big(1000))).toThrow(expect.objectContaining({ code: 'ERR_TRIM_CALLBACK' }))
+    expect(g.length).toBe(1)
+  })
+})

@@ -134,6 +134,15 @@ export interface RingBufferHistoryOptions<T> {
    */
   group?: GroupRule<T> | undefined
   /**
+   * Told of every message `shrink` replaced, once the push has taken effect: the message as it
+   * was given and the message stored instead (say, to log or meter what was cut). One call per
+   * shrunk message, after `onTrim`'s. If it throws, the push has still taken effect: every call
+   * is made, then `push` throws {@link TrimCallbackError} with the first error as its `cause`.
+   *
+   * @defaultValue none
+   */
+  onShrink?: ((original: T, shrunk: T) => void) | undefined
+  /**
    * A provider's or framework's message shape ({@link MessageFormat}; `bounded-session/formats`
    * has one per SDK): supplies `sizeOf`, `countTokens`, `group`, `startOn`, `pin` and `shrink`.
    * An option given explicitly overrides the format's.
@@ -192,6 +201,7 @@ const rules = {
   cacheTtlMs: positiveMsRule,
   now: functionRule,
   group: functionRule,
+  onShrink: functionRule,
   format: { test: (v) => typeof v === 'object' && v !== null && typeof (v as MessageFormat<unknown>).sizeOf === 'function', expected: 'a message format (an object with sizeOf, countTokens, group, shrink)' },
 } satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
 const words = wordsOf(rules)
@@ -218,6 +228,7 @@ export interface Config<T> {
   readonly onTrim: ((trimmed: T[], reason: TrimReason, summary: TrimSummary) => void) | undefined
   readonly shrink: ShrinkMessage<T> | undefined
   readonly group: GroupRule<T> | undefined
+  readonly onShrink: ((original: T, shrunk: T) => void) | undefined
   /** Both measures are the defaults: they cannot return an invalid number. */
   readonly defaultMeasures: boolean
   /** No pin, startOn or onTrim, default measures, a sliding window: push can take the shortest path. */
@@ -268,7 +279,7 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
   const startOn = o.startOn ?? from('startOn')
   const shrink = o.shrink ?? from('shrink')
   const group = o.group ?? from('group')
-  const { onTrim } = o
+  const { onTrim, onShrink } = o
   const trimTo = o.trimTo ?? 1
   const maxBytes = o.maxBytes ?? Infinity
   const maxTokens = o.maxTokens ?? Infinity
@@ -290,6 +301,7 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     onTrim,
     shrink,
     group,
+    onShrink,
     defaultMeasures,
     flagged: pin !== undefined || startOn !== undefined || group !== undefined,
     fast: pin === undefined && startOn === undefined && onTrim === undefined && group === undefined && defaultMeasures && trimTo === 1 && clock === undefined,

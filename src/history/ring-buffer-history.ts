@@ -515,6 +515,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   // may), append it, report the change.
   #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
     const links = this.#groups?.read([message], false)[0]
+    const original = message
     const fitted = this.#trimmer.fitOne(message, size, tokens, flags)
     if (fitted !== undefined) {
       message = fitted.message
@@ -523,6 +524,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     }
     const bytesBefore = this.#ring.bytes
     this.#trimmer.append(message, size, tokens, flags, links)
+    if (fitted !== undefined) this.#trimmer.noteShrunk(original, message)
     if (this.#watchers !== undefined || this.#trimmer.hasGroups) this.#afterChange(bytesBefore)
   }
 
@@ -573,6 +575,20 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
           if (!failed) {
             failed = true
             error = new TrimCallbackError(e)
+          }
+        }
+      }
+    }
+    const shrunk = this.#trimmer.takeShrunk()
+    const onShrink = this.#cfg.onShrink
+    if (shrunk !== undefined && onShrink !== undefined) {
+      for (const [original, replaced] of shrunk) {
+        try {
+          onShrink(original, replaced)
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = new TrimCallbackError(e, 'onShrink')
           }
         }
       }

@@ -26,12 +26,14 @@ export interface TrimGroup<T> {
 }
 
 /** Messages measured, flagged and fitted by {@link Trimmer.prepare}. */
-export interface Measured {
+export interface Measured<T> {
   sizes: number[]
   tokens: number[]
   flags: number[]
   /** What `group` returned for each (none without a group rule). */
   links: (MessageLinks | undefined)[] | undefined
+  /** The messages `shrink` replaced, with what replaced them, for onShrink. */
+  shrunk: [original: T, shrunk: T][] | undefined
 }
 
 interface Shrunk<T> {
@@ -43,6 +45,7 @@ interface Shrunk<T> {
 /** Appends to one history's ring under its configuration, and collects the trims for onTrim. */
 export class Trimmer<T> {
   #groups: TrimGroup<T>[] | undefined
+  #shrunk: [T, T][] | undefined
   // Set at each appended message, so its trims are reported apart from the previous one's.
   #newStep = false
   // The reason of the last trim, for what is left of a group it cut.
@@ -55,6 +58,18 @@ export class Trimmer<T> {
     readonly groups: Groups<T> | undefined,
   ) {}
 
+  /** A message `shrink` replaced, once it is in the history, for onShrink. */
+  noteShrunk(original: T, shrunk: T): void {
+    if (this.cfg.onShrink !== undefined) (this.#shrunk ??= []).push([original, shrunk])
+  }
+
+  /** The shrinks since the last call, for onShrink (undefined: none). */
+  takeShrunk(): [original: T, shrunk: T][] | undefined {
+    const shrunk = this.#shrunk
+    this.#shrunk = undefined
+    return shrunk
+  }
+
   /** The trims since the last call, for onTrim (undefined: none). */
   takeGroups(): TrimGroup<T>[] | undefined {
     const groups = this.#groups
@@ -62,8 +77,9 @@ export class Trimmer<T> {
     return groups
   }
 
+  /** Whether there is anything to report (trims for onTrim, shrinks for onShrink). */
   get hasGroups(): boolean {
-    return this.#groups !== undefined
+    return this.#groups !== undefined || this.#shrunk !== undefined
   }
 
   /** The flags `pin` and `startOn` give a message. */
@@ -116,7 +132,7 @@ export class Trimmer<T> {
    * set evolves message by message (from the current one, or from none for a new content).
    * Messages that `shrink` replaced are replaced in `messages`. Throws, changing nothing.
    */
-  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean): Measured {
+  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean): Measured<T> {
     const cfg = this.cfg
     const ring = this.ring
     const n = messages.length
@@ -124,6 +140,7 @@ export class Trimmer<T> {
     const tokens = new Array<number>(n)
     const flags = new Array<number>(n)
     const links = this.groups?.read(messages, fromEmpty)
+    let shrunk: [T, T][] | undefined
     for (let i = 0; i < n; i++) {
       const message = messages[i] as T
       sizes[i] = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
@@ -150,6 +167,7 @@ export class Trimmer<T> {
         }
         const fitted = this.#fit(messages[i] as T, sizes[i] as number, tokens[i] as number, protBytes, protTokenSum)
         if (fitted !== undefined) {
+          if (cfg.onShrink !== undefined) (shrunk ??= []).push([messages[i] as T, fitted.message])
           messages[i] = fitted.message
           sizes[i] = fitted.size
           tokens[i] = fitted.tokens
@@ -162,11 +180,12 @@ export class Trimmer<T> {
         }
       }
     }
-    return { sizes, tokens, flags, links }
+    return { sizes, tokens, flags, links, shrunk }
   }
 
   /** Appends messages that {@link Trimmer.prepare} measured. Never throws. */
-  appendAll(messages: T[], measured: Measured): void {
+  appendAll(messages: T[], measured: Measured<T>): void {
+    if (measured.shrunk !== undefined) for (const [original, shrunk] of measured.shrunk) this.noteShrunk(original, shrunk)
     for (let i = 0; i < messages.length; i++) {
       this.append(messages[i] as T, measured.sizes[i] as number, measured.tokens[i] as number, measured.flags[i] as number, measured.links?.[i])
     }
