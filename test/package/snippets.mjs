@@ -26,9 +26,10 @@ const named = argv.filter((a) => !a.startsWith('--'))
 
 // What the docs may import beside the package: every peerDependency (the Redis clients, the
 // frameworks an adapter serves), installed into the consumer at the version this checkout's
-// node_modules has (a peer not installed here is left out), and @types/node.
+// node_modules has (a peer not installed here is left out), @types/node, and the devDependencies a
+// recipe imports (gpt-tokenizer, the exact token counter of docs/recipes.md).
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const extraPackages = ['@types/node', ...Object.keys(manifest.peerDependencies ?? {})]
+const extraPackages = ['@types/node', 'gpt-tokenizer', ...Object.keys(manifest.peerDependencies ?? {})]
 
 const docs = named.length
   ? named.map((f) => resolve(root, f))
