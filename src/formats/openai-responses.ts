@@ -17,7 +17,10 @@ type Kind = 'message' | 'call' | 'output' | 'reasoning' | 'other'
 function kindOf(item: unknown): Kind | undefined {
   if (!isObject(item)) return undefined
   const type = peek(item, 'type')
-  if (type === undefined || type === 'message') return typeof peek(item, 'role') === 'string' ? 'message' : undefined
+  if (type === undefined || type === 'message') {
+    const content = peek(item, 'content')
+    return typeof peek(item, 'role') === 'string' && (typeof content === 'string' || Array.isArray(content)) ? 'message' : undefined
+  }
   if (typeof type !== 'string') return undefined
   if (type === 'reasoning') return 'reasoning'
   if (type === 'mcp_approval_request') return 'call'
