@@ -168,6 +168,21 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key, section, figure, value: x(s.median), range: `${x(s.min)} – ${x(s.max)}`, goal, met: check(goal, s.median), raw: s.median })
   }
 
+  // 9. formats: a push with each format on its own traffic, time ÷ the string case's (issue 20: ≤ 2×).
+  const formatRows: (() => void)[] = []
+  for (const id of speed.keys()) {
+    const m = /^formats-(\w+)-(\d+)$/.exec(id)
+    if (m === null) continue
+    const [, name, capacity] = m as unknown as [string, string, string]
+    formatRows.push(() =>
+      addRatio(`formats-${name}`, '9', `push time with the ${name} format ÷ string messages' push time, capacity ${Number(capacity).toLocaleString('en-US')}`, timeRatio(id, `${name} format`, 'string messages, default measures'), {
+        kind: 'atMost',
+        value: 2,
+        text: '≤ 2.00×',
+      }),
+    )
+  }
+
   // 1. append
   const caps = [...speed.keys()].filter((k) => /^append-\d+$/.test(k)).map((k) => Number(k.slice(7)))
   const RB = 'RingBufferHistory (count+bytes+tokens)'
@@ -396,6 +411,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: r.id, section: '8', figure, value: x(growth), range: '', goal, met: check(goal, growth), raw: growth })
   }
 
+  for (const add of formatRows) add()
   return document(rows, speed, info)
 }
 
@@ -438,6 +454,7 @@ const SECTIONS: Record<string, string> = {
   '6': '6. claude-mem soak (headless)',
   '7': '7. Prompt cache on the claude-mem traffic',
   '8': '8. Redis (bounded-session/redis) on a local redis-server',
+  '9': '9. Formats (bounded-session/formats): push on each format\'s own traffic',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -518,7 +535,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '8' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '9' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

@@ -1,13 +1,22 @@
 import type { ModelMessage } from 'ai'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
-import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, documentPages, imageSize } from './media.js'
+import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, type ImageSize, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages, imageSize } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
 import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
 
 const NAME = 'aiSdk'
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
+
+// The pixel size of an image given as base64 text, bytes or `{ type: 'data', data }`.
+function imageOf(data: unknown): ImageSize | undefined {
+  if (typeof data === 'string') return /^(https?|gs|s3):/.test(data) ? undefined : base64ImageSize(data)
+  if (data instanceof Uint8Array) return imageSize(data)
+  if (data instanceof ArrayBuffer) return imageSize(new Uint8Array(data, 0, Math.min(data.byteLength, 65_536)))
+  if (isObject(data) && data.type === 'data') return imageOf(data.data)
+  return undefined
+}
 
 // The first bytes and the size of an AI SDK data value: base64 text (or a data: URL), bytes, or
 // `{ type: 'data', data }`. A URL or a provider reference has neither.
@@ -28,17 +37,14 @@ function dataOf(data: unknown): { head: Uint8Array | undefined; bytes: number } 
 function media(node: object): number | undefined {
   const type = (node as { type?: unknown }).type
   if (type === 'image' || type === 'image-data' || type === 'image-url') {
-    const { head } = dataOf((node as { image?: unknown; data?: unknown }).image ?? (node as { data?: unknown }).data)
-    return anthropicImageTokens(head === undefined ? undefined : imageSize(head))
+    return anthropicImageTokens(imageOf((node as { image?: unknown }).image ?? (node as { data?: unknown }).data))
   }
   if (type !== 'file' && type !== 'file-data' && type !== 'file-url' && type !== 'reasoning-file') return undefined
   const data = (node as { data?: unknown }).data
   if (isObject(data) && data.type === 'text') return undefined
   const mediaType = (node as { mediaType?: unknown }).mediaType
   const { head, bytes } = dataOf(data)
-  if (typeof mediaType === 'string' && mediaType.startsWith('image/')) {
-    return anthropicImageTokens(head === undefined ? undefined : imageSize(head))
-  }
+  if (typeof mediaType === 'string' && mediaType.startsWith('image/')) return anthropicImageTokens(imageOf(data))
   if (typeof mediaType === 'string' && mediaType.startsWith('audio/')) {
     return Math.ceil(AUDIO_TOKENS_PER_SECOND.gemini * (bytes === 0 ? 60 : audioSeconds(head, bytes)))
   }

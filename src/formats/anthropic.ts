@@ -1,7 +1,7 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
 import { InvalidMessageError } from '../errors.js'
 import type { MessageFormat, MessageLinks } from '../message-format.js'
-import { PAGE_TOKENS, anthropicImageTokens, base64Bytes, base64Head, documentPages, imageSize } from './media.js'
+import { PAGE_TOKENS, anthropicImageTokens, base64Bytes, base64ImageSize, documentPages } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
 import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
@@ -13,8 +13,7 @@ function media(node: object): number | undefined {
   if (type === 'image') {
     const source = (node as { source?: unknown }).source
     const data = isObject(source) && source.type === 'base64' ? source.data : undefined
-    const head = typeof data === 'string' ? base64Head(data) : undefined
-    return anthropicImageTokens(head === undefined ? undefined : imageSize(head))
+    return anthropicImageTokens(typeof data === 'string' ? base64ImageSize(data) : undefined)
   }
   if (type === 'document') {
     const source = (node as { source?: unknown }).source

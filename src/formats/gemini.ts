@@ -1,7 +1,7 @@
 import type { Content } from '@google/genai'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
-import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, audioSeconds, base64Bytes, base64Head, documentPages, geminiImageTokens, imageSize } from './media.js'
+import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages, geminiImageTokens } from './media.js'
 import { Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
 import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
@@ -15,18 +15,13 @@ const VIDEO_BYTES_PER_SECOND = 1_000_000
 function blobTokens(mimeType: unknown, data: unknown): number {
   const kind = typeof mimeType === 'string' ? mimeType.slice(0, mimeType.indexOf('/')) : ''
   const bytes = typeof data === 'string' ? base64Bytes(data) : 0
-  if (kind === 'image') return geminiImageTokens(typeof data === 'string' ? sizeOf(data) : undefined)
+  if (kind === 'image') return geminiImageTokens(typeof data === 'string' ? base64ImageSize(data) : undefined)
   if (kind === 'audio') {
-    const seconds = typeof data === 'string' ? audioSeconds(base64Head(data.slice(0, 64)), bytes) : 60
+    const seconds = typeof data === 'string' ? audioSeconds(base64Head(data), bytes) : 60
     return Math.ceil(AUDIO_TOKENS_PER_SECOND.gemini * seconds)
   }
   if (kind === 'video') return Math.ceil(VIDEO_TOKENS_PER_SECOND * (typeof data === 'string' ? bytes / VIDEO_BYTES_PER_SECOND : 60))
   return PAGE_TOKENS.gemini * documentPages(bytes)
-}
-
-function sizeOf(data: string) {
-  const head = base64Head(data)
-  return head === undefined ? undefined : imageSize(head)
 }
 
 // A part with `inlineData` or `fileData` is media; `mediaResolution.numTokens`, when the part

@@ -1,7 +1,7 @@
 import type { BaseMessage } from '@langchain/core/messages'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
-import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, documentPages, imageSize } from './media.js'
+import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextPath, type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
 import { type Tally, emptyTally, isObject, pairedMeasures, walk } from './walk.js'
@@ -46,14 +46,15 @@ function media(node: object): number | undefined {
   const type = (node as { type?: unknown }).type
   if (type === 'image_url') {
     const image = (node as { image_url?: unknown }).image_url
-    const { head } = dataOf(typeof image === 'string' ? image : isObject(image) ? image.url : undefined)
-    return anthropicImageTokens(head === undefined ? undefined : imageSize(head))
+    const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined
+    return anthropicImageTokens(typeof url === 'string' && url.startsWith('data:') ? base64ImageSize(url) : undefined)
   }
   if (type !== 'image' && type !== 'audio' && type !== 'file' && type !== 'video') return undefined
   const block = node as { data?: unknown; url?: unknown; source_type?: unknown; mimeType?: unknown; mime_type?: unknown }
   if (block.source_type === 'text') return undefined
   const { head, bytes } = dataOf(block.data ?? block.url)
-  if (type === 'image') return anthropicImageTokens(head === undefined ? undefined : imageSize(head))
+  const data = block.data ?? block.url
+  if (type === 'image') return anthropicImageTokens(typeof data === 'string' && !/^(https?|gs|s3):/.test(data) ? base64ImageSize(data) : undefined)
   if (type === 'audio') return Math.ceil(AUDIO_TOKENS_PER_SECOND.gemini * (bytes === 0 ? 60 : audioSeconds(head, bytes)))
   if (type === 'video') return Math.ceil(290 * (bytes === 0 ? 60 : bytes / 1_000_000))
   return PAGE_TOKENS.anthropic * documentPages(bytes)

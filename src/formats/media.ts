@@ -11,22 +11,39 @@ export interface ImageSize {
 // Enough of the file for every header we read; a JPEG's frame header can sit after an EXIF block.
 const SNIFF_BYTES = 65_536
 
-/** The first bytes of base64 text (a `data:` URL's prefix is skipped), or `undefined` if it does not decode. */
-export function base64Head(data: string): Uint8Array | undefined {
+/**
+ * The first `bytes` bytes of base64 text (a `data:` URL's prefix is skipped), or `undefined` if
+ * they do not decode.
+ */
+export function base64Head(data: string, bytes = HEADER_BYTES): Uint8Array | undefined {
   let start = 0
   if (data.startsWith('data:')) {
     start = data.indexOf(',') + 1
     if (start === 0) return undefined
   }
-  const chars = Math.min(data.length - start, (SNIFF_BYTES / 3) * 4) & ~3
+  const chars = Math.min(data.length - start, Math.ceil(bytes / 3) * 4) & ~3
   try {
     const binary = atob(data.slice(start, start + chars))
-    const bytes = new Uint8Array(binary.length)
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-    return bytes
+    const out = new Uint8Array(binary.length)
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
+    return out
   } catch {
     return undefined
   }
+}
+
+// Enough for the PNG, GIF and WebP headers and a WAV header's byte rate; a JPEG is read further.
+const HEADER_BYTES = 33
+
+/** The pixel size of an image in base64 text: its header first, a JPEG's first 64 kB if need be. */
+export function base64ImageSize(data: string): ImageSize | undefined {
+  const head = base64Head(data)
+  if (head === undefined) return undefined
+  if (head[0] === 0xff && head[1] === 0xd8) {
+    const more = base64Head(data, SNIFF_BYTES)
+    return more === undefined ? undefined : imageSize(more)
+  }
+  return imageSize(head)
 }
 
 /** The size of a decoded base64 payload, in bytes (`data:` prefix skipped). */

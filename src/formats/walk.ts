@@ -28,57 +28,61 @@ const MAX_DEPTH = 256
 
 /** Walks `root` (already known to be an object) and adds what it finds to `tally`. */
 export function walk(format: string, root: object, media: MediaRule, tally: Tally): void {
-  const ancestors: object[] = []
   try {
-    visit(root, true)
+    visit(root, true, 0, media, tally, ancestorStack)
   } catch (error) {
     if (error instanceof InvalidMessageError) throw error
+    if (error === tooDeep) throw new InvalidMessageError(format, root, `nested at most ${MAX_DEPTH} levels deep`)
+    if (error === cycle) throw new InvalidMessageError(format, root, 'free of cycles (JSON cannot carry one)')
     throw new InvalidMessageError(format, root, 'readable (a getter threw)', error)
   }
+}
 
-  function visit(node: object, text: boolean): void {
-    for (let i = 0; i < ancestors.length; i++) {
-      if (ancestors[i] === node) throw new InvalidMessageError(format, root, 'free of cycles (JSON cannot carry one)')
+// The objects on the path from the root to the node being visited: a cycle is a node that is
+// its own ancestor, among the first `depth` entries. Shared by every walk (walks never nest);
+// what a walk leaves past its depth is overwritten by the next, never read.
+const ancestorStack: object[] = []
+const tooDeep = new Error('too deep')
+const cycle = new Error('cycle')
+
+function visit(node: object, text: boolean, depth: number, media: MediaRule, tally: Tally, ancestors: object[]): void {
+  for (let i = 0; i < depth; i++) if (ancestors[i] === node) throw cycle
+  if (depth >= MAX_DEPTH) throw tooDeep
+  let inText = text
+  if (text) {
+    const estimate = media(node)
+    if (estimate !== undefined) {
+      tally.mediaTokens += estimate
+      inText = false
     }
-    if (ancestors.length >= MAX_DEPTH) throw new InvalidMessageError(format, root, `nested at most ${MAX_DEPTH} levels deep`)
-    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer) {
-      tally.bytes += OBJECT_BYTES + node.byteLength
-      return
-    }
-    let inText = text
-    if (text) {
-      const estimate = media(node)
-      if (estimate !== undefined) {
-        tally.mediaTokens += estimate
-        inText = false
-      }
-    }
-    ancestors.push(node)
-    if (Array.isArray(node)) {
-      tally.bytes += STRING_HEADER_BYTES + SLOT_BYTES * node.length
-      for (let i = 0; i < node.length; i++) child(node[i], inText)
-    } else {
-      tally.bytes += OBJECT_BYTES
-      for (const key in node) {
-        if (!Object.hasOwn(node, key)) continue
-        const value = (node as Record<string, unknown>)[key]
-        if (value === undefined || typeof value === 'function') continue
-        if (inText) tally.chars += key.length
-        tally.bytes += SLOT_BYTES
-        child(value, inText)
-      }
-    }
-    ancestors.pop()
   }
-
-  function child(value: unknown, text: boolean): void {
-    if (typeof value === 'string') {
-      if (text) tally.chars += value.length
-      tally.bytes += STRING_HEADER_BYTES + 2 * value.length
-    } else if (typeof value === 'object' && value !== null) {
-      visit(value, text)
-    } else if (text && value !== undefined && typeof value !== 'function' && typeof value !== 'symbol') {
-      tally.chars += SCALAR_CHARS
+  ancestors[depth] = node
+  const next = depth + 1
+  if (Array.isArray(node)) {
+    tally.bytes += STRING_HEADER_BYTES + SLOT_BYTES * node.length
+    for (let i = 0; i < node.length; i++) {
+      const value: unknown = node[i]
+      if (typeof value === 'string') {
+        if (inText) tally.chars += value.length
+        tally.bytes += STRING_HEADER_BYTES + 2 * value.length
+      } else if (typeof value === 'object' && value !== null) visit(value, inText, next, media, tally, ancestors)
+      else if (inText && value !== undefined && typeof value !== 'function' && typeof value !== 'symbol') tally.chars += SCALAR_CHARS
+    }
+  } else if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer) {
+    tally.bytes += OBJECT_BYTES + node.byteLength
+  } else {
+    const keys = Object.keys(node)
+    tally.bytes += OBJECT_BYTES + SLOT_BYTES * keys.length
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string
+      const value: unknown = (node as Record<string, unknown>)[key]
+      if (typeof value === 'string') {
+        if (inText) tally.chars += key.length + value.length
+        tally.bytes += STRING_HEADER_BYTES + 2 * value.length
+      } else if (typeof value === 'object' && value !== null) {
+        if (inText) tally.chars += key.length
+        visit(value, inText, next, media, tally, ancestors)
+      } else if (inText && value !== undefined && typeof value !== 'function' && typeof value !== 'symbol') tally.chars += key.length + SCALAR_CHARS
     }
   }
 }
