@@ -2,7 +2,7 @@
 // format says where they are, as paths), cuts the largest one (head and tail kept, the cut marked)
 // until the message fits, then the next largest, and copies only the objects on the path, so ids,
 // calls and every other part stay as they were.
-import type { HistoryMeasure } from '../ring-buffer-history.js'
+import type { HistoryMeasure } from '../index.js'
 
 /** A path from a message to one of its strings: keys and array indexes. */
 export type TextPath = readonly (string | number)[]
