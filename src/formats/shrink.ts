@@ -50,8 +50,8 @@ const detach = (text: string): string => (text.length === 0 ? '' : (JSON.parse(J
 /**
  * Shrinks `message` to fit `room`: cuts the largest slot (by bisection over its kept length),
  * then, if even an empty cut does not fit, the next largest, and so on. Returns the message
- * unchanged (the same object) when it already fits or has no slots; the history then refuses it
- * if it still does not fit.
+ * unchanged (the same object) when it already fits, or when no cut makes it fit (the history then
+ * refuses it).
  */
 export function shrinkSlots<T>(
   message: T,
@@ -69,6 +69,8 @@ export function shrinkSlots<T>(
   let current = message
   for (const slot of ordered) {
     const { path, text } = slot
+    // A text shorter than the marker only grows when cut.
+    if (cutText(text, 0).length >= text.length) continue
     const at = (kept: number): T => replace(current, path, cutText(text, kept))
     const emptied = at(0)
     if (!fits(emptied)) {
@@ -84,5 +86,6 @@ export function shrinkSlots<T>(
     }
     return replace(current, path, detach(cutText(text, low)))
   }
-  return current
+  // Nothing fits: the message as it was (the history refuses it), not a half-cut copy.
+  return message
 }
