@@ -6,22 +6,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type MessageFormat, aiSdk, anthropic, gemini, langchain, openaiChat, openaiResponses } from 'bounded-session/formats'
+import { assertProperty } from '../helpers/property.js'
 import { build, independentTokens, planArb } from './conversations.js'
 import { measureWith } from './helpers.js'
 
 const formats = { anthropic, openaiChat, openaiResponses, aiSdk, gemini, langchain } as unknown as Record<keyof typeof build, MessageFormat<unknown>>
-const SEED = Number(process.env.FC_SEED ?? 20_2020)
-const runs = (n: number): number => Number(process.env.FC_RUNS ?? n)
-
-function assertProperty<T>(property: fc.IProperty<T>, numRuns: number): void {
-  try {
-    fc.assert(property, { seed: SEED, numRuns: runs(numRuns) })
-  } catch (error) {
-    if (error instanceof Error) error.message = `Replay with FC_SEED=${SEED}\n${error.message}`
-    throw error
-  }
-}
-
 /** The starts a history may cut at: `startOn` there, and no group split by the cut. */
 function allowedCuts(format: MessageFormat<unknown>, messages: unknown[]): number[] {
   const links = messages.map((m) => format.group(m))
@@ -52,7 +41,7 @@ describe.each(Object.keys(build) as (keyof typeof build)[])('%s on random conver
         for (let n = 1; n <= messages.length; n++) expect(format.check(messages.slice(0, n))).toEqual([])
         for (const m of messages) expect(format.countTokens(m)).toBeGreaterThanOrEqual(independentTokens(m))
       }),
-      60,
+      { numRuns: 60 },
     )
   })
 
@@ -65,7 +54,7 @@ describe.each(Object.keys(build) as (keyof typeof build)[])('%s on random conver
           for (let end = s + 1; end <= messages.length; end++) expect(format.check([...pinned, ...messages.slice(s, end)])).toEqual([])
         }
       }),
-      40,
+      { numRuns: 40 },
     )
   })
 
@@ -80,7 +69,7 @@ describe.each(Object.keys(build) as (keyof typeof build)[])('%s on random conver
         fc.pre(at > 0)
         expect(format.check(messages.slice(at)).map((p) => p.code)).toContain('ORPHAN_RESULT')
       }),
-      30,
+      { numRuns: 30 },
     )
   })
 
@@ -98,7 +87,7 @@ describe.each(Object.keys(build) as (keyof typeof build)[])('%s on random conver
         if (shrunk !== original) expect(format.countTokens(shrunk)).toBeLessThanOrEqual(tokens)
         if (format.countTokens(original) <= tokens) expect(shrunk).toBe(original)
       }),
-      60,
+      { numRuns: 60 },
     )
   })
 })
