@@ -2,7 +2,6 @@
 // traffic (text, parallel tool calls and their results, reasoning, the odd image), beside the
 // string case: `{ role, content: string }` messages carrying the same text, with the default
 // measures. Both histories have the same capacity and byte and token budgets that bind.
-import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages'
 import { type Settings, type SpeedResult, type Variant, compare } from '../harness.js'
 import { prng } from '../data.js'
 import { lib, loadFormatsLib } from '../library.js'
@@ -46,6 +45,9 @@ export function rounds(rand: () => number, scale: number): Round[] {
 /** The messages of every round in one format, oldest first. */
 type Build<T> = (round: Round) => T[]
 
+// LangChain's classes, loaded by the suite (not when the child starts: other suites do not need them).
+let lc: typeof import('@langchain/core/messages')
+
 export const builders = {
   anthropic: ((r) => [
     { role: 'user', content: r.image ? [{ type: 'text', text: r.ask }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } }] : r.ask },
@@ -82,10 +84,10 @@ export const builders = {
     { role: 'model', parts: [{ text: r.reply }] },
   ]) as Build<unknown>,
   langchain: ((r) => [
-    new HumanMessage(r.ask),
-    new AIMessage({ content: '', tool_calls: r.calls.map((c) => ({ id: c.id, name: c.name, args: JSON.parse(c.args) as Record<string, unknown> })) }),
-    ...r.calls.map((c, i) => new ToolMessage({ content: r.results[i] as string, tool_call_id: c.id })),
-    new AIMessage(r.reply),
+    new lc.HumanMessage(r.ask),
+    new lc.AIMessage({ content: '', tool_calls: r.calls.map((c) => ({ id: c.id, name: c.name, args: JSON.parse(c.args) as Record<string, unknown> })) }),
+    ...r.calls.map((c, i) => new lc.ToolMessage({ content: r.results[i] as string, tool_call_id: c.id })),
+    new lc.AIMessage(r.reply),
   ]) as Build<unknown>,
 }
 
@@ -101,6 +103,7 @@ function asString(message: unknown, format: Format): { role: string; content: st
 
 export async function formatsSuite(capacity: number, smoke: boolean, settings: Settings): Promise<SpeedResult[]> {
   const formats = await loadFormatsLib()
+  lc = await import('@langchain/core/messages')
   const rand = prng(0x5eed_0020)
   const plan = rounds(rand, smoke ? 0.05 : 1)
   const results: SpeedResult[] = []
