@@ -11,58 +11,126 @@ export const MESSAGE_OBJECT_BYTES = 64
 /** The largest measure a history accepts. */
 export const MAX_MEASURE = 0xffff_ffff
 
-/** The text of a string message or of the string `content` of an object message. */
-export function textOf(message: unknown): string | undefined {
-  // Objects first: the usual message is `{ role, content }`.
+// The walk of a message that is not the plain string case: module-level accumulators, so that a
+// walk allocates nothing but the set of objects seen (made only for nested objects).
+let walkBytes = 0
+let walkChars = 0
+let seen: Set<object> | undefined
+const MAX_DEPTH = 64
+
+// Fields that name a kind (`role: 'user'`, `type: 'text'`): strings shared between messages,
+// not counted, as the role of `{ role, content }` never was.
+const isKindKey = (key: string): boolean => key === 'role' || key === 'type'
+
+function walk(value: unknown, depth: number): void {
+  if (typeof value === 'string') {
+    walkBytes += STRING_HEADER_BYTES + 2 * value.length
+    walkChars += value.length
+    return
+  }
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Bytes (an image, audio or a file): their length, as bytes and as characters.
+    walkBytes += MESSAGE_OBJECT_BYTES + value.byteLength
+    walkChars += value.byteLength
+    return
+  }
+  if (depth > 0) {
+    seen ??= new Set()
+    if (seen.has(value)) return
+    seen.add(value)
+  }
+  walkBytes += MESSAGE_OBJECT_BYTES
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) walk(value[i], depth + 1)
+    return
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || isKindKey(key)) continue
+    walk((value as Record<string, unknown>)[key], depth + 1)
+  }
+}
+
+/**
+ * Both default measures of one message at once: `bytes` in {@link measured.bytes}, tokens in
+ * {@link measured.tokens}. The hot path of the history calls this once per push.
+ */
+export const measured = { bytes: 0, tokens: 0 }
+
+/** Fills {@link measured} with the default measures of `message`. */
+export function measureDefault(message: unknown): void {
   if (typeof message === 'object' && message !== null) {
     const content = (message as { content?: unknown }).content
-    return typeof content === 'string' ? content : undefined
+    if (typeof content === 'string' && content.length > 0) {
+      measured.bytes = MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+      measured.tokens = Math.ceil(content.length / 4)
+      return
+    }
+  } else {
+    // A string; anything else that is not an object counts as a small object.
+    const n = typeof message === 'string' ? message.length : -1
+    measured.bytes = n < 0 ? MESSAGE_OBJECT_BYTES : STRING_HEADER_BYTES + 2 * n
+    measured.tokens = n < 0 ? 0 : Math.ceil(n / 4)
+    return
   }
-  return typeof message === 'string' ? message : undefined
+  walkBytes = 0
+  walkChars = 0
+  seen = undefined
+  try {
+    walk(message, 0)
+  } finally {
+    seen = undefined
+  }
+  measured.bytes = Math.min(walkBytes, MAX_MEASURE)
+  measured.tokens = Math.min(Math.ceil(walkChars / 4), MAX_MEASURE)
 }
 
 /**
  * The default `sizeOf`: an estimate of the heap bytes a message holds, cheap enough to run on
- * every push (it reads one string length and never serialises).
+ * every push (it never serialises).
  *
  * - a string: 16 bytes of header plus 2 bytes per UTF-16 code unit;
- * - an object with a string `content` (`{ role, content }`): 64 bytes for the object plus the
- *   same count for `content`;
- * - anything else: 64 bytes.
+ * - an object with a non-empty string `content` (`{ role, content }`): 64 bytes for the object
+ *   plus the same count for `content` (the other fields are not read: the fast case);
+ * - any other message (content parts or blocks, tool calls and their arguments, tool results,
+ *   Gemini `parts`, a message with no or empty `content`): 64 bytes per object or array, plus
+ *   every string it carries, nested at any depth, counted as above; bytes (`Uint8Array`,
+ *   `ArrayBuffer`: an image, audio or a file) by their length. The fields `role` and `type`
+ *   name a kind, shared between messages, and are not counted. An object met twice is counted
+ *   once; nesting deeper than 64 levels is not counted.
  *
- * V8 keeps Latin-1 text at 1 byte per character and other text at 2, so for ASCII content this
+ * V8 keeps Latin-1 text at 1 byte per character and other text at 2, so for ASCII text this
  * counts up to twice the string's real size, and never less: a byte budget built on it is a
- * safe upper bound. Strings shared between messages (role names) are not counted. For other
- * shapes (content blocks, tool calls), pass your own `sizeOf`.
+ * safe upper bound. A `format` gives a provider's own measures.
  *
  * @example
  * ```ts
  * defaultSizeOf({ role: 'user', content: 'hello' }) // 64 + 16 + 10 = 90
+ * defaultSizeOf({ role: 'user', content: [{ type: 'text', text: 'hello' }] }) // 64 + 64 + 64 + 26 = 218
  * ```
  */
 export function defaultSizeOf(message: unknown): number {
-  const text = textOf(message)
-  return text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
-}
-
-/** {@link defaultSizeOf} of a message whose text is `text`. */
-export function textBytes(message: unknown, text: string): number {
-  const stringBytes = STRING_HEADER_BYTES + 2 * text.length
-  return message === text ? stringBytes : MESSAGE_OBJECT_BYTES + stringBytes
+  measureDefault(message)
+  return measured.bytes
 }
 
 /**
- * The default `countTokens`: the usual estimate of one token per 4 characters, rounded up, of a
- * string message or of the string `content` of an object message; 0 for anything else.
+ * The default `countTokens`: the usual estimate of one token per 4 characters, rounded up, of
+ * the text {@link defaultSizeOf} counts: the string `content` of `{ role, content }`, or every
+ * string the message carries (content parts, tool inputs and arguments, tool results), and one
+ * token per 4 bytes of binary data. An image sent as base64 text counts as that text, well above
+ * what providers bill for it: a safe upper bound, which a `format` replaces with the provider's
+ * rule.
  *
  * @example
  * ```ts
  * defaultCountTokens({ role: 'user', content: 'hello' }) // 2
+ * defaultCountTokens({ role: 'user', content: [{ type: 'text', text: 'x'.repeat(10_000) }] }) // 2500
  * ```
  */
 export function defaultCountTokens(message: unknown): number {
-  const text = textOf(message)
-  return text === undefined ? 0 : Math.ceil(text.length / 4)
+  measureDefault(message)
+  return measured.tokens
 }
 
 /** Calls a measure and checks what it returns: rounded up, or {@link InvalidMeasurementError}. */

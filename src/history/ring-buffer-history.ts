@@ -3,7 +3,7 @@ import { type HistoryWatcher, watchKey } from '../history-watch.js'
 import { isNonNegativeInteger } from '../validate.js'
 import { budgetOf } from './budget.js'
 import { Checkpoints } from './checkpoints.js'
-import { MESSAGE_OBJECT_BYTES, STRING_HEADER_BYTES, textBytes, textOf, checkedMeasure } from './measures.js'
+import { checkedMeasure, MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
 import { type Config, configOf, type RingBufferHistoryOptions } from './options.js'
 import { HistoryReaders } from './readers.js'
 import { NARROW_TOKENS, PINNED, Ring } from './ring.js'
@@ -298,20 +298,19 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   #pushFast(message: T): void {
     const cfg = this.#cfg
     const ring = this.#ring
-    let size = MESSAGE_OBJECT_BYTES
-    let n = 0
-    if (typeof message === 'object' && message !== null) {
-      const content = (message as { content?: unknown }).content
-      if (typeof content === 'string') {
-        n = content.length
-        size += STRING_HEADER_BYTES + 2 * n
-      }
-    } else if (typeof message === 'string') {
-      n = message.length
-      size = STRING_HEADER_BYTES + 2 * n
+    let size: number
+    let tokens: number
+    const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined
+    if (typeof content === 'string' && content.length > 0) {
+      // The string case, inline: what measureDefault counts for it.
+      size = MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+      // Math.ceil(n / 4), for a length far below 2^31.
+      tokens = (content.length + 3) >>> 2
+    } else {
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
     }
-    // Math.ceil(n / 4), for a length far below 2^31.
-    const tokens = (n + 3) >>> 2
     // The one guard, after measuring: reading `content` may have changed the history.
     if (!ring.plain || size > cfg.maxBytes || tokens > cfg.maxTokens || tokens > NARROW_TOKENS) {
       this.#pushMeasured(message, size, tokens, 0)
@@ -363,10 +362,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     let size: number
     let tokens: number
     if (cfg.defaultMeasures) {
-      // Both defaults read the same text; they cannot return an invalid number.
-      const text = textOf(message)
-      size = text === undefined ? MESSAGE_OBJECT_BYTES : textBytes(message, text)
-      tokens = text === undefined ? 0 : Math.ceil(text.length / 4)
+      // Both defaults in one walk; they cannot return an invalid number.
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
     } else {
       size = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
       tokens = checkedMeasure(cfg.countTokens, message, 'countTokens')
