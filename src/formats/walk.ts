@@ -48,17 +48,10 @@ const cycle = new Error('cycle')
 function visit(node: object, text: boolean, depth: number, media: MediaRule, tally: Tally, ancestors: object[]): void {
   for (let i = 0; i < depth; i++) if (ancestors[i] === node) throw cycle
   if (depth >= MAX_DEPTH) throw tooDeep
-  let inText = text
-  if (text) {
-    const estimate = media(node)
-    if (estimate !== undefined) {
-      tally.mediaTokens += estimate
-      inText = false
-    }
-  }
   ancestors[depth] = node
   const next = depth + 1
   if (Array.isArray(node)) {
+    const inText = text
     tally.bytes += STRING_HEADER_BYTES + SLOT_BYTES * node.length
     for (let i = 0; i < node.length; i++) {
       const value: unknown = node[i]
@@ -71,6 +64,15 @@ function visit(node: object, text: boolean, depth: number, media: MediaRule, tal
   } else if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer) {
     tally.bytes += OBJECT_BYTES + node.byteLength
   } else {
+    // Arrays and binary data are never media: only objects are asked.
+    let inText = text
+    if (text) {
+      const estimate = media(node)
+      if (estimate !== undefined) {
+        tally.mediaTokens += estimate
+        inText = false
+      }
+    }
     const keys = Object.keys(node)
     tally.bytes += OBJECT_BYTES + SLOT_BYTES * keys.length
     for (let i = 0; i < keys.length; i++) {
