@@ -181,6 +181,12 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
         text: '≤ 2.00×',
       }),
     )
+    formatRows.push(() =>
+      addRatio(`formats-${name}-callbacks`, '9', `push time with the ${name} format ÷ the same string messages through callbacks (measures, startOn, pin)`, timeRatio(id, `${name} format`, 'string messages through callbacks (measures, startOn, pin)'), {
+        kind: 'none',
+        text: '(reference)',
+      }),
+    )
   }
 
   // 1. append

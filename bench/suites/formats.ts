@@ -7,7 +7,7 @@ import { prng } from '../data.js'
 import { lib, loadFormatsLib } from '../library.js'
 import type * as Formats from '../../src/formats/index.js'
 
-const { RingBufferHistory, defaultSizeOf } = lib
+const { RingBufferHistory, defaultSizeOf, defaultCountTokens } = lib
 type Format = Formats.MessageFormat<unknown>
 
 const OPS = 1000
@@ -132,12 +132,26 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
       pin: format.pin,
     })
     const plain = new RingBufferHistory<{ role: string; content: string }>({ maxMessages: capacity, maxTokens, maxBytes: Math.ceil((capacity * stringBytes) / pool.length / 4) })
+    // For reference: the string messages through the same callback path the format takes (its
+    // measures, startOn and pin as callbacks), which shows what the history's general path costs
+    // apart from reading the format's messages.
+    const callbacks = new RingBufferHistory<{ role: string; content: string }>({
+      maxMessages: capacity,
+      maxTokens,
+      maxBytes: Math.ceil((capacity * stringBytes) / pool.length / 4),
+      sizeOf: (m) => defaultSizeOf(m),
+      countTokens: (m) => defaultCountTokens(m),
+      startOn: (m) => m.role === 'user',
+      pin: (m) => m.role === 'system',
+    })
     for (let i = 0; i < capacity + 2 * OPS; i++) {
       withFormat.push(pool[i % pool.length])
       plain.push(strings[i % strings.length] as { role: string; content: string })
+      callbacks.push(strings[i % strings.length] as { role: string; content: string })
     }
     let a = 0
     let b = 0
+    let c = 0
     const variants: Variant[] = [
       {
         name: `${name} format`,
@@ -145,6 +159,15 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
           for (let k = 0; k < OPS; k++) {
             withFormat.push(pool[a])
             if (++a === pool.length) a = 0
+          }
+        },
+      },
+      {
+        name: 'string messages through callbacks (measures, startOn, pin)',
+        run() {
+          for (let k = 0; k < OPS; k++) {
+            callbacks.push(strings[c] as { role: string; content: string })
+            if (++c === strings.length) c = 0
           }
         },
       },
