@@ -126,15 +126,12 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
       maxMessages: capacity,
       maxTokens,
       maxBytes,
-      sizeOf: format.sizeOf,
-      countTokens: format.countTokens,
-      startOn: format.startOn,
-      pin: format.pin,
+      format,
     })
     const plain = new RingBufferHistory<{ role: string; content: string }>({ maxMessages: capacity, maxTokens, maxBytes: Math.ceil((capacity * stringBytes) / pool.length / 4) })
-    // For reference: the string messages through the same callback path the format takes (its
-    // measures, startOn and pin as callbacks), which shows what the history's general path costs
-    // apart from reading the format's messages.
+    // For reference: the string messages through the callback path (measures, startOn and pin as
+    // callbacks, no group), which shows what the history's general path costs apart from the
+    // format's reading of its messages and its groups.
     const callbacks = new RingBufferHistory<{ role: string; content: string }>({
       maxMessages: capacity,
       maxTokens,
