@@ -17,6 +17,7 @@ export default defineConfig({
     alias: [
       { find: /^bounded-session$/, replacement: src('index.ts') },
       { find: /^bounded-session\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^bounded-session\/formats$/, replacement: src('formats/index.ts') },
       ...zodAlias,
     ],
   },

@@ -11,6 +11,7 @@ import { soakSuite } from './suites/soak.js'
 import { sweepSuite } from './suites/store-sweep.js'
 import { storeSuite } from './suites/store-ops.js'
 import { tokensSuite } from './suites/tokens.js'
+import { formatsSuite } from './suites/formats.js'
 
 const input = JSON.parse(process.argv[2] ?? '') as ChildInput
 
@@ -39,6 +40,8 @@ async function run(job: Job): Promise<Result[]> {
       return redisSuite(job.part, smoke, settings)
     case 'tokens':
       return tokensSuite(smoke)
+    case 'formats':
+      return formatsSuite(job.capacity, smoke, settings)
   }
 }
 

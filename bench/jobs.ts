@@ -18,6 +18,7 @@ export type Job =
   | { suite: 'cache'; observations: number; budgetChars: number }
   | { suite: 'redis'; part: RedisPart }
   | { suite: 'tokens' }
+  | { suite: 'formats'; capacity: number }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

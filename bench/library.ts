@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type * as Library from '../src/index.js'
 import type * as RedisLibrary from '../src/redis/index.js'
+import type * as FormatsLibrary from '../src/formats/index.js'
 
 const requested = process.env.BENCH_LIBRARY ?? ''
 
@@ -27,3 +28,9 @@ const redisUrl = new URL(libraryTarget === 'dist' ? '../dist/redis/index.js' : '
 
 /** The Redis subpath, loaded on first use (only the Redis suite needs it). */
 export const loadRedisLib = async () => (await import(redisUrl)) as typeof RedisLibrary
+
+// `bounded-session/formats` from the same place (any other path measures the source's formats).
+const formatsUrl = new URL(libraryTarget === 'dist' ? '../dist/formats/index.js' : '../src/formats/index.ts', import.meta.url).href
+
+/** The formats subpath, loaded on first use (only the formats suite needs it). */
+export const loadFormatsLib = async () => (await import(formatsUrl)) as typeof FormatsLibrary

@@ -181,6 +181,27 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key, section, figure, value: x(s.median), range: `${x(s.min)} – ${x(s.max)}`, goal, met: check(goal, s.median), raw: s.median })
   }
 
+  // 9. formats: a push with each format on its own traffic, time ÷ the string case's (issue 20: ≤ 2×).
+  const formatRows: (() => void)[] = []
+  for (const id of speed.keys()) {
+    const m = /^formats-(\w+)-(\d+)$/.exec(id)
+    if (m === null) continue
+    const [, name, capacity] = m as unknown as [string, string, string]
+    formatRows.push(() =>
+      addRatio(`formats-${name}`, '10', `push time with the ${name} format ÷ string messages' push time, capacity ${Number(capacity).toLocaleString('en-US')}`, timeRatio(id, `${name} format`, 'string messages, default measures'), {
+        kind: 'atMost',
+        value: 2,
+        text: '≤ 2.00×',
+      }),
+    )
+    formatRows.push(() =>
+      addRatio(`formats-${name}-callbacks`, '10', `push time with the ${name} format ÷ the same string messages through callbacks (measures, startOn, pin)`, timeRatio(id, `${name} format`, 'string messages through callbacks (measures, startOn, pin)'), {
+        kind: 'none',
+        text: '(reference)',
+      }),
+    )
+  }
+
   // 1. append
   const caps = [...speed.keys()].filter((k) => /^append-\d+$/.test(k)).map((k) => Number(k.slice(7)))
   const RB = 'RingBufferHistory (count+bytes+tokens)'
@@ -419,6 +440,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
   // 9. token accuracy
   for (const r of tokens) tokenRows(r, rows)
 
+  for (const add of formatRows) add()
   return document(rows, speed, info)
 }
 
@@ -498,6 +520,7 @@ const SECTIONS: Record<string, string> = {
   '7': '7. Prompt cache on the claude-mem traffic',
   '8': '8. Redis (bounded-session/redis) on a local redis-server',
   '9': '9. Token accuracy (o200k counts of what is sent)',
+  '10': '10. Formats (bounded-session/formats): push on each format\'s own traffic',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -583,7 +606,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '10' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_REDIS_CONFIG'
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
+  | 'ERR_INVALID_MESSAGE'
 
 /** Renders a value for an error message: `` `0` (number) ``. */
 export function describeValue(value: unknown): string {
@@ -413,3 +414,27 @@ export class RedisConfigError extends Error {
     this.value = value
   }
 }
+
+/**
+ * Thrown by the measures of a `bounded-session/formats` format (and so by a `push` that uses
+ * them) for a message the format cannot read: not an object, no role or type it knows, a
+ * `content` of the wrong type, a cycle, nesting deeper than 256 levels, or a getter that throws
+ * (its error is the `cause`). The history is left unchanged.
+ */
+export class InvalidMessageError extends TypeError {
+  /** Always `'ERR_INVALID_MESSAGE'`. */
+  readonly code = 'ERR_INVALID_MESSAGE' as const
+  /** The format that read the message, such as `'anthropic'`. */
+  readonly format: string
+  /** The message. */
+  readonly value: unknown
+
+  /** @param format - the format's name; @param value - the message; @param expected - what was expected, in words; @param cause - what a getter threw */
+  constructor(format: string, value: unknown, expected: string, cause?: unknown) {
+    super(`Expected a message of format \`${format}\` to be ${expected}, got ${describeValue(value)}`, cause === undefined ? undefined : { cause })
+    this.name = 'InvalidMessageError'
+    this.format = format
+    this.value = value
+  }
+}
+

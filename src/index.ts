@@ -20,6 +20,7 @@ export {
   InvalidArgumentError,
   InvalidCheckpointError,
   InvalidClockError,
+  InvalidMessageError,
   InvalidMeasurementError,
   InvalidOptionsError,
   InvalidSnapshotError,
