@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import * as z from 'zod/mini'
 import {
   DisposeTimeoutError,
+  InvalidArgumentError,
   InvalidClockError,
   InvalidMeasurementError,
   SessionClosingError,
@@ -58,12 +59,19 @@ export interface OverflowInfo {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove`
  */
-export interface SessionStoreEvents<K, V> {
+export interface SessionStoreEvents<K, V, R extends string = never> {
   /** A session was added (by `set`, `getOrCreate` or `getOrCreateAsync`). */
   create: [key: K, value: V]
   /** A session was removed from the store; its `dispose` has been called. */
-  remove: [key: K, value: V, reason: RemovalReason]
+  remove: [key: K, value: V, reason: RemovalReason | R]
+  /**
+   * A session has been found busy without a break for longer than `maxBusyMs`: from now on being
+   * busy no longer protects it (it expires when idle for `idleTtlMs` and can be evicted). Once
+   * per stretch: a session found idle again, or stored again, starts afresh.
+   */
+  stranded: [key: K, value: V, busyForMs: number]
   /** A bound could not be met because the sessions over it are busy or leased. */
   overflow: [info: OverflowInfo]
   /**
@@ -95,6 +103,36 @@ export interface SessionLease<K, V> {
   [Symbol.dispose](): void
 }
 
+/** Why a key's session left, and when: what {@link BoundedSessionStore.lastRemoval} returns. */
+export interface RemovalRecord<R extends string = never> {
+  /** The reason given to `dispose` and the `remove` event. */
+  readonly reason: RemovalReason | R
+  /** When, by the store's clock (`now`; `Date.now()` by default), in milliseconds. */
+  readonly at: number
+}
+
+/** Options of {@link BoundedSessionStore.delete} and {@link BoundedSessionStore.remove}. */
+export interface DeleteOptions<R extends string = never> {
+  /**
+   * The host's own reason for the removal (such as `'generator-exited'`), given to `dispose`, the
+   * `remove` event and `lastRemoval` instead of `'delete'`; counted as `delete` in `stats()`.
+   *
+   * @defaultValue 'delete'
+   */
+  reason?: R | 'delete' | undefined
+}
+
+/** Options of {@link BoundedSessionStore.set} and {@link BoundedSessionStore.getOrCreate}. */
+export interface SetOptions {
+  /**
+   * What to do for this call with a key whose previous session is still being torn down, as the
+   * store-wide `whenReserved` option (which it overrides).
+   *
+   * @defaultValue the store's `whenReserved`
+   */
+  whenReserved?: 'reject' | 'allow' | undefined
+}
+
 /** Counters returned by {@link BoundedSessionStore.stats}. */
 export interface SessionStoreStats {
   /** Live sessions held now (what iteration yields), as `size`. */
@@ -122,8 +160,9 @@ export interface SessionStoreStats {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove`
  */
-export interface BoundedSessionStoreOptions<K, V> {
+export interface BoundedSessionStoreOptions<K, V, R extends string = never> {
   /**
    * The most sessions held. A positive integer. When it is reached, adding a session evicts the
    * least recently active idle one (or throws, with `whenFull: 'reject'`).
@@ -186,7 +225,17 @@ export interface BoundedSessionStoreOptions<K, V> {
    *
    * @defaultValue none
    */
-  dispose?: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
+  dispose?: ((value: V, key: K, reason: RemovalReason | R) => void | Promise<void>) | undefined
+  /**
+   * The longest a session may be found busy without a break (by `isBusy` or a lease) and still be
+   * protected, in milliseconds: past it the session is stranded (buffered work nothing will
+   * resume), a `stranded` event fires once, and from then on being busy no longer protects it.
+   * Busy is found by the sweep and the eviction scans, so a stretch counts from the first time
+   * one found it busy. Any finite positive number.
+   *
+   * @defaultValue no limit
+   */
+  maxBusyMs?: number | undefined
   /**
    * How long `close()`, `remove()`, `settled()` and a key's reservation wait for a `dispose`
    * promise, in milliseconds, from 1 to 2^31 - 1 (what `setTimeout` can wait; about 24.8
@@ -265,6 +314,7 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: callback(),
     isBusy: callback(),
     dispose: callback(),
+    maxBusyMs: positiveNumber(),
     disposeTimeoutMs: z.optional(z.number().check(z.positive(), z.lte(2 ** 31 - 1))),
     whenFull: z.optional(z.enum(['evict', 'reject'])),
     whenReserved: z.optional(z.enum(['reject', 'allow'])),
@@ -281,6 +331,7 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: 'a function',
     isBusy: 'a function',
     dispose: 'a function',
+    maxBusyMs: 'a positive finite number',
     disposeTimeoutMs: 'a positive number up to 2147483647',
     whenFull: "'evict' or 'reject'",
     whenReserved: "'reject' or 'allow'",
@@ -310,7 +361,8 @@ interface Options<K, V> {
   maxBytes: number
   sizeOf: ((value: V, key: K) => number) | undefined
   isBusy: ((value: V, key: K) => boolean) | undefined
-  dispose: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
+  dispose: ((value: V, key: K, reason: string) => void | Promise<void>) | undefined
+  maxBusy: number
   disposeTimeout: number
   reject: boolean
   allowReserved: boolean
@@ -320,7 +372,7 @@ interface Options<K, V> {
 }
 
 // Set once by the store's static block: lets a watcher reach its store's private resize handler.
-let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta: number) => void
+let resized: <K, V>(store: BoundedSessionStore<K, V, string>, entry: Entry<K, V>, delta: number) => void
 
 /**
  * What the store knows of one session. Its times are milliseconds since the store's first clock
@@ -353,7 +405,7 @@ class Watcher<K, V> implements HistoryWatcher {
     readonly entry: Entry<K, V>,
     readonly histories: WatchableHistory[],
     // The store, held weakly: a history the host keeps must not keep the store alive.
-    readonly store: WeakRef<BoundedSessionStore<K, V>>,
+    readonly store: WeakRef<BoundedSessionStore<K, V, string>>,
   ) {}
 
   historyResized(delta: number): void {
@@ -436,7 +488,8 @@ interface Teardown {
 
 type Task<K, V> =
   | ['create', K, V]
-  | ['remove', Entry<K, V>, RemovalReason]
+  | ['remove', Entry<K, V>, string]
+  | ['stranded', Entry<K, V>, number]
   | ['overflow', OverflowInfo]
   | ['error', unknown, K | undefined]
 
@@ -470,6 +523,14 @@ function noRemovals(): Record<RemovalReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
 }
 
+// The reason a delete gives: 'delete', or the host's own (a string).
+function reasonOf(options: { reason?: unknown } | undefined): string {
+  const reason = options?.reason
+  if (reason === undefined) return 'delete'
+  if (typeof reason !== 'string' || reason === '') throw new InvalidArgumentError('reason', reason, 'a non-empty string')
+  return reason
+}
+
 function isThenable(value: unknown): value is PromiseLike<void> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<void>).then === 'function'
 }
@@ -486,6 +547,7 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove` (none by default)
  *
  * @example
  * ```ts
@@ -504,14 +566,14 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  * const session = await sessions.getOrCreateAsync(sessionDbId, loadSession)
  * ```
  */
-export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K, V>> {
+export class BoundedSessionStore<K, V, R extends string = never> extends EventEmitter<SessionStoreEvents<K, V, R>> {
   static {
     resized = (store, entry, delta) => store.#resized(entry, delta)
   }
 
   readonly #o: Options<K, V>
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
-  readonly #self = new WeakRef(this)
+  readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
@@ -533,6 +595,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #closing: Promise<void> | undefined
   readonly #tearingDown = new Map<K, Teardown>()
   #running = 0 // dispose promises still running, timed-out ones excluded
+  #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
+  // Why the newest removed keys left (at most maxSessions, oldest first); storing a key forgets it.
+  readonly #removals_ = new Map<K, RemovalRecord<R>>()
+  // With maxBusyMs: when each session found busy was first found so without a break, and the
+  // sessions found stranded.
+  readonly #busySince = new Map<Entry<K, V>, number>()
+  readonly #stranded = new Set<Entry<K, V>>()
   #creating: Map<K, Promise<V>> | undefined
   #queue: Task<K, V>[] = []
   #next = 0 // the next task of the queue to run
@@ -546,7 +615,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @param options - bounds and callbacks, see {@link BoundedSessionStoreOptions}
    * @throws {@link InvalidOptionsError} when an option is invalid
    */
-  constructor(options?: BoundedSessionStoreOptions<K, V>) {
+  constructor(options?: BoundedSessionStoreOptions<K, V, R>) {
     super()
     const o = parseOptions(options)
     this.#o = {
@@ -557,6 +626,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       sizeOf: o.sizeOf as Options<K, V>['sizeOf'],
       isBusy: o.isBusy as Options<K, V>['isBusy'],
       dispose: o.dispose as Options<K, V>['dispose'],
+      maxBusy: o.maxBusyMs ?? Infinity,
       disposeTimeout: o.disposeTimeoutMs ?? 30_000,
       reject: o.whenFull === 'reject',
       allowReserved: o.whenReserved === 'allow',
@@ -570,7 +640,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // The timer holds the store weakly, so a store dropped without close() can still be collected.
   // (A static method: a closure made in the constructor would hold `this`.)
-  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V>>, interval: number): ReturnType<typeof setInterval> {
+  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V, string>>, interval: number): ReturnType<typeof setInterval> {
     const timer = setInterval(() => {
       const self = store.deref()
       if (self === undefined) clearInterval(timer)
@@ -649,16 +719,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * active idle one (reason `capacity`), or throws with `whenFull: 'reject'`.
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
+   * @param options - `whenReserved` for this call only
    * @throws {@link SessionClosingError} when no session is under `key` but the teardown of a previous one is still running (unless `whenReserved: 'allow'`)
    * @throws {@link InvalidMeasurementError} when `sizeOf` returns an invalid number (the store is unchanged)
    * @throws {@link StoreClosedError} once `close()` was called
+   * @throws {@link InvalidArgumentError} when `options.whenReserved` is not `'reject'` or `'allow'` (the store is unchanged)
    */
-  set(key: K, value: V): this {
+  set(key: K, value: V, options?: SetOptions): this {
     this.#assertOpen('set')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     this.#depth++
     try {
-      this.#put(key, value, now)
+      this.#put(key, value, now, allowReserved)
     } finally {
       this.#end(true)
     }
@@ -680,8 +753,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * const session = store.getOrCreate(id, (id) => createSession(id))
    * ```
    */
-  getOrCreate(key: K, create: (key: K) => V): V {
+  getOrCreate(key: K, create: (key: K) => V, options?: SetOptions): V {
     this.#assertOpen('getOrCreate')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     const found = this.#peekLive(key, now)
     if (found !== undefined) return found.value
@@ -692,12 +766,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#stats.misses++
     this.#depth++
     try {
-      this.#admit(key, now)
+      this.#admit(key, now, allowReserved)
       // create runs before anything else changes, so that if it throws, even an expired session
       // under this key is still in place.
       const value = create(key)
       this.#assertOpen('getOrCreate')
-      this.#put(key, value, this.#clock())
+      this.#put(key, value, this.#clock(), allowReserved)
       return value
     } finally {
       this.#end(true)
@@ -763,9 +837,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * session is disposed with its own reason. Like `Map#delete`, it does not wait for the
    * teardown: see {@link BoundedSessionStore.remove}.
    *
+   * @param options - `reason`: the host's own reason, given to `dispose`, the `remove` event and
+   * `lastRemoval` instead of `'delete'`
    * @returns whether a live session was removed
+   * @throws {@link InvalidArgumentError} when `options.reason` is not a string (nothing is removed)
+   * @example
+   * ```ts
+   * sessions.delete(id, { reason: 'generator-exited' })
+   * ```
    */
-  delete(key: K): boolean {
+  delete(key: K, options?: DeleteOptions<R>): boolean {
+    const reason = reasonOf(options)
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
     const now = this.#clock()
@@ -773,7 +855,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     try {
       const expiry = this.#expiry(entry, now, false)
       if (entry.gone) return false
-      this.#take(entry, expiry ?? 'delete')
+      this.#take(entry, expiry ?? reason)
       if (this.#overflowed) this.#enforce(undefined, now)
       return expiry === undefined
     } finally {
@@ -785,17 +867,18 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * Removes the session under `key` as `delete` does, and resolves once its `dispose` has settled
    * (or `disposeTimeoutMs` has passed): then nothing of the old session runs any more.
    *
-   * @returns whether a live session was removed
+   * @param options - `reason`, as for `delete`
+   * @returns whether a live session was removed (it rejects with `delete`'s errors)
    * @example
    * ```ts
    * await store.remove(id) // the old session's teardown is over
    * const fresh = await store.getOrCreateAsync(id, load)
    * ```
    */
-  remove(key: K): Promise<boolean> {
+  remove(key: K, options?: DeleteOptions<R>): Promise<boolean> {
     let removed: boolean
     try {
-      removed = this.delete(key)
+      removed = this.delete(key, options)
     } catch (error) {
       return this.settled(key).then(() => Promise.reject(error))
     }
@@ -814,12 +897,29 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   /**
-   * Whether the session under `key` is busy: leased, or busy by `isBusy`. `false` when there is
-   * no live session under `key`. Refreshes nothing.
+   * Why the session under `key` left the store, and when, for the newest `maxSessions` removals
+   * (a key stored again is forgotten): tells an eviction (`'capacity'`, `'idle'`, …) from the
+   * host's own `delete` (`'delete'` or its `reason`). `undefined` for a key never removed, stored
+   * again since, or removed longer ago.
+   *
+   * @example
+   * ```ts
+   * const gone = sessions.lastRemoval(id)
+   * if (gone?.reason === 'capacity') resumeFromDatabase(id) // evicted, not a worker restart
+   * ```
+   */
+  lastRemoval(key: K): RemovalRecord<R> | undefined {
+    return this.#removals_.get(key)
+  }
+
+  /**
+   * Whether the session under `key` is busy: leased, or busy by `isBusy`, and not stranded (see
+   * `maxBusyMs`). `false` when there is no live session under `key`. Refreshes nothing.
    */
   isBusy(key: K): boolean {
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
+    if (this.#o.maxBusy !== Infinity) this.#clock() // the stretch is timed by now
     return this.#checked(() => this.#busy(entry))
   }
 
@@ -980,7 +1080,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     this.#epoch ??= now
-    return now - this.#epoch
+    this.#lastNow = now - this.#epoch
+    return this.#lastNow
   }
 
   #assertOpen(method: string): void {
@@ -1056,9 +1157,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           }
           if (thenable) this.#track(key, result as PromiseLike<void>)
         }
-        if (this.#hears('remove')) this.emit('remove', key, value, task[2])
+        if (this.#hears('remove')) this.emit('remove', key, value, task[2] as RemovalReason | R)
         return
       }
+      case 'stranded':
+        this.emit('stranded', task[1].key, task[1].value, task[2])
+        return
       case 'overflow':
         this.emit('overflow', task[1])
         return
@@ -1230,14 +1334,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   // Checks, before `create` runs, that a new session may be stored under `key`.
-  #admit(key: K, now: number): void {
+  #admit(key: K, now: number, allowReserved = this.#o.allowReserved): void {
     // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
     if (this.#lru.has(key as IndexKey<K>)) return
-    if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+    if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
   }
 
+  // Whether busy protects the session: leased or busy by isBusy, and (with maxBusyMs) not stranded.
   #busy(entry: Entry<K, V>): boolean {
+    if (this.#o.maxBusy !== Infinity) {
+      if (this.#stranded.size > 0 && this.#stranded.has(entry)) return false
+      return this.#strandCheck(entry, this.#foundBusy(entry))
+    }
+    return this.#foundBusy(entry)
+  }
+
+  #foundBusy(entry: Entry<K, V>): boolean {
     if (this.#leases.size > 0 && this.#leases.has(entry)) return true
     const isBusy = this.#o.isBusy
     if (isBusy === undefined) return false
@@ -1253,6 +1366,46 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     } finally {
       this.#inIsBusy = false
     }
+  }
+
+  // With maxBusyMs: times the stretch a session has been found busy; past maxBusyMs it is stranded.
+  #strandCheck(entry: Entry<K, V>, busy: boolean): boolean {
+    if (!busy) {
+      if (this.#busySince.size > 0) this.#busySince.delete(entry)
+      return false
+    }
+    const now = this.#lastNow
+    const since = this.#busySince.get(entry)
+    if (since === undefined) {
+      this.#busySince.set(entry, now)
+      return true
+    }
+    if (now - since <= this.#o.maxBusy) return true
+    this.#busySince.delete(entry)
+    this.#stranded.add(entry)
+    if (this.#hears('stranded')) this.#queue.push(['stranded', entry, now - since])
+    return false
+  }
+
+  #unstrand(entry: Entry<K, V>): void {
+    this.#busySince.delete(entry)
+    this.#stranded.delete(entry)
+  }
+
+  // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
+  #remember(key: K, reason: string): void {
+    const removals = this.#removals_
+    removals.delete(key)
+    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow })
+    if (removals.size > this.#o.maxSessions) removals.delete(removals.keys().next().value as K)
+  }
+
+  #allowReserved(options: SetOptions | undefined): boolean {
+    if (options === undefined) return this.#o.allowReserved
+    const when = (options as SetOptions | null)?.whenReserved
+    if (when === undefined) return this.#o.allowReserved
+    if (when !== 'reject' && when !== 'allow') throw new InvalidArgumentError('whenReserved', when, "'reject' or 'allow'")
+    return when === 'allow'
   }
 
   // Which time limit the session is past (busy or not), if any.
@@ -1356,21 +1509,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
   // whether it is still in the LRU index (every session that is not gone is, but for the ones
   // `pop()` and `clear()` just took out).
-  #take(entry: Entry<K, V>, reason: RemovalReason, indexed = true): void {
+  #take(entry: Entry<K, V>, reason: string, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
     entry.weight = -1
     if (this.#leases.size > 0) this.#leases.delete(entry)
+    if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
     this.#watch(entry, undefined)
-    this.#stats.removed[reason]++
+    this.#remember(entry.key, reason)
+    this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
   }
 
   // set() and the insert half of getOrCreate().
-  #put(key: K, value: V, now: number): void {
+  #put(key: K, value: V, now: number, allowReserved = this.#o.allowReserved): void {
     const histories = historiesOf(value)
     const weight = this.#weigh(key, value, histories)
     // One lookup: a session found becomes the most recent (a different one leaves at once).
@@ -1379,6 +1534,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
       this.#allBusy = false
+      if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(found)
       if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
       this.#stamp(found, now)
       this.#watch(found, histories)
@@ -1387,7 +1543,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return
     }
     if (found === undefined) {
-      if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+      if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
       const expiry = this.#expiry(found, now, false)
       this.#take(found, expiry ?? 'replace')
@@ -1398,6 +1554,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#stamp(entry, now)
     if (this.#o.maxAge !== Infinity) this.#born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
+    if (this.#removals_.size > 0) this.#removals_.delete(key)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
