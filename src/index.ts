@@ -28,7 +28,7 @@ export {
   TrimCallbackError,
 } from './errors.js'
 export type { ErrorCode } from './errors.js'
-export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
+export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './store/index.js'
 export type {
   BoundedSessionStoreOptions,
   DeleteOptions,
@@ -39,5 +39,5 @@ export type {
   SessionLease,
   SessionStoreEvents,
   SessionStoreStats,
-} from './bounded-session-store.js'
+} from './store/index.js'
 export type { FormatProblem, GroupRule, MessageFormat, MessageLinks } from './message-format.js'
