@@ -125,6 +125,9 @@ class Model {
   strandedLog: Array<[Key, number, number]> = []
   /** Why the newest maxSessions removed keys left, oldest first. */
   tombstones = new Map<Key, { reason: string; at: number }>()
+  tombstoneSeqs = new Map<Key, number>()
+  recentRemovals: Array<[Key, number]> = []
+  removalSeq = 0
   /** Keys with a getOrCreateAsync create in flight. */
   creating = new Set<Key>()
   /** Armed sessions by uid: what their teardown does. */
@@ -205,9 +208,15 @@ class Model {
     if (i < 0) throw new Error('model: departing an absent entry')
     this.entries.splice(i, 1)
     this.removed.push([e.key, e.value.uid, reason])
-    this.tombstones.delete(e.key)
+    // Remembered while among the newest maxSessions removals (a key removed twice counts twice).
+    const seq = ++this.removalSeq
     this.tombstones.set(e.key, { reason, at: this.now })
-    if (this.tombstones.size > this.cfg.maxSessions) this.tombstones.delete(this.tombstones.keys().next().value as Key)
+    this.tombstoneSeqs.set(e.key, seq)
+    this.recentRemovals.push([e.key, seq])
+    if (this.recentRemovals.length > this.cfg.maxSessions) {
+      const [oldKey, oldSeq] = this.recentRemovals.shift()!
+      if (this.tombstoneSeqs.get(oldKey) === oldSeq) this.tombstones.delete(oldKey)
+    }
   }
 
   toFront(e: MEntry) {

@@ -129,8 +129,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #tearingDown = new Map<K, Teardown>()
   #running = 0 // dispose promises still running, timed-out ones excluded
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
-  // Why the newest removed keys left (at most maxSessions, oldest first); storing a key forgets it.
-  readonly #removals_ = new Map<K, RemovalRecord<R>>()
+  // Why the newest removed keys left; storing a key forgets it. A ring of the newest maxSessions
+  // removals (key and sequence number) bounds the map: when a slot is reused, its key is forgotten
+  // unless it was removed again since. (Not a Map in insertion order trimmed from its oldest end:
+  // V8's first-key lookup walks the holes that deletions leave at the front.)
+  readonly #removals_ = new Map<K, { reason: RemovalReason | R; at: number; seq: number }>()
+  readonly #ringKeys: K[] = []
+  readonly #ringSeqs: number[] = []
+  #ringNext = 0
+  #seq = 0
   // With maxBusyMs: when each session found busy was first found so without a break, and the
   // sessions found stranded.
   readonly #busySince = new Map<Entry<K, V>, number>()
@@ -442,7 +449,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    * ```
    */
   lastRemoval(key: K): RemovalRecord<R> | undefined {
-    return this.#removals_.get(key)
+    const found = this.#removals_.get(key)
+    return found === undefined ? undefined : { reason: found.reason, at: found.at }
   }
 
   /**
@@ -928,9 +936,20 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
   #remember(key: K, reason: string): void {
     const removals = this.#removals_
-    removals.delete(key)
-    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow })
-    if (removals.size > this.#o.maxSessions) removals.delete(removals.keys().next().value as K)
+    const seq = ++this.#seq
+    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow, seq })
+    const keys = this.#ringKeys
+    if (keys.length < this.#o.maxSessions) {
+      keys.push(key)
+      this.#ringSeqs.push(seq)
+      return
+    }
+    const i = this.#ringNext
+    const old = keys[i] as K
+    if (removals.get(old)?.seq === this.#ringSeqs[i]) removals.delete(old)
+    keys[i] = key
+    this.#ringSeqs[i] = seq
+    this.#ringNext = i + 1 === keys.length ? 0 : i + 1
   }
 
   #allowReserved(options: SetOptions | undefined): boolean {
