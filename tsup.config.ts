@@ -7,7 +7,7 @@ export default defineConfig({
   // zod, when only RingBufferHistory is imported. `bounded-session/redis` is its own entry
   // (dist/redis/), which the root never imports; so is `bounded-session/formats` (dist/formats/), whose
   // SDK imports are types only.
-  entry: ['src/index.ts', 'src/history/index.ts', 'src/bounded-session-store.ts', 'src/redis/index.ts', 'src/formats/index.ts'],
+  entry: ['src/index.ts', 'src/history/index.ts', 'src/store/index.ts', 'src/redis/index.ts', 'src/formats/index.ts'],
   format: ['esm', 'cjs'],
   splitting: true,
   // stripInternal: the history's watch method (the protocol between a history and the stores that

@@ -33,13 +33,16 @@ export {
   TrimCallbackError,
 } from './errors.js'
 export type { ErrorCode } from './errors.js'
-export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
+export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './store/index.js'
 export type {
   BoundedSessionStoreOptions,
+  DeleteOptions,
   OverflowInfo,
   RemovalReason,
+  RemovalRecord,
+  SetOptions,
   SessionLease,
   SessionStoreEvents,
   SessionStoreStats,
-} from './bounded-session-store.js'
+} from './store/index.js'
 export type { FormatProblem, GroupRule, MessageFormat, MessageLinks } from './message-format.js'

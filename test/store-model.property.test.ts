@@ -54,6 +54,7 @@ interface Config {
   maxBytes: number | undefined
   whenFull: 'evict' | 'reject'
   whenReserved: 'reject' | 'allow'
+  maxBusyMs: number | undefined
 }
 
 /** What a dispose (or the remove listener) of an armed session does to the store. */
@@ -64,7 +65,8 @@ type Action =
 
 type Op =
   | { kind: 'set'; key: Key; same: boolean; busy: boolean; init: number[] }
-  | { kind: 'get' | 'peek' | 'has' | 'touch' | 'delete' | 'acquire' | 'flip'; key: Key }
+  | { kind: 'get' | 'peek' | 'has' | 'touch' | 'acquire' | 'flip'; key: Key }
+  | { kind: 'delete'; key: Key; reason: 'host-reason' | undefined }
   | { kind: 'getOrCreate'; key: Key; fail: boolean; busy: boolean; init: number[] }
   | { kind: 'release'; index: number; viaDispose: boolean }
   | { kind: 'clear' | 'sweep' }
@@ -84,7 +86,7 @@ interface MEntry {
   leases: number
 }
 
-type Departure = [key: Key, uid: number, reason: RemovalReason]
+type Departure = [key: Key, uid: number, reason: RemovalReason | 'host-reason']
 
 /** A key's running async teardowns, as the store keeps them. */
 interface MTeardown {
@@ -117,6 +119,15 @@ class Model {
   allBusy = false
   errors: string[] = []
   teardowns = new Map<Key, MTeardown>()
+  /** With maxBusyMs: when each session was first found busy without a break; the stranded ones. */
+  busySince = new Map<MEntry, number>()
+  stranded = new Set<MEntry>()
+  strandedLog: Array<[Key, number, number]> = []
+  /** Why the newest maxSessions removed keys left, oldest first. */
+  tombstones = new Map<Key, { reason: string; at: number }>()
+  tombstoneSeqs = new Map<Key, number>()
+  recentRemovals: Array<[Key, number]> = []
+  removalSeq = 0
   /** Keys with a getOrCreateAsync create in flight. */
   creating = new Set<Key>()
   /** Armed sessions by uid: what their teardown does. */
@@ -145,8 +156,26 @@ class Model {
     return this.entries.reduce((sum, e) => sum + this.bytesOf(e), 0)
   }
 
+  /** Whether busy protects the session: leased or busy, and (with maxBusyMs) not stranded. */
   busy(e: MEntry) {
-    return e.leases > 0 || e.value.busy
+    const found = e.leases > 0 || e.value.busy
+    const max = this.cfg.maxBusyMs
+    if (max === undefined) return found
+    if (this.stranded.has(e)) return false
+    if (!found) {
+      this.busySince.delete(e)
+      return false
+    }
+    const since = this.busySince.get(e)
+    if (since === undefined) {
+      this.busySince.set(e, this.now)
+      return true
+    }
+    if (this.now - since <= max) return true
+    this.busySince.delete(e)
+    this.stranded.add(e)
+    this.strandedLog.push([e.key, e.value.uid, this.now - since])
+    return false
   }
 
   outOfTime(e: MEntry) {
@@ -161,7 +190,9 @@ class Model {
   }
 
   expiry(e: MEntry): RemovalReason | null {
-    return this.busy(e) ? null : this.timeReason(e)
+    // Busy is asked only of a session past its time (as the store does: asking starts a stretch).
+    const reason = this.timeReason(e)
+    return reason === null || this.busy(e) ? null : reason
   }
 
   find(key: Key) {
@@ -172,11 +203,20 @@ class Model {
     return this.entries.filter((e) => this.expiry(e) === null)
   }
 
-  depart(e: MEntry, reason: RemovalReason) {
+  depart(e: MEntry, reason: RemovalReason | 'host-reason') {
     const i = this.entries.indexOf(e)
     if (i < 0) throw new Error('model: departing an absent entry')
     this.entries.splice(i, 1)
     this.removed.push([e.key, e.value.uid, reason])
+    // Remembered while among the newest maxSessions removals (a key removed twice counts twice).
+    const seq = ++this.removalSeq
+    this.tombstones.set(e.key, { reason, at: this.now })
+    this.tombstoneSeqs.set(e.key, seq)
+    this.recentRemovals.push([e.key, seq])
+    if (this.recentRemovals.length > this.cfg.maxSessions) {
+      const [oldKey, oldSeq] = this.recentRemovals.shift()!
+      if (this.tombstoneSeqs.get(oldKey) === oldSeq) this.tombstones.delete(oldKey)
+    }
   }
 
   toFront(e: MEntry) {
@@ -292,6 +332,7 @@ class Model {
   insert(key: Key, value: Val): MEntry {
     const e: MEntry = { key, value, created: this.now, lastRead: this.now, leases: 0 }
     this.entries.unshift(e)
+    this.tombstones.delete(key)
     this.enforce(e)
     return e
   }
@@ -300,8 +341,11 @@ class Model {
     const e = this.find(key)
     if (e && e.value === value) {
       this.allBusy = false
+      // Stored again: a stretch of busy starts afresh.
+      this.busySince.delete(e)
+      this.stranded.delete(e)
       // Past its max age, the same value starts a new life: a get right after finds it.
-      if (this.expiry(e) === 'max-age') e.created = this.now
+      if (this.timeReason(e) === 'max-age' && !this.busy(e)) e.created = this.now
       this.refresh(e)
       this.enforce(e)
       return
@@ -411,11 +455,11 @@ class Model {
     return value
   }
 
-  delete(key: Key) {
+  delete(key: Key, reason?: 'host-reason') {
     const e = this.find(key)
     if (!e) return false
     const r = this.expiry(e)
-    this.depart(e, r ?? 'delete')
+    this.depart(e, r ?? reason ?? 'delete')
     this.enforce()
     return r === null
   }
@@ -523,7 +567,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('peek' as const), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('has' as const), key: keyArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('touch' as const), key: keyArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb, reason: fc.constantFrom(undefined, 'host-reason' as const) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('acquire' as const), key: keyArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flip' as const), key: keyArb }) },
   {
@@ -580,6 +627,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   ),
   whenFull: fc.constantFrom('evict' as const, 'reject' as const),
   whenReserved: fc.constantFrom('reject' as const, 'reject' as const, 'allow' as const),
+  maxBusyMs: fc.option(fc.constantFrom(5, 120, 1200), { nil: undefined }),
 })
 
 const sortDepartures = (d: Departure[]) => [...d].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
@@ -617,7 +665,7 @@ async function run(cfg: Config, ops: Op[]) {
   // Async teardowns: the store's promise and the model's record, settled together by 'settle'.
   const pending: Array<{ uid: number; key: Key; resolve: () => void; reject: (e: unknown) => void; model?: MTeardown }> = []
   const storeArmed = new Map<number, Extract<Op, { kind: 'arm' }>>()
-  let store!: BoundedSessionStore<Key, Val>
+  let store!: BoundedSessionStore<Key, Val, 'host-reason'>
   const perform = (action: Action | undefined) => {
     if (action === undefined) return
     switch (action.kind) {
@@ -636,7 +684,7 @@ async function run(cfg: Config, ops: Op[]) {
     }
   }
 
-  store = new BoundedSessionStore<Key, Val>({
+  store = new BoundedSessionStore<Key, Val, 'host-reason'>({
     now: () => clock.t,
     monotonicNow: () => clock.t,
     sweepIntervalMs: 0,
@@ -646,6 +694,7 @@ async function run(cfg: Config, ops: Op[]) {
     ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
     whenFull: cfg.whenFull,
     whenReserved: cfg.whenReserved,
+    ...(cfg.maxBusyMs === undefined ? {} : { maxBusyMs: cfg.maxBusyMs }),
     disposeTimeoutMs: DISPOSE_TIMEOUT,
     isBusy: (v) => v.busy,
     dispose: (value, key, reason) => {
@@ -679,6 +728,8 @@ async function run(cfg: Config, ops: Op[]) {
       errorLog.push(codeOf(error))
     }
   })
+  const strandedLog: Array<[Key, number, number]> = []
+  store.on('stranded', (key, value, busyForMs) => strandedLog.push([key, value.uid, busyForMs]))
   store.on('error', (error) => {
     const code = codeOf(error)
     // Timeouts are found by the store's timer or by its next use of the key, whichever comes first.
@@ -768,8 +819,8 @@ async function run(cfg: Config, ops: Op[]) {
         break
       case 'delete':
         both(
-          () => store.delete(op.key),
-          () => model.delete(op.key),
+          () => store.delete(op.key, op.reason === undefined ? undefined : { reason: op.reason }),
+          () => model.delete(op.key, op.reason),
         )
         break
       case 'acquire': {
@@ -972,9 +1023,20 @@ async function run(cfg: Config, ops: Op[]) {
     expect(stats.size, `${where}: stats.size`).toBe(store.size)
     expect(stats.bytes, `${where}: stats.bytes`).toBe(store.bytes)
     const counted: Record<string, number> = {}
-    for (const [, , reason] of model.removed) counted[reason] = (counted[reason] ?? 0) + 1
+    // A host's own reason counts as a delete.
+    for (const [, , reason] of model.removed) {
+      const as = reason === 'host-reason' ? 'delete' : reason
+      counted[as] = (counted[as] ?? 0) + 1
+    }
     for (const [reason, n] of Object.entries(stats.removed)) {
       expect(n, `${where}: removed.${reason}`).toBe(counted[reason] ?? 0)
+    }
+
+    // Stranded sessions (with maxBusyMs), and why each key left.
+    expect([...strandedLog].sort(), `${where}: stranded`).toEqual([...model.strandedLog].sort())
+    for (const key of KEYS) {
+      const expected = model.tombstones.get(key)
+      expect(store.lastRemoval(key), `${where}: lastRemoval(${key})`).toEqual(expected)
     }
 
     expect(problems, `${where}: problems`).toEqual([])

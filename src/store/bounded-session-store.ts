@@ -1,295 +1,30 @@
 import { EventEmitter } from 'eventemitter3'
 import { LRUCache } from 'lru-cache'
-import * as z from 'zod/mini'
 import {
   DisposeTimeoutError,
+  InvalidArgumentError,
   InvalidClockError,
   InvalidMeasurementError,
   SessionClosingError,
   SessionCreatingError,
   SessionLimitError,
   StoreClosedError,
-} from './errors.js'
-import { type HistoryWatcher, isWatchableHistory, type WatchableHistory, watchKey } from './history-watch.js'
-import { callback, lazyOptionsParser, positiveInteger, positiveNumber } from './options.js'
-
-/**
- * Why a session was removed from the store, as given to `dispose`, to the `remove` event and
- * counted in `stats().removed`.
- *
- * - `'idle'`: not active for `idleTtlMs`.
- * - `'max-age'`: older than `maxAgeMs`.
- * - `'capacity'`: evicted to keep `maxSessions`.
- * - `'size'`: evicted to keep `maxBytes`.
- * - `'pressure'`: evicted because the process heap was above `heapHighWaterBytes`.
- * - `'delete'`: removed by `delete()` or `remove()`.
- * - `'replace'`: `set()` put a different value under its key.
- * - `'clear'`: removed by `clear()`.
- * - `'close'`: removed by `close()`.
- */
-export type RemovalReason =
-  | 'idle'
-  | 'max-age'
-  | 'capacity'
-  | 'size'
-  | 'pressure'
-  | 'delete'
-  | 'replace'
-  | 'clear'
-  | 'close'
-
-/** What the `overflow` event reports: a bound the store could not meet because the sessions over it are busy. */
-export interface OverflowInfo {
-  /** The bound that is exceeded. */
-  bound: 'maxSessions' | 'maxBytes'
-  /** Sessions held now. */
-  size: number
-  /** Bytes held now. */
-  bytes: number
-  /** The bound's limit. */
-  limit: number
-}
-
-/**
- * The events of a {@link BoundedSessionStore}, as labelled tuples of listener arguments.
- * They are delivered once the operation that caused them is complete, in the order they
- * happened, before the method that caused them returns; a listener added while an operation
- * runs hears from the next one.
- *
- * @typeParam K - the key type
- * @typeParam V - the session type
- */
-export interface SessionStoreEvents<K, V> {
-  /** A session was added (by `set`, `getOrCreate` or `getOrCreateAsync`). */
-  create: [key: K, value: V]
-  /** A session was removed from the store; its `dispose` has been called. */
-  remove: [key: K, value: V, reason: RemovalReason]
-  /** A bound could not be met because the sessions over it are busy or leased. */
-  overflow: [info: OverflowInfo]
-  /**
-   * A `dispose` threw, rejected or did not settle in `disposeTimeoutMs`, or `isBusy` or a
-   * re-run `sizeOf` threw, or a listener threw where no caller could be given the error. With
-   * no `error` listener, the first such error of a store is reported by `process.emitWarning`.
-   */
-  error: [error: unknown, key: K | undefined]
-}
-
-/**
- * A hold on a session, from {@link BoundedSessionStore.acquire}: until it is released the
- * session counts as busy and is never evicted. Works with `using`.
- *
- * @example
- * ```ts
- * using lease = store.acquire(id)
- * if (lease) await handle(lease.value)
- * ```
- */
-export interface SessionLease<K, V> {
-  /** The session's key. */
-  readonly key: K
-  /** The session. */
-  readonly value: V
-  /** Ends the hold and counts as activity of the session. Releasing twice is harmless. */
-  release(): void
-  /** Same as `release()`, for `using`. */
-  [Symbol.dispose](): void
-}
-
-/** Counters returned by {@link BoundedSessionStore.stats}. */
-export interface SessionStoreStats {
-  /** Live sessions held now (what iteration yields), as `size`. */
-  size: number
-  /** The most sessions held at the end of any operation. */
-  peakSize: number
-  /** Bytes held now, as `sizeOf` weighs the sessions. */
-  bytes: number
-  /** The most bytes held at the end of any operation. */
-  peakBytes: number
-  /** Reads (`get`, `getOrCreate`, `getOrCreateAsync`, `acquire`) that found a live session. */
-  hits: number
-  /** Reads that did not. */
-  misses: number
-  /** Sessions removed from the store, by reason. */
-  removed: Record<RemovalReason, number>
-  /** Errors reported (`error` events, or warnings when nobody listened). */
-  errors: number
-  /** Teardowns (`dispose` promises) still running, timed-out ones excluded. */
-  tearingDown: number
-}
-
-/**
- * Options of {@link BoundedSessionStore}. Every field is optional.
- *
- * @typeParam K - the key type
- * @typeParam V - the session type
- */
-export interface BoundedSessionStoreOptions<K, V> {
-  /**
-   * The most sessions held. A positive integer. When it is reached, adding a session evicts the
-   * least recently active idle one (or throws, with `whenFull: 'reject'`).
-   *
-   * @defaultValue 100
-   */
-  maxSessions?: number | undefined
-  /**
-   * How long a session may go without activity before it expires, in milliseconds. Activity is a
-   * read (`get`, `getOrCreate`, `touch`, `acquire`, `set`), the release of a lease, or being
-   * found busy by `isBusy` when a sweep or an eviction considers it. Any finite positive number:
-   * no timer is started per session, so values beyond 2^31 ms work.
-   *
-   * @defaultValue 3_600_000 (one hour)
-   */
-  idleTtlMs?: number | undefined
-  /**
-   * The longest a session may live from its creation, whatever its activity, in milliseconds.
-   *
-   * @defaultValue no limit
-   */
-  maxAgeMs?: number | undefined
-  /**
-   * The most bytes held, as `sizeOf` weighs the sessions. A positive integer. Weights follow the
-   * sessions' histories as they grow. An idle session that alone outweighs it is removed before
-   * any other session is evicted or a new one refused.
-   *
-   * @defaultValue no limit
-   */
-  maxBytes?: number | undefined
-  /**
-   * The weight of one session in bytes, a finite number from 0 to 2^32 - 1. Run when the session
-   * is added or set again, and again after every push to one of its histories.
-   *
-   * @defaultValue {@link SESSION_OVERHEAD_BYTES} plus the `bytes` of every `RingBufferHistory`
-   * among the session's own enumerable properties (found when it is added or set again), or of
-   * the session itself when it is a `RingBufferHistory`
-   */
-  sizeOf?: ((value: V, key: K) => number) | undefined
-  /**
-   * Whether a session is at work and must not be torn down (for the claude-mem worker:
-   * `s => s.generatorPromise !== null`). Busy sessions are never removed by `idle`, `max-age`,
-   * `capacity`, `size` or `pressure`, and being found busy counts as activity. Called only when
-   * such a removal is considered. It must not call back into the store.
-   *
-   * Over a bound with every session busy, the store does not ask again on every operation: it
-   * asks again once something can have become idle (a lease released, a `sweep()` (every
-   * `sweepIntervalMs`), a `set`, a `touch` of any session), so a host whose session finished its
-   * work can `touch` it to have the bound settled at once.
-   *
-   * @defaultValue never busy
-   */
-  isBusy?: ((value: V, key: K) => boolean) | undefined
-  /**
-   * Tears a session down (abort its controller, await its work, free its queues). Called exactly
-   * once for every session removed, for whatever reason, after the operation that removed it is
-   * complete and before that operation returns. It may call back into the store. A promise it
-   * returns is awaited by `close()`, `remove()` and `settled()` (at most `disposeTimeoutMs`), and
-   * keeps the key reserved until it settles; a throw or rejection is reported as an `error`.
-   *
-   * @defaultValue none
-   */
-  dispose?: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
-  /**
-   * How long `close()`, `remove()`, `settled()` and a key's reservation wait for a `dispose`
-   * promise, in milliseconds, from 1 to 2^31 - 1 (what `setTimeout` can wait; about 24.8
-   * days). A teardown that takes longer is reported as an `error` ({@link DisposeTimeoutError},
-   * `ERR_DISPOSE_TIMEOUT`) and no longer waited for. Timed by `monotonicNow`, so a wall clock
-   * that goes back cannot keep a teardown pending.
-   *
-   * @defaultValue 30_000
-   */
-  disposeTimeoutMs?: number | undefined
-  /**
-   * What adding a session does when `maxSessions` are held: `'evict'` the least recently active
-   * idle session, or `'reject'` the new one with {@link SessionLimitError} (expired sessions and
-   * idle sessions that alone outweigh `maxBytes` are removed first; no other session is ever
-   * evicted for `capacity`; `getOrCreate` rejects before calling `create`). Use `'reject'` where
-   * a flood of new sessions must not push out legitimate ones.
-   *
-   * @defaultValue 'evict'
-   */
-  whenFull?: 'evict' | 'reject' | undefined
-  /**
-   * What `set` and `getOrCreate` do with a key whose previous session is still being torn down
-   * (its `dispose` promise has not settled): `'reject'` throws {@link SessionClosingError}
-   * (`ERR_SESSION_CLOSING`); `'allow'` stores the new session beside the running teardown.
-   * `getOrCreateAsync` waits for the teardown in either case.
-   *
-   * @defaultValue 'reject'
-   */
-  whenReserved?: 'reject' | 'allow' | undefined
-  /**
-   * How often to sweep expired sessions out, in milliseconds: one `unref()`ed timer per store.
-   * `0` starts no timer; then call `sweep()` yourself.
-   *
-   * @defaultValue 60_000
-   */
-  sweepIntervalMs?: number | undefined
-  /**
-   * On each sweep, if the process heap (`process.memoryUsage().heapUsed`) is above this many
-   * bytes, evict idle sessions, least recently active first, until the heap less the bytes of the
-   * sessions evicted is below it or no idle session is left.
-   *
-   * @defaultValue no heap check
-   */
-  heapHighWaterBytes?: number | undefined
-  /**
-   * The clock, in milliseconds. Inject one for deterministic tests. A clock that returns anything
-   * but a finite number makes the method that read it throw {@link InvalidClockError}.
-   *
-   * @defaultValue `Date.now`, read at most once per millisecond (the value is kept until an
-   * `unref()`ed 1 ms timer clears it, as lru-cache's `ttlResolution` does)
-   */
-  now?: (() => number) | undefined
-  /**
-   * The monotonic clock, in milliseconds, that times teardowns against `disposeTimeoutMs`.
-   * Inject one for deterministic tests; a reading that is not a finite number is reported as an
-   * `error` ({@link InvalidClockError}) and replaced by `performance.now()`.
-   *
-   * @defaultValue `performance.now`
-   */
-  monotonicNow?: (() => number) | undefined
-}
-
-/**
- * The fixed weight in bytes that the default `sizeOf` gives every session beside its histories:
- * about what a worker's session object holds besides them (an AbortController, a few strings,
- * numbers and a queue).
- */
-export const SESSION_OVERHEAD_BYTES = 1024
-
-const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
-  schema: z.strictObject({
-    maxSessions: z.optional(z.number().check(z.int(), z.positive(), z.lte(2 ** 31 - 1))),
-    idleTtlMs: positiveNumber(),
-    maxAgeMs: positiveNumber(),
-    maxBytes: positiveInteger(),
-    sizeOf: callback(),
-    isBusy: callback(),
-    dispose: callback(),
-    disposeTimeoutMs: z.optional(z.number().check(z.positive(), z.lte(2 ** 31 - 1))),
-    whenFull: z.optional(z.enum(['evict', 'reject'])),
-    whenReserved: z.optional(z.enum(['reject', 'allow'])),
-    sweepIntervalMs: z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1))),
-    heapHighWaterBytes: positiveInteger(),
-    now: callback(),
-    monotonicNow: callback(),
-  }),
-  expected: {
-    maxSessions: 'an integer from 1 to 2147483647',
-    idleTtlMs: 'a positive finite number',
-    maxAgeMs: 'a positive finite number',
-    maxBytes: 'a positive integer',
-    sizeOf: 'a function',
-    isBusy: 'a function',
-    dispose: 'a function',
-    disposeTimeoutMs: 'a positive number up to 2147483647',
-    whenFull: "'evict' or 'reject'",
-    whenReserved: "'reject' or 'allow'",
-    sweepIntervalMs: 'an integer from 0 to 2147483647',
-    heapHighWaterBytes: 'a positive integer',
-    now: 'a function',
-    monotonicNow: 'a function',
-  },
-}))
+} from '../errors.js'
+import { type WatchableHistory, watchKey } from '../history-watch.js'
+import { CreationOrder } from './creation-order.js'
+import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
+import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
+import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import type {
+  DeleteOptions,
+  OverflowInfo,
+  RemovalReason,
+  RemovalRecord,
+  SessionLease,
+  SessionStoreEvents,
+  SessionStoreStats,
+  SetOptions,
+} from './types.js'
 
 // How the store keeps its sessions: an LRUCache maps each key to one Entry, and keeps the keys
 // in order of activity (every activity moves the session to the most recent end). The cache is
@@ -301,131 +36,6 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
 // (lru-cache's disposeAfter discipline), so no loop of the store ever meets a callback that
 // changed the store under it.
 
-type IndexKey<K> = K & {}
-
-interface Options<K, V> {
-  maxSessions: number
-  idleTtl: number
-  maxAge: number
-  maxBytes: number
-  sizeOf: ((value: V, key: K) => number) | undefined
-  isBusy: ((value: V, key: K) => boolean) | undefined
-  dispose: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
-  disposeTimeout: number
-  reject: boolean
-  allowReserved: boolean
-  heapHighWater: number
-  now: (() => number) | undefined
-  monotonicNow: (() => number) | undefined
-}
-
-// Set once by the store's static block: lets a watcher reach its store's private resize handler.
-let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta: number) => void
-
-/**
- * What the store knows of one session. Its times are milliseconds since the store's first clock
- * reading: small integers, which V8 keeps in the object itself, where an absolute `Date.now()`
- * takes a heap number of 16 B per field. (Past 2^31 ms, about 24.8 days after that first
- * reading, V8 moves the fields to heap numbers: only the memory changes.)
- */
-class Entry<K, V> {
-  // Its bytes as sizeOf weighs it; -1 once it has left the store (no session weighs less than 0),
-  // which is what `gone` reads: one field less per session than a flag of its own.
-  weight = 0
-  watcher: Watcher<K, V> | undefined = undefined
-
-  constructor(
-    readonly key: K,
-    readonly value: V,
-    public lastActive: number,
-    public created: number,
-  ) {}
-
-  /** Whether the session has left the store. */
-  get gone(): boolean {
-    return this.weight < 0
-  }
-}
-
-/** The watcher of one session's histories: made only for sessions that have any. */
-class Watcher<K, V> implements HistoryWatcher {
-  constructor(
-    readonly entry: Entry<K, V>,
-    readonly histories: WatchableHistory[],
-    // The store, held weakly: a history the host keeps must not keep the store alive.
-    readonly store: WeakRef<BoundedSessionStore<K, V>>,
-  ) {}
-
-  historyResized(delta: number): void {
-    const store = this.store.deref()
-    if (store !== undefined && !this.entry.gone) resized(store, this.entry, delta)
-  }
-}
-
-// The sessions in order of creation, kept with maxAgeMs: those past their max age are a run from
-// the head while creation times rise (`ordered`; the clock going back clears it until the next
-// compaction sorts the slots). A slot whose session left, or was born again by a set of the same
-// value (its `created` no longer matches the slot's stamp), is stale and skipped; stale slots are
-// compacted away once they outnumber the live ones, so a removed session is not held for long.
-class CreationOrder<K, V> {
-  #entries: Entry<K, V>[] = []
-  #stamps: number[] = []
-  #head = 0
-  #ordered = true
-
-  add(entry: Entry<K, V>, live: number): void {
-    const n = this.#stamps.length
-    if (n > this.#head && (this.#stamps[n - 1] as number) > entry.created) this.#ordered = false
-    this.#entries.push(entry)
-    this.#stamps.push(entry.created)
-    if (n - this.#head > 2 * live + 64) this.#compact()
-  }
-
-  // The live sessions past `maxAge` at `now` (busy or not), oldest first.
-  *pastMaxAge(now: number, maxAge: number): Generator<Entry<K, V>, undefined, undefined> {
-    const entries = this.#entries
-    const stamps = this.#stamps
-    for (let i = this.#head; i < entries.length; i++) {
-      const entry = entries[i] as Entry<K, V>
-      if (entry.gone || entry.created !== stamps[i]) {
-        if (i === this.#head) this.#drop()
-        continue
-      }
-      if (now - entry.created < maxAge) {
-        if (this.#ordered) return undefined
-        continue
-      }
-      yield entry
-    }
-    return undefined
-  }
-
-  clear(): void {
-    this.#entries = []
-    this.#stamps = []
-    this.#head = 0
-    this.#ordered = true
-  }
-
-  #drop(): void {
-    this.#entries[this.#head] = undefined as never
-    if (++this.#head > 1024 && this.#head * 2 > this.#entries.length) this.#compact()
-  }
-
-  #compact(): void {
-    const kept: Entry<K, V>[] = []
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const entry = this.#entries[i] as Entry<K, V>
-      if (entry !== undefined && !entry.gone && entry.created === this.#stamps[i]) kept.push(entry)
-    }
-    if (!this.#ordered) kept.sort((a, b) => a.created - b.created)
-    this.#entries = kept
-    this.#stamps = kept.map((entry) => entry.created)
-    this.#head = 0
-    this.#ordered = true
-  }
-}
-
 // A running teardown under one key: the dispose promises not yet settled.
 interface Teardown {
   running: number
@@ -436,38 +46,22 @@ interface Teardown {
 
 type Task<K, V> =
   | ['create', K, V]
-  | ['remove', Entry<K, V>, RemovalReason]
+  | ['remove', Entry<K, V>, string]
+  | ['stranded', Entry<K, V>, number]
   | ['overflow', OverflowInfo]
   | ['error', unknown, K | undefined]
 
-// lru-cache counts every entry as size 1 against an unreachable maxSize: no max, no eviction of
-// its own, no warning.
-const SIZE_ONE = { size: 1 } as const
 const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
-
-function historiesOf(value: unknown): WatchableHistory[] | undefined {
-  if (value === null || typeof value !== 'object') return undefined
-  // A history stored as the session itself (a `Map<id, history>` port) is weighed and followed.
-  if (isWatchableHistory(value)) return [value]
-  let found: WatchableHistory[] | undefined
-  // for…in over an object's own keys allocates nothing, unlike Object.keys.
-  for (const name in value) {
-    const property = (value as Record<string, unknown>)[name]
-    if (typeof property !== 'object' || property === null || !isWatchableHistory(property)) continue
-    if (Object.hasOwn(value, name) && !found?.includes(property)) (found ??= []).push(property)
-  }
-  return found
-}
-
-function sameHistories(a: WatchableHistory[] | undefined, b: WatchableHistory[] | undefined): boolean {
-  if (a === b) return true
-  if (a === undefined || b === undefined || a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 function noRemovals(): Record<RemovalReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
+}
+
+// The reason a delete gives: 'delete', or the host's own (a string).
+function reasonOf(options: { reason?: unknown } | undefined): string {
+  const reason = options?.reason
+  if (reason === undefined) return 'delete'
+  if (typeof reason !== 'string' || reason === '') throw new InvalidArgumentError('reason', reason, 'a non-empty string')
+  return reason
 }
 
 function isThenable(value: unknown): value is PromiseLike<void> {
@@ -486,6 +80,7 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove` (none by default)
  *
  * @example
  * ```ts
@@ -504,14 +99,14 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  * const session = await sessions.getOrCreateAsync(sessionDbId, loadSession)
  * ```
  */
-export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K, V>> {
+export class BoundedSessionStore<K, V, R extends string = never> extends EventEmitter<SessionStoreEvents<K, V, R>> {
   static {
-    resized = (store, entry, delta) => store.#resized(entry, delta)
+    onHistoryResized((store, entry, delta) => (store as BoundedSessionStore<unknown, unknown, string>).#resized(entry, delta))
   }
 
-  readonly #o: Options<K, V>
+  readonly #o: ResolvedOptions<K, V>
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
-  readonly #self = new WeakRef(this)
+  readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
@@ -533,6 +128,20 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #closing: Promise<void> | undefined
   readonly #tearingDown = new Map<K, Teardown>()
   #running = 0 // dispose promises still running, timed-out ones excluded
+  #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
+  // Why the newest removed keys left; storing a key forgets it. A ring of the newest maxSessions
+  // removals (key and sequence number) bounds the map: when a slot is reused, its key is forgotten
+  // unless it was removed again since. (Not a Map in insertion order trimmed from its oldest end:
+  // V8's first-key lookup walks the holes that deletions leave at the front.)
+  readonly #removals_ = new Map<K, { reason: RemovalReason | R; at: number; seq: number }>()
+  readonly #ringKeys: K[] = []
+  readonly #ringSeqs: number[] = []
+  #ringNext = 0
+  #seq = 0
+  // With maxBusyMs: when each session found busy was first found so without a break, and the
+  // sessions found stranded.
+  readonly #busySince = new Map<Entry<K, V>, number>()
+  readonly #stranded = new Set<Entry<K, V>>()
   #creating: Map<K, Promise<V>> | undefined
   #queue: Task<K, V>[] = []
   #next = 0 // the next task of the queue to run
@@ -546,7 +155,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @param options - bounds and callbacks, see {@link BoundedSessionStoreOptions}
    * @throws {@link InvalidOptionsError} when an option is invalid
    */
-  constructor(options?: BoundedSessionStoreOptions<K, V>) {
+  constructor(options?: BoundedSessionStoreOptions<K, V, R>) {
     super()
     const o = parseOptions(options)
     this.#o = {
@@ -554,15 +163,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       idleTtl: o.idleTtlMs ?? 3_600_000,
       maxAge: o.maxAgeMs ?? Infinity,
       maxBytes: o.maxBytes ?? Infinity,
-      sizeOf: o.sizeOf as Options<K, V>['sizeOf'],
-      isBusy: o.isBusy as Options<K, V>['isBusy'],
-      dispose: o.dispose as Options<K, V>['dispose'],
+      sizeOf: o.sizeOf as ResolvedOptions<K, V>['sizeOf'],
+      isBusy: o.isBusy as ResolvedOptions<K, V>['isBusy'],
+      dispose: o.dispose as ResolvedOptions<K, V>['dispose'],
+      maxBusy: o.maxBusyMs ?? Infinity,
       disposeTimeout: o.disposeTimeoutMs ?? 30_000,
       reject: o.whenFull === 'reject',
       allowReserved: o.whenReserved === 'allow',
       heapHighWater: o.heapHighWaterBytes ?? Infinity,
-      now: o.now as Options<K, V>['now'],
-      monotonicNow: o.monotonicNow as Options<K, V>['now'],
+      now: o.now as ResolvedOptions<K, V>['now'],
+      monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
@@ -570,7 +180,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // The timer holds the store weakly, so a store dropped without close() can still be collected.
   // (A static method: a closure made in the constructor would hold `this`.)
-  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V>>, interval: number): ReturnType<typeof setInterval> {
+  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V, string>>, interval: number): ReturnType<typeof setInterval> {
     const timer = setInterval(() => {
       const self = store.deref()
       if (self === undefined) clearInterval(timer)
@@ -649,16 +259,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * active idle one (reason `capacity`), or throws with `whenFull: 'reject'`.
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
+   * @param options - `whenReserved` for this call only
    * @throws {@link SessionClosingError} when no session is under `key` but the teardown of a previous one is still running (unless `whenReserved: 'allow'`)
    * @throws {@link InvalidMeasurementError} when `sizeOf` returns an invalid number (the store is unchanged)
    * @throws {@link StoreClosedError} once `close()` was called
+   * @throws {@link InvalidArgumentError} when `options.whenReserved` is not `'reject'` or `'allow'` (the store is unchanged)
    */
-  set(key: K, value: V): this {
+  set(key: K, value: V, options?: SetOptions): this {
     this.#assertOpen('set')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     this.#depth++
     try {
-      this.#put(key, value, now)
+      this.#put(key, value, now, allowReserved)
     } finally {
       this.#end(true)
     }
@@ -680,8 +293,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * const session = store.getOrCreate(id, (id) => createSession(id))
    * ```
    */
-  getOrCreate(key: K, create: (key: K) => V): V {
+  getOrCreate(key: K, create: (key: K) => V, options?: SetOptions): V {
     this.#assertOpen('getOrCreate')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     const found = this.#peekLive(key, now)
     if (found !== undefined) return found.value
@@ -692,12 +306,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#stats.misses++
     this.#depth++
     try {
-      this.#admit(key, now)
+      this.#admit(key, now, allowReserved)
       // create runs before anything else changes, so that if it throws, even an expired session
       // under this key is still in place.
       const value = create(key)
       this.#assertOpen('getOrCreate')
-      this.#put(key, value, this.#clock())
+      this.#put(key, value, this.#clock(), allowReserved)
       return value
     } finally {
       this.#end(true)
@@ -763,9 +377,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * session is disposed with its own reason. Like `Map#delete`, it does not wait for the
    * teardown: see {@link BoundedSessionStore.remove}.
    *
+   * @param options - `reason`: the host's own reason, given to `dispose`, the `remove` event and
+   * `lastRemoval` instead of `'delete'`
    * @returns whether a live session was removed
+   * @throws {@link InvalidArgumentError} when `options.reason` is not a string (nothing is removed)
+   * @example
+   * ```ts
+   * sessions.delete(id, { reason: 'generator-exited' })
+   * ```
    */
-  delete(key: K): boolean {
+  delete(key: K, options?: DeleteOptions<R>): boolean {
+    const reason = reasonOf(options)
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
     const now = this.#clock()
@@ -773,7 +395,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     try {
       const expiry = this.#expiry(entry, now, false)
       if (entry.gone) return false
-      this.#take(entry, expiry ?? 'delete')
+      this.#take(entry, expiry ?? reason)
       if (this.#overflowed) this.#enforce(undefined, now)
       return expiry === undefined
     } finally {
@@ -785,17 +407,18 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * Removes the session under `key` as `delete` does, and resolves once its `dispose` has settled
    * (or `disposeTimeoutMs` has passed): then nothing of the old session runs any more.
    *
-   * @returns whether a live session was removed
+   * @param options - `reason`, as for `delete`
+   * @returns whether a live session was removed (it rejects with `delete`'s errors)
    * @example
    * ```ts
    * await store.remove(id) // the old session's teardown is over
    * const fresh = await store.getOrCreateAsync(id, load)
    * ```
    */
-  remove(key: K): Promise<boolean> {
+  remove(key: K, options?: DeleteOptions<R>): Promise<boolean> {
     let removed: boolean
     try {
-      removed = this.delete(key)
+      removed = this.delete(key, options)
     } catch (error) {
       return this.settled(key).then(() => Promise.reject(error))
     }
@@ -814,12 +437,30 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   /**
-   * Whether the session under `key` is busy: leased, or busy by `isBusy`. `false` when there is
-   * no live session under `key`. Refreshes nothing.
+   * Why the session under `key` left the store, and when, for the newest `maxSessions` removals
+   * (a key stored again is forgotten): tells an eviction (`'capacity'`, `'idle'`, …) from the
+   * host's own `delete` (`'delete'` or its `reason`). `undefined` for a key never removed, stored
+   * again since, or removed longer ago.
+   *
+   * @example
+   * ```ts
+   * const gone = sessions.lastRemoval(id)
+   * if (gone?.reason === 'capacity') resumeFromDatabase(id) // evicted, not a worker restart
+   * ```
+   */
+  lastRemoval(key: K): RemovalRecord<R> | undefined {
+    const found = this.#removals_.get(key)
+    return found === undefined ? undefined : { reason: found.reason, at: found.at }
+  }
+
+  /**
+   * Whether the session under `key` is busy: leased, or busy by `isBusy`, and not stranded (see
+   * `maxBusyMs`). `false` when there is no live session under `key`. Refreshes nothing.
    */
   isBusy(key: K): boolean {
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
+    if (this.#o.maxBusy !== Infinity) this.#clock() // the stretch is timed by now
     return this.#checked(() => this.#busy(entry))
   }
 
@@ -980,7 +621,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     this.#epoch ??= now
-    return now - this.#epoch
+    this.#lastNow = now - this.#epoch
+    return this.#lastNow
   }
 
   #assertOpen(method: string): void {
@@ -1056,9 +698,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
           }
           if (thenable) this.#track(key, result as PromiseLike<void>)
         }
-        if (this.#hears('remove')) this.emit('remove', key, value, task[2])
+        if (this.#hears('remove')) this.emit('remove', key, value, task[2] as RemovalReason | R)
         return
       }
+      case 'stranded':
+        this.emit('stranded', task[1].key, task[1].value, task[2])
+        return
       case 'overflow':
         this.emit('overflow', task[1])
         return
@@ -1230,14 +875,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   // Checks, before `create` runs, that a new session may be stored under `key`.
-  #admit(key: K, now: number): void {
+  #admit(key: K, now: number, allowReserved = this.#o.allowReserved): void {
     // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
     if (this.#lru.has(key as IndexKey<K>)) return
-    if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+    if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
   }
 
+  // Whether busy protects the session: leased or busy by isBusy, and (with maxBusyMs) not stranded.
   #busy(entry: Entry<K, V>): boolean {
+    if (this.#o.maxBusy !== Infinity) {
+      if (this.#stranded.size > 0 && this.#stranded.has(entry)) return false
+      return this.#strandCheck(entry, this.#foundBusy(entry))
+    }
+    return this.#foundBusy(entry)
+  }
+
+  #foundBusy(entry: Entry<K, V>): boolean {
     if (this.#leases.size > 0 && this.#leases.has(entry)) return true
     const isBusy = this.#o.isBusy
     if (isBusy === undefined) return false
@@ -1253,6 +907,57 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     } finally {
       this.#inIsBusy = false
     }
+  }
+
+  // With maxBusyMs: times the stretch a session has been found busy; past maxBusyMs it is stranded.
+  #strandCheck(entry: Entry<K, V>, busy: boolean): boolean {
+    if (!busy) {
+      if (this.#busySince.size > 0) this.#busySince.delete(entry)
+      return false
+    }
+    const now = this.#lastNow
+    const since = this.#busySince.get(entry)
+    if (since === undefined) {
+      this.#busySince.set(entry, now)
+      return true
+    }
+    if (now - since <= this.#o.maxBusy) return true
+    this.#busySince.delete(entry)
+    this.#stranded.add(entry)
+    if (this.#hears('stranded')) this.#queue.push(['stranded', entry, now - since])
+    return false
+  }
+
+  #unstrand(entry: Entry<K, V>): void {
+    this.#busySince.delete(entry)
+    this.#stranded.delete(entry)
+  }
+
+  // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
+  #remember(key: K, reason: string): void {
+    const removals = this.#removals_
+    const seq = ++this.#seq
+    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow, seq })
+    const keys = this.#ringKeys
+    if (keys.length < this.#o.maxSessions) {
+      keys.push(key)
+      this.#ringSeqs.push(seq)
+      return
+    }
+    const i = this.#ringNext
+    const old = keys[i] as K
+    if (removals.get(old)?.seq === this.#ringSeqs[i]) removals.delete(old)
+    keys[i] = key
+    this.#ringSeqs[i] = seq
+    this.#ringNext = i + 1 === keys.length ? 0 : i + 1
+  }
+
+  #allowReserved(options: SetOptions | undefined): boolean {
+    if (options === undefined) return this.#o.allowReserved
+    const when = (options as SetOptions | null)?.whenReserved
+    if (when === undefined) return this.#o.allowReserved
+    if (when !== 'reject' && when !== 'allow') throw new InvalidArgumentError('whenReserved', when, "'reject' or 'allow'")
+    return when === 'allow'
   }
 
   // Which time limit the session is past (busy or not), if any.
@@ -1356,21 +1061,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
   // whether it is still in the LRU index (every session that is not gone is, but for the ones
   // `pop()` and `clear()` just took out).
-  #take(entry: Entry<K, V>, reason: RemovalReason, indexed = true): void {
+  #take(entry: Entry<K, V>, reason: string, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
     entry.weight = -1
     if (this.#leases.size > 0) this.#leases.delete(entry)
+    if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
     this.#watch(entry, undefined)
-    this.#stats.removed[reason]++
+    this.#remember(entry.key, reason)
+    this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
   }
 
   // set() and the insert half of getOrCreate().
-  #put(key: K, value: V, now: number): void {
+  #put(key: K, value: V, now: number, allowReserved = this.#o.allowReserved): void {
     const histories = historiesOf(value)
     const weight = this.#weigh(key, value, histories)
     // One lookup: a session found becomes the most recent (a different one leaves at once).
@@ -1379,6 +1086,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
       this.#allBusy = false
+      if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(found)
       if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
       this.#stamp(found, now)
       this.#watch(found, histories)
@@ -1387,7 +1095,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return
     }
     if (found === undefined) {
-      if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+      if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
       const expiry = this.#expiry(found, now, false)
       this.#take(found, expiry ?? 'replace')
@@ -1398,6 +1106,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#stamp(entry, now)
     if (this.#o.maxAge !== Infinity) this.#born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
+    if (this.#removals_.size > 0) this.#removals_.delete(key)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
@@ -1633,3 +1342,4 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     return undefined
   }
 }
+

@@ -1,0 +1,52 @@
+// History weights: which histories a session holds (found when it is stored), and the watcher
+// that tells the store when one of them changed its bytes. Invariant: a store follows exactly the
+// histories found when the session was last stored, each through one watcher, and none once the
+// session has left; the watcher holds the store weakly, so a history the host keeps does not keep
+// the store alive.
+import { type HistoryWatcher, isWatchableHistory, type WatchableHistory } from '../history-watch.js'
+import type { Entry } from './entry.js'
+
+// Set once by the store's static block: lets a watcher reach its store's private resize handler.
+let resized: (store: object, entry: Entry<unknown, unknown>, delta: number) => void = () => {}
+
+/** Installs the store's resize handler (called once, by the store class). */
+export function onHistoryResized(handler: (store: object, entry: Entry<unknown, unknown>, delta: number) => void): void {
+  resized = handler
+}
+
+export class Watcher<K, V> implements HistoryWatcher {
+  constructor(
+    readonly entry: Entry<K, V>,
+    readonly histories: WatchableHistory[],
+    // The store, held weakly: a history the host keeps must not keep the store alive.
+    readonly store: WeakRef<object>,
+  ) {}
+
+  historyResized(delta: number): void {
+    const store = this.store.deref()
+    if (store !== undefined && !this.entry.gone) resized(store, this.entry as Entry<unknown, unknown>, delta)
+  }
+}
+
+/** The histories among the session's own enumerable properties, or the session itself if it is one. */
+export function historiesOf(value: unknown): WatchableHistory[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  // A history stored as the session itself (a `Map<id, history>` port) is weighed and followed.
+  if (isWatchableHistory(value)) return [value]
+  let found: WatchableHistory[] | undefined
+  // for…in over an object's own keys allocates nothing, unlike Object.keys.
+  for (const name in value) {
+    const property = (value as Record<string, unknown>)[name]
+    if (typeof property !== 'object' || property === null || !isWatchableHistory(property)) continue
+    if (Object.hasOwn(value, name) && !found?.includes(property)) (found ??= []).push(property)
+  }
+  return found
+}
+
+/** Whether two lists of followed histories are the same. */
+export function sameHistories(a: WatchableHistory[] | undefined, b: WatchableHistory[] | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
