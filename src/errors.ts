@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_REDIS_DATA'
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
+  | 'ERR_SESSION_TRANSACTION'
 
 /** Renders a value for an error message: `` `0` (number) ``. */
 export function describeValue(value: unknown): string {
@@ -345,5 +346,33 @@ export class RegistryClosedError extends Error {
   constructor(method: string) {
     super(`Expected an open registry for \`${method}()\`, but it was closed`)
     this.name = 'RegistryClosedError'
+  }
+}
+
+/**
+ * Thrown by `BoundedSession.applyHistoryTransaction` (`bounded-session/openai-agents`) when a
+ * transaction is refused: its operation id was already applied with a different transaction
+ * (`reason: 'conflict'`), or the session's newest items are not the transaction's
+ * `expectedSuffix` (`reason: 'suffix-mismatch'`). Nothing is changed and the operation id is not
+ * recorded, so the same id can be used again.
+ */
+export class SessionTransactionError extends Error {
+  /** Always `'ERR_SESSION_TRANSACTION'`. */
+  readonly code = 'ERR_SESSION_TRANSACTION' as const
+  /** Why the transaction was refused. */
+  readonly reason: 'conflict' | 'suffix-mismatch'
+  /** The transaction's operation id. */
+  readonly operationId: string
+
+  /** @param reason - why it was refused; @param operationId - the transaction's operation id */
+  constructor(reason: 'conflict' | 'suffix-mismatch', operationId: string) {
+    super(
+      reason === 'conflict'
+        ? `Operation ${JSON.stringify(operationId)} was already applied with a different transaction`
+        : `The session's newest items are not the \`expectedSuffix\` of operation ${JSON.stringify(operationId)}`,
+    )
+    this.name = 'SessionTransactionError'
+    this.reason = reason
+    this.operationId = operationId
   }
 }

@@ -222,6 +222,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_REDIS_DATA'
       | 'ERR_FENCED'
       | 'ERR_REGISTRY_CLOSED'
+      | 'ERR_SESSION_TRANSACTION'
     >()
   })
 })
