@@ -3,14 +3,16 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   // The two classes are entries of their own (index.js re-exports them), so that a bundler that
   // honours `sideEffects: false` leaves out the store, and with it eventemitter3, lru-cache and
-  // zod, when only RingBufferHistory is imported. `bounded-session/redis` and the framework adapters
-  // (`openai-agents`, `ai-sdk`, `langchain`) are entries of their own (dist/<name>/), which the root
-  // never imports; their frameworks stay external (peer dependencies).
+  // zod, when only RingBufferHistory is imported. `bounded-session/redis`, `bounded-session/formats`
+  // (whose SDK imports are types only) and the framework adapters (`openai-agents`, `ai-sdk`,
+  // `langchain`) are entries of their own (dist/<name>/), which the root never imports; the
+  // frameworks stay external (peer dependencies).
   entry: [
     'src/index.ts',
     'src/ring-buffer-history.ts',
     'src/bounded-session-store.ts',
     'src/redis/index.ts',
+    'src/formats/index.ts',
     'src/openai-agents/index.ts',
     'src/ai-sdk/index.ts',
   ],
@@ -22,6 +24,7 @@ export default defineConfig({
     entry: {
       index: 'src/index.ts',
       'redis/index': 'src/redis/index.ts',
+      'formats/index': 'src/formats/index.ts',
       'openai-agents/index': 'src/openai-agents/index.ts',
       'ai-sdk/index': 'src/ai-sdk/index.ts',
     },

@@ -14,6 +14,7 @@ export default defineConfig({
     alias: [
       { find: /^bounded-session$/, replacement: src('index.ts') },
       { find: /^bounded-session\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^bounded-session\/formats$/, replacement: src('formats/index.ts') },
       { find: /^bounded-session\/openai-agents$/, replacement: src('openai-agents/index.ts') },
       { find: /^bounded-session\/ai-sdk$/, replacement: src('ai-sdk/index.ts') },
       { find: /^bounded-session\/langchain$/, replacement: src('langchain/index.ts') },

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
   | 'ERR_SESSION_TRANSACTION'
+  | 'ERR_INVALID_MESSAGE'
 
 /** Renders a value for an error message: `` `0` (number) ``. */
 export function describeValue(value: unknown): string {
@@ -376,3 +377,25 @@ export class SessionTransactionError extends Error {
     this.operationId = operationId
   }
 }
+ * Thrown by the measures of a `bounded-session/formats` format (and so by a `push` that uses
+ * them) for a message the format cannot read: not an object, no role or type it knows, a
+ * `content` of the wrong type, a cycle, nesting deeper than 256 levels, or a getter that throws
+ * (its error is the `cause`). The history is left unchanged.
+ */
+export class InvalidMessageError extends TypeError {
+  /** Always `'ERR_INVALID_MESSAGE'`. */
+  readonly code = 'ERR_INVALID_MESSAGE' as const
+  /** The format that read the message, such as `'anthropic'`. */
+  readonly format: string
+  /** The message. */
+  readonly value: unknown
+
+  /** @param format - the format's name; @param value - the message; @param expected - what was expected, in words; @param cause - what a getter threw */
+  constructor(format: string, value: unknown, expected: string, cause?: unknown) {
+    super(`Expected a message of format \`${format}\` to be ${expected}, got ${describeValue(value)}`, cause === undefined ? undefined : { cause })
+    this.name = 'InvalidMessageError'
+    this.format = format
+    this.value = value
+  }
+}
+

@@ -17,6 +17,7 @@ export {
   InvalidArgumentError,
   InvalidCheckpointError,
   InvalidClockError,
+  InvalidMessageError,
   InvalidMeasurementError,
   InvalidOptionsError,
   InvalidSnapshotError,

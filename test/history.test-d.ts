@@ -223,6 +223,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_FENCED'
       | 'ERR_REGISTRY_CLOSED'
       | 'ERR_SESSION_TRANSACTION'
+      | 'ERR_INVALID_MESSAGE'
     >()
   })
 })
