@@ -377,6 +377,8 @@ export class SessionTransactionError extends Error {
     this.operationId = operationId
   }
 }
+
+/**
  * Thrown by the measures of a `bounded-session/formats` format (and so by a `push` that uses
  * them) for a message the format cannot read: not an object, no role or type it knows, a
  * `content` of the wrong type, a cycle, nesting deeper than 256 levels, or a getter that throws
