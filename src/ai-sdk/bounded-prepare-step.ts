@@ -63,8 +63,9 @@ interface StepState {
 
 /**
  * A `prepareStep` for `generateText`, `streamText` and agents (`ToolLoopAgent`) that bounds the
- * messages of every step of a tool loop: the system message kept, the oldest messages trimmed
- * (a tool call never apart from its result), to the budgets you give, and cache-stable with
+ * messages of every step of a tool loop: the system message and the call's last user message
+ * (its request) kept, the oldest other messages trimmed (a tool call never apart from its result),
+ * to the budgets you give, and cache-stable with
  * `trimTo` below 1 (between two trims, every step sends the previous step's messages unchanged
  * as its prefix). Each step costs O(its new messages): measures are taken once per message.
  *
@@ -91,15 +92,26 @@ export function boundedPrepareStep(options: BoundedPrepareStepOptions = {}): Bou
     maxMessages: DEFAULT_MAX_MESSAGES,
     sizeOf: modelMessages.sizeOf,
     countTokens: modelMessages.countTokens,
-    pin: modelMessages.pin,
-    maxPinned: 1,
+    maxPinned: 2,
     startOn: modelMessages.startOn,
     shrink: modelMessages.shrink,
     ...rest,
   }
+  // Each call pins its system message and the last user message it started with (the request the
+  // tool loop works on), so a trimmed window still starts, after the system message, with a user
+  // message: what Anthropic and Gemini require.
+  const optionsFor = (initial: readonly ModelMessage[] | undefined): RingBufferHistoryOptions<ModelMessage> => {
+    if (rest.pin !== undefined) return historyOptions
+    let request: ModelMessage | undefined
+    for (let i = (initial?.length ?? 0) - 1; i >= 0 && request === undefined; i--) {
+      if ((initial?.[i] as { role?: unknown }).role === 'user') request = initial?.[i]
+    }
+    const isSystem = modelMessages.pin as (m: ModelMessage) => boolean
+    return { ...historyOptions, pin: (m) => m === request || isSystem(m) }
+  }
   const maxTokens = historyOptions.maxTokens
   // Checks the options now, so a typo fails where the function is made rather than at the first step.
-  new ListMirror(historyOptions)
+  new ListMirror(optionsFor(undefined))
   const calls = new WeakMap<object, StepState>()
   // AI SDK 5 passes no `initialMessages`: its calls then share one history (one call at a time).
   const shared = {}
@@ -108,7 +120,7 @@ export function boundedPrepareStep(options: BoundedPrepareStepOptions = {}): Bou
     const key: object = typeof initialMessages === 'object' && initialMessages !== null ? initialMessages : shared
     let state = calls.get(key)
     if (state === undefined) {
-      state = { mirror: new ListMirror(historyOptions), reserve: 0, sentTokens: 0 }
+      state = { mirror: new ListMirror(optionsFor(initialMessages ?? messages)), reserve: 0, sentTokens: 0 }
       calls.set(key, state)
     }
     const inputTokens = steps.at(-1)?.usage?.inputTokens
@@ -116,7 +128,7 @@ export function boundedPrepareStep(options: BoundedPrepareStepOptions = {}): Bou
       const extra = inputTokens - state.sentTokens
       if (extra > state.reserve + maxTokens * 0.02) {
         state.reserve = Math.min(extra, maxTokens - 1)
-        state.mirror.rebuild({ ...historyOptions, maxTokens: maxTokens - state.reserve })
+        state.mirror.rebuild({ ...state.mirror.options, maxTokens: maxTokens - state.reserve })
       }
     }
     const window = state.mirror.sync(messages)

@@ -27,7 +27,7 @@ const usage = (input: number) => ({
 })
 
 // Calls two tools in parallel on every step until `steps` steps, then answers.
-function toolLoopModel(steps: number, overhead = 0) {
+function toolLoopModel(steps: number, overhead = 0, ids = 'call') {
   const prompts: LanguageModelV4CallOptions['prompt'][] = []
   let n = 0
   const model = new MockLanguageModelV4({
@@ -39,8 +39,8 @@ function toolLoopModel(steps: number, overhead = 0) {
       return {
         content: [
           { type: 'text', text: `Step ${n}: looking up two things.` },
-          { type: 'tool-call', toolCallId: `call_${n}a`, toolName: 'lookup', input: JSON.stringify({ q: `a${n}` }) },
-          { type: 'tool-call', toolCallId: `call_${n}b`, toolName: 'lookup', input: JSON.stringify({ q: `b${n}` }) },
+          { type: 'tool-call', toolCallId: `${ids}_${n}a`, toolName: 'lookup', input: JSON.stringify({ q: `a${n}` }) },
+          { type: 'tool-call', toolCallId: `${ids}_${n}b`, toolName: 'lookup', input: JSON.stringify({ q: `b${n}` }) },
         ],
         finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
         usage: input,
@@ -165,7 +165,7 @@ describe('ModelMessageHistory across requests (the useChat flow)', () => {
     const history = new ModelMessageHistory({ maxTokens, trimTo: 0.5 })
     const prompts: unknown[][] = []
     for (let turn = 0; turn < 120; turn++) {
-      const { model, prompts: own } = toolLoopModel(2)
+      const { model, prompts: own } = toolLoopModel(2, 0, `turn${turn}`)
       history.push({ role: 'user', content: `Question ${turn}: ${'context '.repeat(10)}` })
       const result = await generateText({ model, tools, instructions: 'You are helpful.', messages: history.toArray(), stopWhen: stepCountIs(5) })
       history.push(...result.responseMessages)
