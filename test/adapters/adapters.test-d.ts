@@ -7,6 +7,10 @@ import { z } from 'zod'
 import { boundedPrepareStep, ModelMessageHistory, modelMessages } from '../../src/ai-sdk/index.js'
 import { BoundedSession, type BoundedSessionTransactionArgs, openaiAgents } from '../../src/openai-agents/index.js'
 import type { MessageFormat, RingBufferHistory } from '../../src/index.js'
+import type { BaseListChatMessageHistory } from '@langchain/core/chat_history'
+import type { BaseMessage } from '@langchain/core/messages'
+import type { Runnable } from '@langchain/core/runnables'
+import { BoundedChatMessageHistory, boundedTrimmer, chatMessages } from '../../src/langchain/index.js'
 
 describe('bounded-session/openai-agents', () => {
   it('BoundedSession is a Session, transaction-aware, and takes the SDK transaction arguments', () => {
@@ -30,5 +34,15 @@ describe('bounded-session/ai-sdk', () => {
   it('ModelMessageHistory is a RingBufferHistory of ModelMessage', () => {
     expectTypeOf<ModelMessageHistory>().toExtend<RingBufferHistory<ModelMessage>>()
     expectTypeOf(modelMessages).toEqualTypeOf<MessageFormat<ModelMessage>>()
+  })
+})
+
+describe('bounded-session/langchain', () => {
+  it('BoundedChatMessageHistory is a BaseListChatMessageHistory; boundedTrimmer is a runnable of messages', () => {
+    expectTypeOf<BoundedChatMessageHistory>().toExtend<BaseListChatMessageHistory>()
+    expectTypeOf(boundedTrimmer()).toExtend<Runnable<BaseMessage[], BaseMessage[]>>()
+    expectTypeOf(chatMessages).toEqualTypeOf<MessageFormat<BaseMessage>>()
+    // @ts-expect-error an unknown option
+    new BoundedChatMessageHistory({ maxTokenz: 1 })
   })
 })
