@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
+import { luaModule } from './src/redis/lua/loader.mjs'
 
 export default defineConfig({
   // The two classes are entries of their own (index.js re-exports them), so that a bundler that
@@ -9,7 +10,7 @@ export default defineConfig({
   // frameworks stay external (peer dependencies).
   entry: [
     'src/index.ts',
-    'src/ring-buffer-history.ts',
+    'src/history/index.ts',
     'src/bounded-session-store.ts',
     'src/redis/index.ts',
     'src/formats/index.ts',
@@ -36,4 +37,14 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
+  // The Redis scripts (src/redis/lua/*.lua) are inlined as strings, their includes resolved by the
+  // same loader vitest uses.
+  esbuildPlugins: [
+    {
+      name: 'bounded-session-lua',
+      setup(build) {
+        build.onLoad({ filter: /\.lua$/ }, (args) => ({ contents: luaModule(args.path), loader: 'js' }))
+      },
+    },
+  ],
 })

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+import { luaModule } from './src/redis/lua/loader.mjs'
 
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
 
@@ -9,6 +10,8 @@ const zodDir = process.env.BOUNDED_SESSION_ZOD_DIR
 const zodAlias = zodDir === undefined ? [] : [{ find: /^zod\/mini$/, replacement: `${zodDir}/node_modules/zod/mini/index.js` }]
 
 export default defineConfig({
+  // The Redis scripts (src/redis/lua/*.lua) load through the same loader as the build's.
+  plugins: [{ name: 'bounded-session-lua', load: (id: string) => (id.endsWith('.lua') ? luaModule(id) : undefined) }],
   resolve: {
     // The examples import the package by its published names; in tests those names mean the source.
     alias: [
@@ -22,12 +25,32 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['./test/redis-setup.ts'],
-    typecheck: {
-      enabled: true,
-      include: ['test/**/*.test-d.ts'],
-      tsconfig: './tsconfig.json',
-    },
+    // Two projects: `unit` is `npm test` (goal: under a minute on two cores); `slow` is
+    // `npm run test:slow`, the files named *.slow.test.ts (the long run, the bench smoke test),
+    // which .ci/run runs too. `npx vitest run <file>` finds a file in either.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, '**/*.slow.test.ts'],
+          typecheck: {
+            enabled: true,
+            include: ['test/**/*.test-d.ts'],
+            // Only the type tests and what they import: `npm run typecheck` checks the rest.
+            tsconfig: './tsconfig.test-d.json',
+          },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'slow',
+          include: ['test/**/*.slow.test.ts', 'examples/**/*.slow.test.ts'],
+        },
+      },
+    ],
   },
 })

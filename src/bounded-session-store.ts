@@ -6,6 +6,7 @@ import {
   InvalidClockError,
   InvalidMeasurementError,
   SessionClosingError,
+  SessionCreatingError,
   SessionLimitError,
   StoreClosedError,
 } from './errors.js'
@@ -158,7 +159,8 @@ export interface BoundedSessionStoreOptions<K, V> {
    * is added or set again, and again after every push to one of its histories.
    *
    * @defaultValue {@link SESSION_OVERHEAD_BYTES} plus the `bytes` of every `RingBufferHistory`
-   * among the session's own enumerable properties (found when it is added or set again)
+   * among the session's own enumerable properties (found when it is added or set again), or of
+   * the session itself when it is a `RingBufferHistory`
    */
   sizeOf?: ((value: V, key: K) => number) | undefined
   /**
@@ -166,6 +168,11 @@ export interface BoundedSessionStoreOptions<K, V> {
    * `s => s.generatorPromise !== null`). Busy sessions are never removed by `idle`, `max-age`,
    * `capacity`, `size` or `pressure`, and being found busy counts as activity. Called only when
    * such a removal is considered. It must not call back into the store.
+   *
+   * Over a bound with every session busy, the store does not ask again on every operation: it
+   * asks again once something can have become idle (a lease released, a `sweep()` (every
+   * `sweepIntervalMs`), a `set`, a `touch` of any session), so a host whose session finished its
+   * work can `touch` it to have the bound settled at once.
    *
    * @defaultValue never busy
    */
@@ -182,8 +189,10 @@ export interface BoundedSessionStoreOptions<K, V> {
   dispose?: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
   /**
    * How long `close()`, `remove()`, `settled()` and a key's reservation wait for a `dispose`
-   * promise, in milliseconds. A teardown that takes longer is reported as an `error`
-   * ({@link DisposeTimeoutError}, `ERR_DISPOSE_TIMEOUT`) and no longer waited for.
+   * promise, in milliseconds, from 1 to 2^31 - 1 (what `setTimeout` can wait; about 24.8
+   * days). A teardown that takes longer is reported as an `error` ({@link DisposeTimeoutError},
+   * `ERR_DISPOSE_TIMEOUT`) and no longer waited for. Timed by `monotonicNow`, so a wall clock
+   * that goes back cannot keep a teardown pending.
    *
    * @defaultValue 30_000
    */
@@ -230,6 +239,14 @@ export interface BoundedSessionStoreOptions<K, V> {
    * `unref()`ed 1 ms timer clears it, as lru-cache's `ttlResolution` does)
    */
   now?: (() => number) | undefined
+  /**
+   * The monotonic clock, in milliseconds, that times teardowns against `disposeTimeoutMs`.
+   * Inject one for deterministic tests; a reading that is not a finite number is reported as an
+   * `error` ({@link InvalidClockError}) and replaced by `performance.now()`.
+   *
+   * @defaultValue `performance.now`
+   */
+  monotonicNow?: (() => number) | undefined
 }
 
 /**
@@ -248,12 +265,13 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: callback(),
     isBusy: callback(),
     dispose: callback(),
-    disposeTimeoutMs: positiveNumber(),
+    disposeTimeoutMs: z.optional(z.number().check(z.positive(), z.lte(2 ** 31 - 1))),
     whenFull: z.optional(z.enum(['evict', 'reject'])),
     whenReserved: z.optional(z.enum(['reject', 'allow'])),
     sweepIntervalMs: z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1))),
     heapHighWaterBytes: positiveInteger(),
     now: callback(),
+    monotonicNow: callback(),
   }),
   expected: {
     maxSessions: 'an integer from 1 to 2147483647',
@@ -263,12 +281,13 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: 'a function',
     isBusy: 'a function',
     dispose: 'a function',
-    disposeTimeoutMs: 'a positive finite number',
+    disposeTimeoutMs: 'a positive number up to 2147483647',
     whenFull: "'evict' or 'reject'",
     whenReserved: "'reject' or 'allow'",
     sweepIntervalMs: 'an integer from 0 to 2147483647',
     heapHighWaterBytes: 'a positive integer',
     now: 'a function',
+    monotonicNow: 'a function',
   },
 }))
 
@@ -297,6 +316,7 @@ interface Options<K, V> {
   allowReserved: boolean
   heapHighWater: number
   now: (() => number) | undefined
+  monotonicNow: (() => number) | undefined
 }
 
 // Set once by the store's static block: lets a watcher reach its store's private resize handler.
@@ -318,7 +338,7 @@ class Entry<K, V> {
     readonly key: K,
     readonly value: V,
     public lastActive: number,
-    readonly created: number,
+    public created: number,
   ) {}
 
   /** Whether the session has left the store. */
@@ -339,6 +359,70 @@ class Watcher<K, V> implements HistoryWatcher {
   historyResized(delta: number): void {
     const store = this.store.deref()
     if (store !== undefined && !this.entry.gone) resized(store, this.entry, delta)
+  }
+}
+
+// The sessions in order of creation, kept with maxAgeMs: those past their max age are a run from
+// the head while creation times rise (`ordered`; the clock going back clears it until the next
+// compaction sorts the slots). A slot whose session left, or was born again by a set of the same
+// value (its `created` no longer matches the slot's stamp), is stale and skipped; stale slots are
+// compacted away once they outnumber the live ones, so a removed session is not held for long.
+class CreationOrder<K, V> {
+  #entries: Entry<K, V>[] = []
+  #stamps: number[] = []
+  #head = 0
+  #ordered = true
+
+  add(entry: Entry<K, V>, live: number): void {
+    const n = this.#stamps.length
+    if (n > this.#head && (this.#stamps[n - 1] as number) > entry.created) this.#ordered = false
+    this.#entries.push(entry)
+    this.#stamps.push(entry.created)
+    if (n - this.#head > 2 * live + 64) this.#compact()
+  }
+
+  // The live sessions past `maxAge` at `now` (busy or not), oldest first.
+  *pastMaxAge(now: number, maxAge: number): Generator<Entry<K, V>, undefined, undefined> {
+    const entries = this.#entries
+    const stamps = this.#stamps
+    for (let i = this.#head; i < entries.length; i++) {
+      const entry = entries[i] as Entry<K, V>
+      if (entry.gone || entry.created !== stamps[i]) {
+        if (i === this.#head) this.#drop()
+        continue
+      }
+      if (now - entry.created < maxAge) {
+        if (this.#ordered) return undefined
+        continue
+      }
+      yield entry
+    }
+    return undefined
+  }
+
+  clear(): void {
+    this.#entries = []
+    this.#stamps = []
+    this.#head = 0
+    this.#ordered = true
+  }
+
+  #drop(): void {
+    this.#entries[this.#head] = undefined as never
+    if (++this.#head > 1024 && this.#head * 2 > this.#entries.length) this.#compact()
+  }
+
+  #compact(): void {
+    const kept: Entry<K, V>[] = []
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i] as Entry<K, V>
+      if (entry !== undefined && !entry.gone && entry.created === this.#stamps[i]) kept.push(entry)
+    }
+    if (!this.#ordered) kept.sort((a, b) => a.created - b.created)
+    this.#entries = kept
+    this.#stamps = kept.map((entry) => entry.created)
+    this.#head = 0
+    this.#ordered = true
   }
 }
 
@@ -363,6 +447,8 @@ const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
 
 function historiesOf(value: unknown): WatchableHistory[] | undefined {
   if (value === null || typeof value !== 'object') return undefined
+  // A history stored as the session itself (a `Map<id, history>` port) is weighed and followed.
+  if (isWatchableHistory(value)) return [value]
   let found: WatchableHistory[] | undefined
   // for…in over an object's own keys allocates nothing, unlike Object.keys.
   for (const name in value) {
@@ -437,11 +523,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #oversized = 0 // sessions that alone outweigh maxBytes
   readonly #leases = new Map<Entry<K, V>, number>() // the leased sessions: how many leases each
   #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
+  readonly #byAge = new CreationOrder<K, V>() // with maxAgeMs
+  // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
+  // too): no scan runs again until something can have become idle (see the isBusy option).
+  #allBusy = false
   #latest = -Infinity // the latest activity stamped
   #ordered = true // activity times rise from the least recently active end (false after the clock went back)
   #overflowed = false
   #closing: Promise<void> | undefined
   readonly #tearingDown = new Map<K, Teardown>()
+  #running = 0 // dispose promises still running, timed-out ones excluded
   #creating: Map<K, Promise<V>> | undefined
   #queue: Task<K, V>[] = []
   #next = 0 // the next task of the queue to run
@@ -471,6 +562,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       allowReserved: o.whenReserved === 'allow',
       heapHighWater: o.heapHighWaterBytes ?? Infinity,
       now: o.now as Options<K, V>['now'],
+      monotonicNow: o.monotonicNow as Options<K, V>['now'],
     }
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
@@ -492,7 +584,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   get size(): number {
     const size = this.#lru.size
     if (size === 0) return 0
-    return size - this.#checked(() => this.#findExpired(this.#clock(), false).length)
+    return size - this.#checked(() => this.#countExpired(this.#clock(), false))
   }
 
   /**
@@ -501,9 +593,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   get bytes(): number {
     if (this.#lru.size === 0) return 0
-    let expired = 0
-    for (const entry of this.#checked(() => this.#findExpired(this.#clock(), false))) expired += entry.weight
-    return this.#bytes - expired
+    return this.#bytes - this.#checked(() => this.#countExpired(this.#clock(), true))
   }
 
   /**
@@ -521,12 +611,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   /**
-   * Refreshes a session's idle time and recency, as `get` does.
+   * Refreshes a session's idle time and recency, as `get` does, and tells the store that sessions
+   * may have become idle: a bound that busy sessions kept exceeded is settled again.
    *
    * @returns whether a live session was found
    */
   touch(key: K): boolean {
-    return this.#read(key, this.#clock()) !== undefined
+    const now = this.#clock()
+    // A touch says the session changed: a bound that busy sessions kept exceeded is looked at again.
+    this.#allBusy = false
+    return this.#read(key, now) !== undefined
   }
 
   /** The live session under `key`, refreshing nothing and removing nothing. */
@@ -579,6 +673,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
    * @throws {@link SessionClosingError} when the teardown of a previous session under `key` is still running (unless `whenReserved: 'allow'`)
+   * @throws {@link SessionCreatingError} when no live session is under `key` and a `getOrCreateAsync` of it is still creating one
    * @throws {@link StoreClosedError} once `close()` was called
    * @example
    * ```ts
@@ -592,6 +687,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     if (found !== undefined) return found.value
     // A dispose run by settling a bound may have closed the store.
     this.#assertOpen('getOrCreate')
+    // One create per key: a session made now would be replaced when the async one is stored.
+    if (this.#creating !== undefined && this.#creating.has(key)) throw new SessionCreatingError(key)
     this.#stats.misses++
     this.#depth++
     try {
@@ -752,6 +849,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const held = this.#leases.get(entry) ?? 1
       if (held > 1) this.#leases.set(entry, held - 1)
       else this.#leases.delete(entry)
+      this.#allBusy = false
       const now = this.#clock()
       this.#stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
@@ -792,8 +890,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // The teardowns of this operation (or of the one running it, from a dispose) start first.
       await undefined
       while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
+      if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer)
+      this.#timeoutTimer = undefined
       if (failed) throw error
     })()
+    // The host now waits for the teardowns: their timeout must keep the process alive.
+    this.#timeoutTimer?.ref?.()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
     this.#sweepTimer = undefined
     if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
@@ -851,7 +953,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       misses: s.misses,
       removed: { ...s.removed },
       errors: s.errors,
-      tearingDown: [...this.#tearingDown.values()].reduce((n, t) => n + t.running, 0),
+      tearingDown: this.#running,
     }
   }
 
@@ -944,12 +1046,15 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         const dispose = this.#o.dispose
         if (dispose !== undefined) {
           let result: unknown
+          let thenable = false
           try {
             result = dispose(value, key, task[2])
+            // A `then` getter may throw too: that is the dispose's error, not the operation's.
+            thenable = isThenable(result)
           } catch (error) {
             this.#report(error, key)
           }
-          if (isThenable(result)) this.#track(key, result)
+          if (thenable) this.#track(key, result as PromiseLike<void>)
         }
         if (this.#hears('remove')) this.emit('remove', key, value, task[2])
         return
@@ -988,9 +1093,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#queue.push(['error', error, key])
   }
 
+  // The monotonic time that teardowns are timed by (never throws: a teardown must be tracked).
+  #monotonic(): number {
+    const clock = this.#o.monotonicNow
+    if (clock === undefined) return performance.now()
+    const now = clock()
+    if (typeof now === 'number' && Number.isFinite(now)) return now
+    this.#report(new InvalidClockError(now), undefined)
+    return performance.now()
+  }
+
   // A teardown promise: the key stays reserved until it settles or times out.
   #track(key: K, result: PromiseLike<void>): void {
-    const now = this.#clock()
+    const now = this.#monotonic()
     let teardown = this.#tearingDown.get(key)
     if (teardown !== undefined && teardown.deadline <= now) {
       this.#giveUp(key, teardown)
@@ -1006,10 +1121,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
     const t = teardown
     t.running++
+    this.#running++
     t.deadline = now + this.#o.disposeTimeout
     this.#scheduleTimeouts(this.#o.disposeTimeout)
     const settle = (): void => {
-      if (this.#tearingDown.get(key) !== t || --t.running > 0) return
+      if (this.#tearingDown.get(key) !== t) return
+      this.#running--
+      if (--t.running > 0) return
       this.#tearingDown.delete(key)
       t.finish()
       if (this.#tearingDown.size === 0 && this.#timeoutTimer !== undefined) {
@@ -1024,24 +1142,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     })
   }
 
-  // One timer for every running teardown, set for the earliest deadline.
+  // One timer for every running teardown, set for the earliest deadline. It is unref'd, but for
+  // while the host awaits close(): then it is what the host waits for.
   #scheduleTimeouts(delay: number): void {
     if (this.#timeoutTimer !== undefined) return
     this.#timeoutTimer = setTimeout(() => {
       this.#timeoutTimer = undefined
       this.#timeOut()
     }, delay)
-    this.#timeoutTimer.unref?.()
+    if (this.#closing === undefined) this.#timeoutTimer.unref?.()
   }
 
   #timeOut(): void {
-    let now: number
-    try {
-      now = this.#clock()
-    } catch (error) {
-      now = Infinity // a broken clock must not leave close() waiting forever
-      this.#report(error, undefined)
-    }
+    const now = this.#monotonic()
     let next = Infinity
     for (const [key, t] of this.#tearingDown) {
       if (t.deadline > now) next = Math.min(next, t.deadline - now)
@@ -1054,6 +1167,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // Stops waiting for a teardown past its deadline, and says so.
   #giveUp(key: K, t: Teardown): void {
     this.#tearingDown.delete(key)
+    this.#running -= t.running
     t.finish()
     this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
   }
@@ -1063,8 +1177,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #reserved(key: K): boolean {
     const t = this.#tearingDown.size > 0 ? this.#tearingDown.get(key) : undefined
     if (t !== undefined) {
-      // Past its deadline by the store's clock, it no longer holds the key (the timer may not have run yet).
-      if (t.deadline > this.#clock()) return true
+      // Past its deadline, it no longer holds the key (the timer may not have run yet).
+      if (t.deadline > this.#monotonic()) return true
       this.#checked(() => this.#giveUp(key, t))
     }
     // Teardowns queued but not yet run (a dispose or listener calling back into the store).
@@ -1079,15 +1193,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // `lease`), or undefined. A lease is held before a pending bound is settled.
   #read(key: K, now: number, lease = false): Entry<K, V> | undefined {
     const entry = this.#lru.get(key as IndexKey<K>)
+    const settle = this.#overflowed && (!this.#allBusy || this.#hears('overflow'))
     if (entry === undefined) {
-      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
+      if (settle) this.#checked(() => this.#enforce(undefined, now))
       return undefined
     }
-    if (this.#timeUp(entry, now) !== undefined || this.#overflowed) {
+    if (settle || this.#timeUp(entry, now) !== undefined) {
       this.#checked(() => {
         const expiry = this.#expiry(entry, now, false)
-        if (expiry !== undefined && !entry.gone) this.#take(entry, expiry)
-        else {
+        if (expiry !== undefined && !entry.gone) {
+          this.#take(entry, expiry)
+          // A session past its time was found idle: others may be idle too.
+          this.#allBusy = false
+        } else {
           this.#stamp(entry, now)
           if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
         }
@@ -1141,6 +1259,36 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #timeUp(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
     if (now - entry.created >= this.#o.maxAge) return 'max-age'
     return now - entry.lastActive >= this.#o.idleTtl ? 'idle' : undefined
+  }
+
+  // Starts a session's life at `now` (with maxAgeMs).
+  #born(entry: Entry<K, V>, now: number): void {
+    entry.created = now
+    if (now < this.#oldestCreated) this.#oldestCreated = now
+    this.#byAge.add(entry, this.#lru.size)
+  }
+
+  // How many expired sessions (past a time limit and not busy) are held, or what they weigh
+  // (`weigh`). Reads only the expired ones: the idle ones are a run from the least recently
+  // active end, and the ones past their max age a run from the oldest end of the creation order.
+  #countExpired(now: number, weigh: boolean): number {
+    let n = 0
+    if (!this.#ordered) {
+      for (const entry of this.#findExpired(now, false)) n += weigh ? entry.weight : 1
+      return n
+    }
+    const idleTtl = this.#o.idleTtl
+    for (const entry of this.#entries(true)) {
+      if (now - entry.lastActive < idleTtl) break
+      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
+    }
+    if (this.#o.maxAge === Infinity || now - this.#oldestCreated < this.#o.maxAge) return n
+    for (const entry of this.#byAge.pastMaxAge(now, this.#o.maxAge)) {
+      // Idle past its time too: counted by the walk above.
+      if (now - entry.lastActive >= idleTtl) continue
+      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
+    }
+    return n
   }
 
   // Marks the session active at `now`; it is (or is about to be made) the most recent.
@@ -1229,6 +1377,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined && Object.is(found.value, value)) {
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
+      // Past its max age it starts a new life, as an insert would (else it would still be expired).
+      this.#allBusy = false
+      if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
       this.#stamp(found, now)
       this.#watch(found, histories)
       this.#setWeight(found, weight)
@@ -1241,10 +1392,11 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const expiry = this.#expiry(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
+    this.#allBusy = false
     if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
-    const entry = new Entry(key, value, now, this.#o.maxAge === Infinity ? 0 : now)
+    const entry = new Entry(key, value, now, 0)
     this.#stamp(entry, now)
-    if (entry.created < this.#oldestCreated) this.#oldestCreated = entry.created
+    if (this.#o.maxAge !== Infinity) this.#born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
@@ -1278,20 +1430,35 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       overflowed = true
       if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
     }
+    if (over && this.#allBusy) {
+      // Nothing can have become idle since every session was found busy: no scan, the same report.
+      if (!reject && this.#lru.size > maxSessions) report('maxSessions', maxSessions)
+      if (this.#bytes > maxBytes) report('maxBytes', maxBytes)
+      return
+    }
+    let blocked = false
     // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
     const hopeless = exclude !== undefined && exclude.weight > maxBytes
     if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
     // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
     if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
+      blocked = true
       report('maxSessions', maxSessions)
     }
     if (this.#bytes > maxBytes) {
       // The session this operation uses alone outweighs maxBytes: evicting the others for it
       // would only empty the store. They stay, the overflow is reported, and the next operation
       // that does not use it evicts it.
-      if (hopeless || this.#evictWhile(true, maxBytes, 'size', exclude, now)) report('maxBytes', maxBytes)
+      if (hopeless) report('maxBytes', maxBytes)
+      else if (this.#evictWhile(true, maxBytes, 'size', exclude, now)) {
+        blocked = true
+        report('maxBytes', maxBytes)
+      }
     }
     this.#overflowed = overflowed
+    // Every session the scans met was busy; so is the excluded one (else the next operation that
+    // does not use it may evict it, and must look).
+    this.#allBusy = blocked && (exclude === undefined || exclude.gone || this.#busy(exclude))
   }
 
   // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
@@ -1356,6 +1523,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
     let removed = 0
     this.#depth++
+    this.#allBusy = false
     try {
       this.#findExpired(now, true)
       this.#enforce(undefined, now)
@@ -1406,7 +1574,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const entries = [...this.#entries(true)]
       this.#lru.clear()
       for (const entry of entries) this.#take(entry, reason, false)
+      this.#byAge.clear()
       this.#overflowed = false
+      this.#allBusy = false
     } finally {
       this.#end(surface)
     }

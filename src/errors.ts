@@ -13,10 +13,12 @@ export type ErrorCode =
   | 'ERR_SESSION_LIMIT'
   | 'ERR_STORE_CLOSED'
   | 'ERR_SESSION_CLOSING'
+  | 'ERR_SESSION_CREATING'
   | 'ERR_DISPOSE_TIMEOUT'
   | 'ERR_INVALID_CLOCK'
   | 'ERR_REDIS_COMMAND'
   | 'ERR_REDIS_DATA'
+  | 'ERR_REDIS_CONFIG'
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
   | 'ERR_SESSION_TRANSACTION'
@@ -243,6 +245,25 @@ export class SessionClosingError extends Error {
 }
 
 /**
+ * Thrown by `getOrCreate` for a key with no live session while a `getOrCreateAsync` of the same
+ * key is still creating one: a second session would be made and then replaced (and disposed)
+ * while its caller uses it. Nothing is created. Await `getOrCreateAsync` instead.
+ */
+export class SessionCreatingError extends Error {
+  /** Always `'ERR_SESSION_CREATING'`. */
+  readonly code = 'ERR_SESSION_CREATING' as const
+  /** The key whose session is being created. */
+  readonly key: unknown
+
+  /** @param key - the key being created */
+  constructor(key: unknown) {
+    super(`Expected no \`getOrCreateAsync\` of ${describeValue(key)} in flight for \`getOrCreate()\`, but its \`create\` is still running`)
+    this.name = 'SessionCreatingError'
+    this.key = key
+  }
+}
+
+/**
  * Reported (as a store's `error` event, never thrown) when a `dispose` has not settled after
  * `disposeTimeoutMs`: `close()`, `remove()`, `settled()` and the key's reservation stop waiting for it.
  */
@@ -401,3 +422,26 @@ export class InvalidMessageError extends TypeError {
   }
 }
 
+/**
+ * Thrown by `bounded-session/redis` when the server is set up in a way that breaks its
+ * guarantees: a `maxmemory-policy` that may evict any key (`allkeys-lru`, `allkeys-lfu`,
+ * `allkeys-random`), which can silently drop a session's fence, a lease or the token counter.
+ * Use `noeviction` (or a `volatile-*` policy, see the docs), or opt in with
+ * `allowAllKeysEviction: true`. Nothing is changed.
+ */
+export class RedisConfigError extends Error {
+  /** Always `'ERR_REDIS_CONFIG'`. */
+  readonly code = 'ERR_REDIS_CONFIG' as const
+  /** The server setting at fault, such as `'maxmemory-policy'`. */
+  readonly setting: string
+  /** Its value on the server. */
+  readonly value: string
+
+  /** @param setting - the server setting; @param value - its value; @param expected - what is needed, in words */
+  constructor(setting: string, value: string, expected: string) {
+    super(`Expected the Redis server's \`${setting}\` to be ${expected}, got \`${value}\``)
+    this.name = 'RedisConfigError'
+    this.setting = setting
+    this.value = value
+  }
+}

@@ -6,6 +6,7 @@ import type { HistorySnapshot as MemorySnapshot } from '../src/index.js'
 import {
   type HistorySnapshot,
   type NodeRedisLike,
+  type PushOptions,
   type RedisClient,
   RedisHistory,
   type RedisHistoryCheckpoint,
@@ -24,6 +25,8 @@ describe('bounded-session/redis types', () => {
   test('the history is async and typed by its message', () => {
     type M = { role: 'user'; content: string }
     expectTypeOf<RedisHistory<M>['push']>().returns.toEqualTypeOf<Promise<number>>()
+    expectTypeOf<RedisHistory<M>['pushWith']>().parameters.toEqualTypeOf<[PushOptions, ...M[]]>()
+    expectTypeOf<PushOptions>().toEqualTypeOf<{ idempotencyKey?: string | undefined; pinned?: boolean | undefined }>()
     expectTypeOf<RedisHistory<M>['toArray']>().returns.toEqualTypeOf<Promise<M[]>>()
     expectTypeOf<RedisHistory<M>['checkpoint']>().returns.toEqualTypeOf<Promise<RedisHistoryCheckpoint>>()
     // One snapshot format for memory and Redis.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { RedisCommandError, RedisDataError } from '../errors.js'
+import { InvalidArgumentError, RedisCommandError, RedisDataError } from '../errors.js'
 
 /**
  * The one thing `bounded-session/redis` needs from a Redis client: send a command with its
@@ -31,6 +31,14 @@ export interface NodeRedisLike {
  * Wraps a connected `redis` (node-redis) client as a {@link RedisClient}. Use it with the
  * client's default RESP2 protocol.
  *
+ * A node-redis cluster client (`createCluster`) is refused with {@link InvalidArgumentError}
+ * (`ERR_INVALID_ARGUMENT`): its raw command method needs each command's key to route it, which a
+ * {@link RedisClient} does not give. On Redis Cluster, use an ioredis (or iovalkey) `Cluster`,
+ * which works as it is.
+ *
+ * @throws {@link InvalidArgumentError} for a node-redis cluster client, or an object without
+ * `sendCommand`
+ *
  * @example
  * ```ts
  * import { createClient } from 'redis'
@@ -39,6 +47,17 @@ export interface NodeRedisLike {
  * ```
  */
 export function fromNodeRedis(client: NodeRedisLike): RedisClient {
+  if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+    throw new InvalidArgumentError('client', client, 'a node-redis client (from `createClient`)')
+  }
+  // A RedisCluster has these getters; a RedisClient has neither.
+  if ('masters' in client && 'slots' in client) {
+    throw new InvalidArgumentError(
+      'client',
+      client,
+      'a node-redis client from `createClient`, not a cluster client from `createCluster` (on Redis Cluster, use an ioredis or iovalkey `Cluster`)',
+    )
+  }
   return { call: (command, args) => client.sendCommand([command, ...args]) }
 }
 

@@ -1,8 +1,8 @@
 // The public surface of `bounded-session/redis`. The package root never imports this file, so a
 // user of the in-memory classes installs no Redis client.
 export { RedisHistory } from './redis-history.js'
-export type { RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
-export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../ring-buffer-history.js'
+export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
+export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../history/types.js'
 export { RedisSessionRegistry } from './redis-session-registry.js'
 export type {
   AcquireOptions,
@@ -14,6 +14,7 @@ export type {
 export { fromNodeRedis } from './client.js'
 export type { NodeRedisLike, RedisClient } from './client.js'
 export {
+  InvalidArgumentError,
   InvalidCheckpointError,
   InvalidMeasurementError,
   InvalidOptionsError,

@@ -10,11 +10,14 @@ export interface SessionKeys {
   readonly messages: string
   /** LIST parallel to `messages`: "seq,bytes,tokens,flags" per message. */
   readonly info: string
-  /**
-   * HASH of totals, protection, checkpoint lines, the fencing token and the ids of the latest
-   * pushes (so a push resent after a reconnect applies once).
-   */
+  /** HASH of totals, protection, checkpoint lines, the fencing token and its deadline. */
   readonly state: string
+  /**
+   * ZSET of the ids of the pushes applied within the idempotency window (score: the server's
+   * time in ms), so that a push resent after a reconnect, or retried under the caller's
+   * idempotency key, applies once. It expires with the window.
+   */
+  readonly applied: string
 }
 
 /** The default key prefix. */
@@ -32,12 +35,12 @@ export function sessionIdOf(value: unknown, field: string): string {
 /** The keys of session `id` under `prefix`. */
 export function sessionKeys(prefix: string, id: string): SessionKeys {
   const base = `${prefix}{${id}}:`
-  return { messages: `${base}m`, info: `${base}i`, state: `${base}s` }
+  return { messages: `${base}m`, info: `${base}i`, state: `${base}s`, applied: `${base}d` }
 }
 
 /** The keys as the array the scripts take, in their order. */
 export function keyList(keys: SessionKeys): string[] {
-  return [keys.messages, keys.info, keys.state]
+  return [keys.messages, keys.info, keys.state, keys.applied]
 }
 
 /** The registry's keys. */
@@ -48,7 +51,10 @@ export interface RegistryKeys {
   readonly token: string
   /** STREAM of departures: fields `id`, `reason`. */
   readonly departures: string
-  /** Prefix of the lease keys (STRING, the lease's token, with a PX expiry). */
+  /**
+   * HASH of the leases held: session id → `"<token>:<deadline>"`, the deadline in ms on the
+   * server's clock (an entry past it is a lease that ran out).
+   */
   readonly lease: string
 }
 

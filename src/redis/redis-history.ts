@@ -1,235 +1,22 @@
 import { randomBytes } from 'node:crypto'
-import * as z from 'zod/mini'
-import {
-  InvalidCheckpointError,
-  InvalidMeasurementError,
-  InvalidOptionsError,
-  InvalidSnapshotError,
-  LeaseFencedError,
-  MessageTooLargeError,
-  RedisDataError,
-} from '../errors.js'
-import { callback, lazyOptionsParser, positiveInteger } from '../options.js'
-import {
-  defaultCountTokens,
-  defaultSizeOf,
-  type HistoryBudget,
-  type HistoryMeasure,
-  type HistorySnapshot,
-  type RingBufferHistoryOptions,
-  type ShrinkMessage,
-} from '../ring-buffer-history.js'
-import type { RedisClient } from './client.js'
+import { InvalidArgumentError, InvalidCheckpointError, InvalidOptionsError, LeaseFencedError, MessageTooLargeError, RedisDataError } from '../errors.js'
+import { defaultCountTokens, defaultSizeOf } from '../history/measures.js'
+import type { HistoryBudget, HistoryMeasure, HistorySnapshot } from '../history/types.js'
+import type { RedisClient, Script } from './client.js'
+import { budgetArgs, jsonSerializer, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
 import { pushScript, readScript, rollbackScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
+import {
+  type PushOptions,
+  parseOptions,
+  type RedisHistoryCheckpoint,
+  type RedisHistoryOptions,
+  type RedisHistoryStats,
+  type RedisSerializer,
+} from './redis-history-options.js'
+import { assertEvictionPolicy } from './server-check.js'
 
-/** How messages are written to Redis and read back. */
-export interface RedisSerializer<T> {
-  /** Turns a message into the string stored. */
-  serialize(message: T): string
-  /** Turns a stored string back into the message. */
-  deserialize(stored: string): T
-}
-
-/** What {@link RedisHistory.stats} reports. */
-export interface RedisHistoryStats {
-  /** Messages held. */
-  length: number
-  /** Their bytes, as `sizeOf` counted them when they were pushed. */
-  bytes: number
-  /** Their tokens, as `countTokens` counted them when they were pushed. */
-  tokens: number
-  /** Messages trimmed by pushes since the session's keys were created. */
-  evictedCount: number
-}
-
-/**
- * A position made by {@link RedisHistory.checkpoint}: plain data, so it can be handed to another
- * process (as JSON) and rolled back to there.
- */
-export interface RedisHistoryCheckpoint {
-  /** The session id of the history that made it. */
-  readonly key: string
-  /** How many messages the session had been given when it was made. */
-  readonly position: number
-  /** The session's rollback count when it was made. */
-  readonly line: number
-}
-
-/**
- * Options of {@link RedisHistory}. `client` and `key` are required. The budgets, measures and
- * callbacks are `RingBufferHistory`'s and trimming follows the same rules to the message; the
- * measures and `pin`/`startOn` run in this process at push time, and what they found (size,
- * tokens, flags) travels with the message.
- *
- * @typeParam T - the message type
- */
-export interface RedisHistoryOptions<T>
-  extends Pick<
-    RingBufferHistoryOptions<T>,
-    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo'
-  > {
-  /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
-  client: RedisClient
-  /** The session id: a non-empty string (or a finite number) without `{` or `}`. */
-  key: string | number
-  /**
-   * The prefix of every key. The session's keys are `<prefix>{<key>}:m`, `:i` and `:s`.
-   *
-   * @defaultValue 'bs:'
-   */
-  prefix?: string | undefined
-  /**
-   * How long the session's keys live without a push or read, in milliseconds; every push and
-   * read sets the expiry again, in the same script. `0`: the keys never expire.
-   *
-   * @defaultValue 3_600_000 (one hour)
-   */
-  idleTtlMs?: number | undefined
-  /**
-   * How messages are stored.
-   *
-   * @defaultValue JSON (`JSON.stringify` / `JSON.parse`)
-   */
-  serializer?: RedisSerializer<T> | undefined
-  /**
-   * Makes a message that does not fit smaller (see `truncateContent`). Runs in this process;
-   * `room` is read from the server, and the push is tried again with the smaller message.
-   *
-   * @defaultValue a message that does not fit throws {@link MessageTooLargeError}
-   */
-  shrink?: ShrinkMessage<T> | undefined
-  /**
-   * A lease (from `RedisSessionRegistry.acquire`) or any `{ token }`: every write carries its
-   * token, and the server refuses it with {@link LeaseFencedError} once the session has seen a
-   * newer one.
-   *
-   * @defaultValue writes are not fenced
-   */
-  fence?: {
-    /** The lease's fencing token. */
-    readonly token: number
-  } | undefined
-}
-
-const isClient = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && typeof (value as { call?: unknown }).call === 'function'
-const isSerializer = (value: unknown): boolean =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as RedisSerializer<unknown>).serialize === 'function' &&
-  typeof (value as RedisSerializer<unknown>).deserialize === 'function'
-const isFence = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && Number.isSafeInteger((value as { token?: unknown }).token)
-
-const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
-  schema: z.strictObject({
-    client: z.custom<RedisClient>(isClient),
-    key: z.union([z.string(), z.number()]),
-    prefix: z.optional(z.string().check(z.regex(/^[^{}]*$/))),
-    idleTtlMs: z.optional(z.number().check(z.int(), z.nonnegative())),
-    serializer: z.optional(z.custom<RedisSerializer<unknown>>(isSerializer)),
-    maxMessages: positiveInteger(),
-    maxBytes: positiveInteger(),
-    maxTokens: positiveInteger(),
-    sizeOf: callback(),
-    countTokens: callback(),
-    pin: callback(),
-    maxPinned: z.optional(z.number().check(z.int(), z.nonnegative())),
-    startOn: callback(),
-    trimTo: z.optional(z.number().check(z.gte(0), z.lte(1))),
-    shrink: callback(),
-    fence: z.optional(z.custom<{ token: number }>(isFence)),
-  }),
-  expected: {
-    client: 'a Redis client (an object with a `call` method)',
-    key: 'a non-empty string (or a finite number) without `{` or `}`',
-    prefix: 'a string without `{` or `}`',
-    idleTtlMs: 'a non-negative integer',
-    serializer: 'an object with `serialize` and `deserialize` functions',
-    maxMessages: 'a positive integer',
-    maxBytes: 'a positive integer',
-    maxTokens: 'a positive integer',
-    sizeOf: 'a function',
-    countTokens: 'a function',
-    pin: 'a function',
-    maxPinned: 'a non-negative integer',
-    startOn: 'a function',
-    trimTo: 'a number from 0 to 1',
-    shrink: 'a function',
-    fence: 'an object with an integer `token`',
-  },
-}))
-
-const PINNED = 1
-const STARTS_TURN = 2
-const MAX_MEASURE = 0xffff_ffff
-const jsonSerializer: RedisSerializer<unknown> = { serialize: (m) => JSON.stringify(m), deserialize: (s) => JSON.parse(s) as unknown }
-
-interface Measured<T> {
-  message: T
-  bytes: number
-  tokens: number
-  flags: number
-}
-
-function measureWith<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'countTokens'): number {
-  const value = fn(message)
-  if (typeof value !== 'number' || !(value >= 0) || value > MAX_MEASURE) throw new InvalidMeasurementError(name, value)
-  return Math.ceil(value)
-}
-
-const budgetFields = ['maxMessages', 'maxBytes', 'maxTokens', 'trimTo'] as const
-
-// The window's budget as the script's arguments ('' = no limit), with RingBufferHistory's checks.
-function budgetArgs(budget: unknown): string[] {
-  if (budget === undefined) return ['', '', '', '1']
-  if (budget === null || typeof budget !== 'object' || Array.isArray(budget)) throw new InvalidOptionsError('budget', budget, 'an object or undefined')
-  const record = budget as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (!(budgetFields as readonly string[]).includes(key)) {
-      throw new InvalidOptionsError(key, record[key], `a known budget field (${budgetFields.join(', ')})`)
-    }
-  }
-  const out: string[] = []
-  for (const key of ['maxMessages', 'maxBytes', 'maxTokens'] as const) {
-    const value = record[key]
-    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)) {
-      throw new InvalidOptionsError(key, value, 'a positive integer')
-    }
-    out.push(value === undefined ? '' : String(value))
-  }
-  const trimTo = record.trimTo
-  if (trimTo !== undefined && (typeof trimTo !== 'number' || !(trimTo >= 0 && trimTo <= 1))) {
-    throw new InvalidOptionsError('trimTo', trimTo, 'a number from 0 to 1')
-  }
-  out.push(String(trimTo ?? 1))
-  return out
-}
-
-// RingBufferHistory's checks of a snapshot, with its error.
-function snapshotFields(snapshot: unknown): { messages: unknown[]; pinned: Set<number>; evictedCount: number } {
-  if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) {
-    throw new InvalidSnapshotError('snapshot', snapshot, 'an object made by snapshot()')
-  }
-  const { version, messages, pinned, evictedCount } = snapshot as Record<string, unknown>
-  if (version !== 1) throw new InvalidSnapshotError('version', version, '1')
-  if (!Array.isArray(messages)) throw new InvalidSnapshotError('messages', messages, 'an array')
-  if (!Array.isArray(pinned)) throw new InvalidSnapshotError('pinned', pinned, 'an array of indexes')
-  const set = new Set<number>()
-  let previous = -1
-  for (const index of pinned as unknown[]) {
-    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index <= previous || index >= messages.length) {
-      throw new InvalidSnapshotError('pinned', pinned, `ascending indexes below ${messages.length}`)
-    }
-    set.add(index)
-    previous = index
-  }
-  if (typeof evictedCount !== 'number' || !Number.isSafeInteger(evictedCount) || evictedCount < 0) {
-    throw new InvalidSnapshotError('evictedCount', evictedCount, 'a non-negative integer')
-  }
-  return { messages, pinned: set, evictedCount }
-}
+export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history-options.js'
 
 /**
  * A conversation history kept in Redis (or Valkey), bounded by the same rules as
@@ -260,6 +47,7 @@ export class RedisHistory<T> {
   readonly #id: string
   readonly #keys: string[]
   readonly #ttl: string
+  readonly #window: string
   readonly #serializer: RedisSerializer<T>
   readonly #maxMessages: number
   readonly #maxBytes: number
@@ -273,6 +61,8 @@ export class RedisHistory<T> {
   readonly #shrink: RedisHistoryOptions<T>['shrink']
   readonly #fence: string
   readonly #writer = randomBytes(8).toString('hex')
+  readonly #allowEviction: boolean
+  #checked: Promise<void> | undefined
   #pushes = 0
 
   /**
@@ -285,6 +75,8 @@ export class RedisHistory<T> {
     this.#id = sessionIdOf(o.key, 'key')
     this.#keys = keyList(sessionKeys(o.prefix ?? DEFAULT_PREFIX, this.#id))
     this.#ttl = String(o.idleTtlMs ?? 3_600_000)
+    this.#window = String(o.idempotencyWindowMs ?? 600_000)
+    this.#allowEviction = o.allowAllKeysEviction === true
     this.#serializer = (o.serializer ?? jsonSerializer) as RedisSerializer<T>
     this.#maxMessages = o.maxMessages ?? 50
     this.#maxBytes = o.maxBytes ?? Infinity
@@ -333,32 +125,50 @@ export class RedisHistory<T> {
    * @throws {@link RedisDataError} when the session's keys hold something else
    */
   async push(...messages: T[]): Promise<number> {
-    return this.#write(messages, 0, '')
+    return this.#write(messages, 0, '', undefined)
   }
 
   /** Like {@link RedisHistory.push}, with every message flagged pinned. */
   async pushPinned(...messages: T[]): Promise<number> {
-    return this.#write(messages, PINNED, '')
+    return this.#write(messages, PINNED, '', undefined)
+  }
+
+  /**
+   * Like {@link RedisHistory.push}, with options. With `idempotencyKey`, the push is applied at
+   * most once per key within `idempotencyWindowMs`, from any process: retry a push whose outcome
+   * you do not know (a {@link RedisCommandError}: the reply was lost) with the same key, and it
+   * lands once. A push already applied under the key resolves with the current length.
+   *
+   * @returns the new length
+   * @throws {@link InvalidArgumentError} when `idempotencyKey` is not a non-empty string
+   */
+  async pushWith(options: PushOptions, ...messages: T[]): Promise<number> {
+    const key = options?.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 512)) {
+      throw new InvalidArgumentError('idempotencyKey', key, 'a string of 1 to 512 characters, or undefined')
+    }
+    return this.#write(messages, options.pinned === true ? PINNED : 0, '', key === undefined ? undefined : `k:${key}`)
   }
 
   /**
    * Replaces the whole content with `messages`, trimmed as pushes would, in one atomic step. The
-   * trimmed count, checkpoints and fencing token are kept.
+   * trimmed count and fencing token are kept; every checkpoint is withdrawn.
    *
    * @returns the new length
    */
   async reset(messages: Iterable<T> = []): Promise<number> {
-    return this.#write([...messages], 0, 'reset')
+    return this.#write([...messages], 0, 'reset', undefined)
   }
 
-  /** Removes every message, in one atomic step. Not counted as trimming. */
+  /** Removes every message, in one atomic step. Not counted as trimming. Every checkpoint is withdrawn. */
   async clear(): Promise<void> {
-    await this.#write([], 0, 'reset')
+    await this.#write([], 0, 'reset', undefined)
   }
 
   /**
    * Replaces the content with a snapshot's (from this class or `RingBufferHistory`), re-measured
    * with this history's options and trimmed as pushes would; the snapshot's pinned flags are kept.
+   * Every checkpoint is withdrawn.
    *
    * @returns the new length
    * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is changed
@@ -366,7 +176,7 @@ export class RedisHistory<T> {
   async restore(snapshot: HistorySnapshot<T>): Promise<number> {
     const { messages, pinned, evictedCount } = snapshotFields(snapshot)
     const measured = (messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
-    return this.#send(measured, String(evictedCount))
+    return this.#send(measured, String(evictedCount), undefined)
   }
 
   /** The messages, oldest first. Refreshes the expiry. */
@@ -383,7 +193,7 @@ export class RedisHistory<T> {
    * @throws {@link InvalidOptionsError} when a budget field is not a positive integer
    */
   async window(budget?: HistoryBudget): Promise<T[]> {
-    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget) as [string, string, string, string]
+    const [maxMessages, maxBytes, maxTokens, trimTo] = budgetArgs(budget)
     return this.#decode(await this.#read(['window', maxMessages, maxBytes, maxTokens, this.#limits[5] as string, trimTo]))
   }
 
@@ -419,7 +229,14 @@ export class RedisHistory<T> {
 
   /**
    * Removes the messages pushed after `checkpoint` that are still held, as
-   * `RingBufferHistory.rollback` does, in one atomic step. Checkpoints made after it are withdrawn.
+   * `RingBufferHistory.rollback` does, in one atomic step.
+   *
+   * A checkpoint stays valid until the history is rolled back to a point before it, or until
+   * `clear()`, `reset()` or `restore()`; a rollback to it, or to a later checkpoint, keeps it
+   * valid. Positions do not count rolled-back pushes: after a rollback the next push takes the
+   * position rolled back to, so a checkpoint made then is at that same position. The server keeps
+   * the last 1,024 rollbacks to ever later positions; past that, the checkpoints older than the
+   * oldest of them are withdrawn.
    *
    * @returns how many messages were removed
    * @throws {@link InvalidCheckpointError} for a checkpoint of another session, or one withdrawn
@@ -430,7 +247,7 @@ export class RedisHistory<T> {
     if (c === null || typeof c !== 'object' || c.key !== this.#id || !Number.isSafeInteger(c.position) || !Number.isSafeInteger(c.line)) {
       throw new InvalidCheckpointError(checkpoint)
     }
-    const reply = (await rollbackScript.run(this.#client, this.#keys, [
+    const reply = (await this.#run(rollbackScript, [
       this.#fence,
       this.#ttl,
       String(c.position),
@@ -454,22 +271,23 @@ export class RedisHistory<T> {
     }
   }
 
-  async #write(messages: T[], flags: number, mode: string): Promise<number> {
+  async #write(messages: T[], flags: number, mode: string, pushId: string | undefined): Promise<number> {
     return this.#send(
       messages.map((m) => this.#measure(m, flags)),
       mode,
+      pushId,
     )
   }
 
-  async #send(measured: Measured<T>[], mode: string): Promise<number> {
+  async #send(measured: Measured<T>[], mode: string, callerId: string | undefined): Promise<number> {
     const payloads = measured.map((m) => this.#serialize(m.message))
     // The same id on every try: a push resent by the client after a reconnect applies once.
-    const pushId = `${this.#writer}:${this.#pushes++}`
+    const pushId = callerId ?? `p:${this.#writer}:${this.#pushes++}`
     const shrunk = new Set<number>()
     for (;;) {
-      const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, String(measured.length)]
+      const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, this.#window, String(measured.length)]
       measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), payloads[i] as string))
-      const reply = (await pushScript.run(this.#client, this.#keys, args)) as unknown[]
+      const reply = (await this.#run(pushScript, args)) as unknown[]
       const status = Number(reply[0])
       if (status === 0) return Number(reply[1])
       if (status === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
@@ -489,7 +307,14 @@ export class RedisHistory<T> {
         bytes: measureWith(this.#sizeOf, m, 'sizeOf'),
         tokens: measureWith(this.#countTokens, m, 'countTokens'),
       }))
-      measured[index] = { ...this.#measure(smaller, before.flags & PINNED), message: smaller }
+      // The flags stay those of the message as pushed (pin and startOn are not run again), as in
+      // RingBufferHistory.
+      measured[index] = {
+        message: smaller,
+        bytes: measureWith(this.#sizeOf, smaller, 'sizeOf'),
+        tokens: measureWith(this.#countTokens, smaller, 'countTokens'),
+        flags: before.flags,
+      }
       payloads[index] = this.#serialize(smaller)
     }
   }
@@ -500,8 +325,14 @@ export class RedisHistory<T> {
     return stored
   }
 
-  #read(args: string[]): Promise<unknown> {
-    return readScript.run(this.#client, this.#keys, [args[0] as string, this.#ttl, ...args.slice(1)])
+  async #read(args: string[]): Promise<unknown> {
+    return this.#run(readScript, [args[0] as string, this.#ttl, this.#fence, ...args.slice(1)])
+  }
+
+  // Every script runs after the server's eviction policy was checked, once per client.
+  async #run(script: Script, args: string[]): Promise<unknown> {
+    if (!this.#allowEviction) await (this.#checked ??= assertEvictionPolicy(this.#client))
+    return script.run(this.#client, this.#keys, args)
   }
 
   #decode(payloads: unknown): T[] {

@@ -1,174 +1,46 @@
 import { EventEmitter } from 'eventemitter3'
-import * as z from 'zod/mini'
 import { InvalidOptionsError, RegistryClosedError, SessionLimitError } from '../errors.js'
-import { callback, lazyOptionsParser } from '../options.js'
-import { command, type RedisClient } from './client.js'
+import { command } from './client.js'
+import type { RedisClient } from './client.js'
 import { fenceScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, type RegistryKeys, registryKeys, sessionIdOf, sessionKeys } from './keys.js'
-import { acquireScript, releaseScript, renewScript, sessionScript } from './registry-scripts.js'
+import { acquireScript, releaseScript, renewScript, retokenScript, sessionScript } from './registry-scripts.js'
+import {
+  type AcquireOptions,
+  parseOptions,
+  type RedisLease,
+  type RedisSessionRegistryEvents,
+  type RedisSessionRegistryOptions,
+  type RegistryDepartureReason,
+} from './redis-session-registry-options.js'
+import { assertEvictionPolicy } from './server-check.js'
 
-/**
- * Why a session left the fleet: `'idle'` (unused for `idleTtlMs`), `'capacity'` (evicted to
- * make room under `maxSessions`), `'delete'` (removed by `delete()`).
- */
-export type RegistryDepartureReason = 'idle' | 'capacity' | 'delete'
-
-/**
- * A worker's hold on a session, from {@link RedisSessionRegistry.acquire}. While held, no other
- * worker can acquire the session and it is never evicted or expired; the registry renews it.
- * Works with `await using`.
- */
-export interface RedisLease {
-  /** The session id. */
-  readonly sessionId: string
-  /**
-   * The fencing token: larger than every token issued before it. Give the lease to
-   * `RedisHistory` as `fence`, and the server refuses that history's writes once a later lease
-   * of the session exists.
-   */
-  readonly token: number
-  /** Aborted when the lease ends: released, lost (a renewal found it expired or taken), or the registry closed. */
-  readonly signal: AbortSignal
-  /** Whether the lease is still held, as far as this process knows. */
-  readonly held: boolean
-  /** Frees the session for other workers. Resolves `false` when the lease had already been lost. */
-  release(): Promise<boolean>
-  /** Same as `release()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>
-}
-
-/** Options of {@link RedisSessionRegistry.acquire}. */
-export interface AcquireOptions {
-  /**
-   * How long the lease lasts without a renewal, in milliseconds. The registry renews it every
-   * third of this while it is held; a process that stops (crash, pause) loses it this long after
-   * its last renewal.
-   *
-   * @defaultValue the registry's `leaseTtlMs`
-   */
-  ttlMs?: number | undefined
-}
-
-/**
- * The events of a {@link RedisSessionRegistry}.
- */
-export interface RedisSessionRegistryEvents {
-  /**
-   * A session left the fleet, by whichever worker's doing: drop and dispose its live state
-   * (`store.delete(id)`). Heard by every registry of the same `prefix` and `name`, in the order the
-   * server recorded them, within about `pollIntervalMs`, from the registry's first call to Redis
-   * (its first `acquire`, `touch`, `delete` or poll) on.
-   */
-  depart: [sessionId: string, reason: RegistryDepartureReason]
-  /** A lease of this registry was found expired or taken at its renewal; its `signal` is aborted. */
-  lost: [lease: RedisLease]
-  /** A background step (renewal, poll, sweep) failed. Without a listener it becomes a process warning. */
-  error: [error: unknown]
-}
-
-/** Options of {@link RedisSessionRegistry}. `client` is required. */
-export interface RedisSessionRegistryOptions {
-  /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
-  client: RedisClient
-  /**
-   * The prefix of every key; the same as the histories' `prefix`, so that a departing session's
-   * history is deleted with it.
-   *
-   * @defaultValue 'bs:'
-   */
-  prefix?: string | undefined
-  /**
-   * The fleet's name: registries with the same `prefix` and `name` share one bound.
-   *
-   * @defaultValue 'default'
-   */
-  name?: string | undefined
-  /**
-   * The most sessions registered across the fleet. An integer from 1 to 2^31 - 1.
-   *
-   * @defaultValue 100
-   */
-  maxSessions?: number | undefined
-  /**
-   * What `acquire` of a new session does when `maxSessions` are registered: `'evict'` the least
-   * recently active session no lease holds, or `'reject'` with {@link SessionLimitError}. Either
-   * way, when every session is leased the acquire is rejected: the bound is never exceeded.
-   *
-   * @defaultValue 'evict'
-   */
-  whenFull?: 'evict' | 'reject' | undefined
-  /**
-   * How long a session may go without activity (`acquire`, `touch`, the release of a lease)
-   * before it expires, in milliseconds. Leased sessions never expire. `0`: never.
-   *
-   * @defaultValue 3_600_000 (one hour)
-   */
-  idleTtlMs?: number | undefined
-  /**
-   * The lease length used when `acquire` is given none, in milliseconds.
-   *
-   * @defaultValue 30_000
-   */
-  leaseTtlMs?: number | undefined
-  /**
-   * How often the registry reads departures and expires idle sessions, in milliseconds: one
-   * `unref()`ed timer per registry, which also renews the leases when they are due. `0`: no
-   * polling (call `poll()` yourself); the timer then runs only to renew held leases.
-   *
-   * @defaultValue 1_000
-   */
-  pollIntervalMs?: number | undefined
-  /**
-   * About how many departures the stream keeps (`XADD MAXLEN ~`). A worker that is away longer
-   * than it takes the fleet to record this many misses the oldest.
-   *
-   * @defaultValue 10_000
-   */
-  departuresMaxLen?: number | undefined
-  /**
-   * The clock of last activity, in milliseconds, for deterministic tests. Lease deadlines always
-   * use the server's clock.
-   *
-   * @defaultValue the Redis server's clock (`TIME`), so the workers' clocks need not agree
-   */
-  now?: (() => number) | undefined
-}
-
-const nonNegativeInt = () => z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1)))
-const positiveInt = () => z.optional(z.number().check(z.int(), z.positive(), z.lte(2 ** 31 - 1)))
-
-const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
-  schema: z.strictObject({
-    client: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null && typeof (v as { call?: unknown }).call === 'function'),
-    prefix: z.optional(z.string().check(z.regex(/^[^{}]*$/))),
-    name: z.optional(z.string().check(z.regex(/^[^{}]+$/))),
-    maxSessions: positiveInt(),
-    whenFull: z.optional(z.enum(['evict', 'reject'])),
-    idleTtlMs: nonNegativeInt(),
-    leaseTtlMs: positiveInt(),
-    pollIntervalMs: nonNegativeInt(),
-    departuresMaxLen: positiveInt(),
-    now: callback(),
-  }),
-  expected: {
-    client: 'a Redis client (an object with a `call` method)',
-    prefix: 'a string without `{` or `}`',
-    name: 'a non-empty string without `{` or `}`',
-    maxSessions: 'an integer from 1 to 2147483647',
-    whenFull: "'evict' or 'reject'",
-    idleTtlMs: 'an integer from 0 to 2147483647',
-    leaseTtlMs: 'an integer from 1 to 2147483647',
-    pollIntervalMs: 'an integer from 0 to 2147483647',
-    departuresMaxLen: 'an integer from 1 to 2147483647',
-    now: 'a function',
-  },
-}))
+export type {
+  AcquireOptions,
+  RedisLease,
+  RedisSessionRegistryEvents,
+  RedisSessionRegistryOptions,
+  RegistryDepartureReason,
+} from './redis-session-registry-options.js'
 
 interface HeldLease extends RedisLease {
   readonly ttlMs: number
+  // When the last renewal that succeeded was sent (Date.now()): the lease holds until renewedAt +
+  // ttlMs at least, on the server's clock too, since the server set its deadline after this.
   renewedAt: number
+  // When to try the next renewal, and how many tries in a row failed.
+  nextAt: number
+  failures: number
   end(reason: string): void
 }
+
+// The first retry of a failed renewal waits this long, then twice as long each time, never past
+// half the time left before the lease's deadline, and never less than MIN_RETRY_MS.
+const FIRST_RETRY_MS = 25
+const MIN_RETRY_MS = 10
+// A tombstone (the fence kept after a session's history is deleted) lives the registry's
+// idleTtlMs, or this long when that is 0, and at least twice the longest lease of the registry.
+const TOMBSTONE_TTL_MS = 3_600_000
 
 /**
  * One bound and one lock for a whole fleet of workers sharing a Redis (or Valkey) server:
@@ -206,7 +78,10 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
   readonly #interval: number
   readonly #maxLen: string
   readonly #now: (() => number) | undefined
+  readonly #allowEviction: boolean
   readonly #leases = new Map<string, HeldLease>()
+  // The longest lease ttl this registry has given, for the tombstones' lifetime.
+  #longestLease: number
   // The id of the last departure read; undefined until the first read of the stream's end.
   #cursor: string | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -232,6 +107,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     this.#interval = o.pollIntervalMs ?? 1_000
     this.#maxLen = String(o.departuresMaxLen ?? 10_000)
     this.#now = o.now as (() => number) | undefined
+    this.#allowEviction = o.allowAllKeysEviction === true
+    this.#longestLease = this.#leaseTtl
     this.#schedule()
   }
 
@@ -265,11 +142,21 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
       String(this.#idleTtl),
       this.#maxLen,
     ])) as unknown[]
-    const token = Number(reply[0])
+    let token = Number(reply[0])
+    if (ttl > this.#longestLease) this.#longestLease = ttl
     await this.#deleteDeparted(reply)
     if (token === 0) return null
     if (token < 0) throw new SessionLimitError(this.#maxSessions)
-    await fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['fence', String(token), String(this.#idleTtl)])
+    // The fence must outlive the lease: twice its ttl from now, extended at every renewal.
+    const sessionKeyList = keyList(sessionKeys(this.#prefix, id))
+    for (;;) {
+      const fenced = (await fenceScript.run(this.#client, sessionKeyList, ['fence', String(token), String(2 * ttl)])) as number[]
+      if (Number(fenced[0]) === 1) break
+      // The session has seen this token already: the counter was lost (evicted, deleted). Take
+      // one above the session's, under the lease just acquired.
+      token = Number(await retokenScript.run(this.#client, this.#keys, [id, String(token), String(fenced[1])]))
+      if (token === 0) return null
+    }
     const lease = this.#makeLease(id, token, ttl)
     this.#leases.set(id, lease)
     this.#schedule()
@@ -360,9 +247,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
   async #deleteDeparted(reply: unknown[]): Promise<void> {
     const token = String(reply[1])
     const ids = reply.slice(2).map(String)
-    await Promise.all(
-      ids.map((id) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['delete', token, String(this.#idleTtl)])),
-    )
+    const guard = String(Math.max(this.#idleTtl > 0 ? this.#idleTtl : TOMBSTONE_TTL_MS, 2 * this.#longestLease))
+    await Promise.all(ids.map((id) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, id)), ['delete', token, guard])))
   }
 
   #makeLease(sessionId: string, token: number, ttlMs: number): HeldLease {
@@ -373,6 +259,8 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
       token,
       ttlMs,
       renewedAt: Date.now(),
+      nextAt: Date.now() + ttlMs / 3,
+      failures: 0,
       signal: controller.signal,
       get held() {
         return !controller.signal.aborted
@@ -396,25 +284,55 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     return Number(reply) === 1
   }
 
-  // Renews the leases due (all of them with `all`) in one script.
+  // Renews the leases due (all of them with `all`) in one script, then extends their fences. A
+  // failed renewal is retried with backoff before the lease's own deadline; a lease whose renewal
+  // still fails once that deadline has passed is lost (the server is the judge otherwise).
   async #renew(all: boolean): Promise<void> {
     const now = Date.now()
-    const due = [...this.#leases.values()].filter((l) => all || now - l.renewedAt >= l.ttlMs / 3)
+    const due = [...this.#leases.values()].filter((l) => all || now >= l.nextAt)
     if (due.length === 0) return
     const args: string[] = []
     for (const l of due) args.push(l.sessionId, String(l.token), String(l.ttlMs))
-    const reply = (await renewScript.run(this.#client, this.#keys, args)) as unknown[]
-    due.forEach((lease, i) => {
-      if (Number(reply[i]) === 1) lease.renewedAt = now
-      else if (lease.held) {
-        lease.end('lost')
-        this.emit('lost', lease)
+    let reply: unknown[]
+    try {
+      reply = (await renewScript.run(this.#client, this.#keys, args)) as unknown[]
+    } catch (error) {
+      const failedAt = Date.now()
+      for (const lease of due) {
+        lease.failures++
+        const left = lease.renewedAt + lease.ttlMs - failedAt
+        // Past its deadline with no renewal: the server may have let it go.
+        if (left <= 0) {
+          if (lease.held) this.#lose(lease)
+          continue
+        }
+        const backoff = Math.min(FIRST_RETRY_MS * 2 ** (lease.failures - 1), left / 2)
+        lease.nextAt = failedAt + Math.max(MIN_RETRY_MS, backoff)
       }
+      throw error
+    }
+    const renewed: HeldLease[] = []
+    due.forEach((lease, i) => {
+      if (Number(reply[i]) === 1) {
+        lease.renewedAt = now
+        lease.nextAt = now + lease.ttlMs / 3
+        lease.failures = 0
+        renewed.push(lease)
+      } else if (lease.held) this.#lose(lease)
     })
+    await Promise.all(
+      renewed.map((l) => fenceScript.run(this.#client, keyList(sessionKeys(this.#prefix, l.sessionId)), ['extend', String(l.token), String(2 * l.ttlMs)])),
+    )
+  }
+
+  #lose(lease: HeldLease): void {
+    lease.end('lost')
+    this.emit('lost', lease)
   }
 
   // Where this registry starts hearing departures: the stream's end at its first call to Redis.
   async #start(): Promise<void> {
+    if (!this.#allowEviction) await assertEvictionPolicy(this.#client)
     const last = (await command(this.#client, 'XREVRANGE', [this.#departures, '+', '-', 'COUNT', '1'])) as unknown[][]
     this.#cursor = last.length > 0 ? String((last[0] as unknown[])[0]) : '0-0'
   }
@@ -437,15 +355,13 @@ export class RedisSessionRegistry extends EventEmitter<RedisSessionRegistryEvent
     }
   }
 
-  // One timer: the next poll, or sooner when a lease is due for renewal.
+  // One timer: the next poll, or sooner when a lease is due for renewal (or a retry of one).
   #schedule(): void {
     if (this.#closed || this.#polling) return
-    let delay = this.#interval
-    for (const lease of this.#leases.values()) {
-      const due = Math.max(0, lease.renewedAt + lease.ttlMs / 3 - Date.now())
-      delay = delay === 0 ? due : Math.min(delay, due)
-    }
-    if (delay === 0 && this.#leases.size === 0) return
+    const now = Date.now()
+    let delay = this.#interval > 0 ? this.#interval : Infinity
+    for (const lease of this.#leases.values()) delay = Math.min(delay, Math.max(0, lease.nextAt - now))
+    if (delay === Infinity) return
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = setTimeout(() => void this.#tick(), delay)
     this.#timer.unref?.()

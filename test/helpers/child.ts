@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const isBun = (process.versions as Record<string, string | undefined>).bun !== undefined
+const lua = (name: string) => fileURLToPath(new URL(`../../src/redis/lua/${name}`, import.meta.url))
 
 export interface TestChild {
   proc: ChildProcess
@@ -18,7 +19,11 @@ export interface TestChild {
 }
 
 export function startChild(file: string, input: unknown): TestChild {
-  const args = isBun ? [file, JSON.stringify(input)] : ['--import', 'tsx', file, JSON.stringify(input)]
+  // The Redis scripts (.lua) load through src/redis/lua/loader.mjs: a module hook on Node, a
+  // plugin preloaded on Bun.
+  const args = isBun
+    ? ['--preload', lua('bun-plugin.mjs'), file, JSON.stringify(input)]
+    : ['--import', 'tsx', '--import', lua('register.mjs'), file, JSON.stringify(input)]
   const proc = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
   const messages: unknown[] = []
   const waiters: { match: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = []

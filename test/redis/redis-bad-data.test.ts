@@ -9,7 +9,13 @@ describeRedis('RedisHistory with bad stored data', (ctx) => {
     for (const key of (await ctx.client.keys(`${prefix}*`)).sort()) {
       const type = await ctx.client.type(key)
       out[key] =
-        type === 'list' ? await ctx.client.lrange(key, 0, -1) : type === 'hash' ? await ctx.client.hgetall(key) : await ctx.client.get(key)
+        type === 'list'
+          ? await ctx.client.lrange(key, 0, -1)
+          : type === 'hash'
+            ? await ctx.client.hgetall(key)
+            : type === 'zset'
+              ? await ctx.client.zrange(key, '0', '-1')
+              : await ctx.client.get(key)
     }
     return out
   }

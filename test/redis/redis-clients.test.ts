@@ -1,5 +1,5 @@
 import { Redis as Valkey } from 'iovalkey'
-import { createClient } from 'redis'
+import { createClient, createCluster } from 'redis'
 import { expect, test } from 'vitest'
 import { fromNodeRedis, type RedisClient, RedisHistory, RedisSessionRegistry } from '../../src/redis/index.js'
 import { startRedis } from '../helpers/redis-server.js'
@@ -59,5 +59,13 @@ describeRedis('Redis clients', (ctx) => {
     await other.stop()
     expect(error).toMatchObject({ code: 'ERR_REDIS_COMMAND', command: 'EVALSHA' })
     expect((error as Error).cause).toBeInstanceOf(Error)
+  })
+
+  test('a node-redis cluster client is refused at construction, with a coded error that says what works', () => {
+    const cluster = createCluster({ rootNodes: [{ url: ctx.server.url }] })
+    expect(() => fromNodeRedis(cluster as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'client', message: expect.stringContaining('ioredis or iovalkey `Cluster`') }),
+    )
+    expect(() => fromNodeRedis({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
   })
 })

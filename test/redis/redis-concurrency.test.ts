@@ -29,9 +29,9 @@ describeRedis('RedisHistory under concurrent pushes from several processes', (ct
       const session = sessions.find((s) => args[3] === messagesKey(s))
       if (session === undefined) return
       const argv = args.slice(3 + Number(args[2]))
-      const count = Number(argv[10])
+      const count = Number(argv[11])
       const batch: Message[] = []
-      for (let j = 0; j < count; j++) batch.push(JSON.parse(argv[11 + j * 4 + 3] as string) as Message)
+      for (let j = 0; j < count; j++) batch.push(JSON.parse(argv[12 + j * 4 + 3] as string) as Message)
       applied.get(session)?.push(batch)
       seen++
     })

@@ -6,6 +6,7 @@ import { startChild } from '../helpers/child.js'
 import { describeRedis, type Message, user } from '../helpers/redis-suite.js'
 
 const holder = fileURLToPath(new URL('./children/lease-holder.ts', import.meta.url))
+const crashWriter = fileURLToPath(new URL('./children/crash-writer.ts', import.meta.url))
 
 // The server runs with appendonly yes (fsync on every write), so a killed server comes back with
 // every write it acknowledged.
@@ -60,6 +61,26 @@ describeRedis(
       expect(stats.length).toBe(stored.length)
       expect(stats.bytes).toBe(stored.reduce((sum, m) => sum + defaultSizeOf(m), 0))
     }, 60_000)
+
+    test('kill -9 with three writers whose clients resend after the restart: no push stored twice, none acknowledged lost', async () => {
+      const prefix = ctx.prefix()
+      const writers = [0, 1, 2].map((worker) => startChild(crashWriter, { port: ctx.server.port, prefix, worker, pushes: 300 }))
+      // Kill once every writer has 40 pushes acknowledged, with more in flight.
+      await Promise.all(writers.map((w) => w.next((m) => (m as { acked?: number }).acked === 39)))
+      await ctx.server.kill()
+      await ctx.server.restart()
+      expect(await Promise.all(writers.map((w) => w.exited))).toEqual([0, 0, 0])
+      const stored = await new RedisHistory<string>({ client: ctx.server.client(), key: 'crash-many', prefix, maxMessages: 100_000 }).toArray()
+      const counts = new Map<string, number>()
+      for (const m of stored) counts.set(m, (counts.get(m) ?? 0) + 1)
+      expect([...counts].filter(([, n]) => n > 1)).toEqual([])
+      writers.forEach((w, worker) => {
+        for (const m of w.messages) {
+          const acked = (m as { acked?: number }).acked
+          if (acked !== undefined) expect(counts.get(`w${worker}-${acked}`)).toBe(1)
+        }
+      })
+    }, 90_000)
 
     test('histories are back after a restart with appendonly', async () => {
       const prefix = ctx.prefix()

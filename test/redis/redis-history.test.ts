@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { RingBufferHistory } from '../../src/index.js'
+import { RingBufferHistory, truncateContent } from '../../src/index.js'
 import { RedisHistory, type RedisHistoryOptions } from '../../src/redis/index.js'
 import { assistant, describeRedis, type Message, user } from '../helpers/redis-suite.js'
 
@@ -56,9 +56,9 @@ describeRedis('RedisHistory', (ctx) => {
     await first.push(user('prompt'), assistant('partial'))
     expect(await second.rollback(mark)).toBe(2)
     expect(await first.toArray()).toEqual([user('kept')])
-    // The rollback withdrew checkpoints made after it.
-    const later = await first.checkpoint()
+    // A rollback to a point before a checkpoint withdraws it.
     await first.push(user('again'))
+    const later = await first.checkpoint()
     await second.rollback(mark)
     await expect(first.rollback(later)).rejects.toMatchObject({ code: 'ERR_INVALID_CHECKPOINT' })
     await expect(first.rollback({ ...mark, key: 'other' })).rejects.toMatchObject({ code: 'ERR_INVALID_CHECKPOINT' })
@@ -85,7 +85,8 @@ describeRedis('RedisHistory', (ctx) => {
     const prefix = ctx.prefix()
     await new RedisHistory<Message>({ client: ctx.client, key: 'tagged', prefix }).push(user('a'))
     const keys = await ctx.client.keys(`${prefix}*`)
-    expect(keys.length).toBe(3)
+    // messages, info, state, and the record of applied pushes.
+    expect(keys.length).toBe(4)
     const slots = await Promise.all(keys.map((k) => ctx.client.call('CLUSTER', 'KEYSLOT', k).catch(() => k.match(/\{(.*)\}/)?.[1])))
     expect(new Set(slots).size).toBe(1)
     for (const k of keys) expect(k).toContain('{tagged}')
@@ -141,5 +142,20 @@ describeRedis('RedisHistory', (ctx) => {
     await expect(history.restore({ version: 2 } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_SNAPSHOT', field: 'version' })
     const measured = make({ sizeOf: () => Number.NaN })
     await expect(measured.push(user('a'))).rejects.toMatchObject({ code: 'ERR_INVALID_MEASUREMENT', measure: 'sizeOf' })
+  })
+
+  test('a message shrink returned keeps the flags of the message as pushed (pin and startOn are not run again)', async () => {
+    // pin and startOn look at the content's length, which shrink changes: the long message is
+    // neither pinned nor a turn's start as pushed, and stays so once shrunk.
+    const short = (m: Message) => m.content.length < 100
+    const options = { maxMessages: 4, maxBytes: 200, pin: short, startOn: short, shrink: truncateContent }
+    const memory = new RingBufferHistory<Message>(options)
+    const redis = new RedisHistory<Message>({ client: ctx.client, key: 'shrunk', prefix: ctx.prefix(), ...options })
+    const steps = [[assistant('a')], [user('x'.repeat(5_000))], [assistant('b'), assistant('c'), assistant('d'), assistant('e')]]
+    for (const step of steps) {
+      memory.push(...step)
+      await redis.push(...step)
+      expect(await redis.snapshot()).toEqual(memory.snapshot())
+    }
   })
 })

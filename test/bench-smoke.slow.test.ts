@@ -10,7 +10,7 @@ test('bench --smoke runs every suite and prints its tables', () => {
   const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/index.ts', '--smoke'], {
     cwd: root,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 240_000, // a limit for a hung run, not a speed check: 41 s was seen on a loaded machine
     env: { ...process.env, BENCH_LIBRARY: '' },
   })
   expect(run.stderr, run.stderr).not.toMatch(/Error/)
@@ -24,4 +24,4 @@ test('bench --smoke runs every suite and prints its tables', () => {
   for (const table of ['History append, capacity 50', 'window() vs old copy-trimming loop', 'get (hit)', 'insert with eviction', 'sweep, ']) {
     expect(run.stdout).toContain(table)
   }
-}, 90_000)
+}, 300_000)

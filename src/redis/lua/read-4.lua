@@ -1,0 +1,135 @@
+--[[
+  Reads of a history; the window is chosen here, so only it is sent back. Refreshes the expiry.
+
+  Input:
+    KEYS[1] messages, KEYS[2] info, KEYS[3] state, KEYS[4] applied (see push-4.lua)
+
+    ARGV[1] mode: 'all', 'window', 'snapshot' or 'stats'
+    ARGV[2] idleTtlMs
+    ARGV[3] fencing token ('' = none): a reader with an older token than the session's newest gets
+            its window but does not move the shared stable cut
+    for 'window':
+    ARGV[4] maxMessages, ARGV[5] maxBytes, ARGV[6] maxTokens ('' = none)
+    ARGV[7] startOn ('1' / '0')
+    ARGV[8] trimTo (below 1: a cache-stable window, whose cut is kept in the state field `cut`)
+
+  Output:
+    'all', 'window': the payloads
+    'snapshot': {trimmed, payloads, flags}
+    'stats': {length, bytes, tokens, trimmed, position, line}
+]]
+--- @include "includes/errors"
+--- @include "includes/time"
+--- @include "includes/info"
+--- @include "includes/state"
+--- @include "includes/refresh"
+--- @include "includes/tail-reader"
+--- @include "includes/history-run"
+
+local mode, ttl, fenceToken = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+
+return run(function()
+  local s = loadState()
+  -- A reader under a lost lease (an older token) may read, not move the shared cut.
+  local mayWrite = fenceToken == '' or tonumber(fenceToken) >= s.fence
+  local reply
+  if mode == 'stats' then
+    reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen}
+  elseif mode == 'all' then
+    reply = redis.call('LRANGE', messagesKey, 0, -1)
+  elseif mode == 'snapshot' then
+    local flags = {}
+    for x, e in ipairs(redis.call('LRANGE', infoKey, 0, -1)) do
+      local _, _, _, f = parseInfo(e)
+      flags[x] = f
+    end
+    reply = {s.ev, redis.call('LRANGE', messagesKey, 0, -1), flags}
+  else
+    local function lim(v) if v == '' then return math.huge end return tonumber(v) end
+    local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), ARGV[7] == '1', tonumber(ARGV[8])
+    -- The window, by RingBufferHistory.window's rules (its TypeScript twin: src/history/window.ts,
+    -- the walk back and the stable cut).
+    reply = {}
+    if s.n > 0 then
+      local infoAt = tailReader(s.n)
+      local prot, newest = s.prot, s.n - 1
+      -- The cut (first index) of the window under these limits. With an anchor (a sequence
+      -- number), the window that starts at that message, or nil when it is gone or what follows
+      -- it no longer fits.
+      local function windowFor(mM, mB, mT, anchor)
+        local k = #prot
+        local newestProtected = k >= 1 and prot[k][1] == newest
+        if newestProtected then k = k - 1 end
+        local count, bytes, tokens = #prot, s.pb, s.pt
+        local newestSeq, nb, nt = infoAt(newest)
+        if not newestProtected then count, bytes, tokens = count + 1, bytes + nb, tokens + nt end
+        local cut = newest
+        local found = anchor >= 0 and newestSeq == anchor
+        local i = newest - 1
+        while i >= 0 and not found do
+          local seq, b, t = infoAt(i)
+          if anchor >= 0 and seq < anchor then return nil end
+          if k >= 1 and prot[k][1] == i then
+            k = k - 1
+            cut = i
+          else
+            if count + 1 > mM or bytes + b > mB or tokens + t > mT then
+              if anchor >= 0 then return nil end
+              break
+            end
+            count, bytes, tokens, cut = count + 1, bytes + b, tokens + t, i
+          end
+          if anchor >= 0 and seq == anchor then found = true end
+          i = i - 1
+        end
+        if anchor >= 0 and not found then return nil end
+        if anchor < 0 and cut - k > 0 and startOn then
+          local j = k + 1
+          while cut < newest do
+            if j <= #prot and prot[j][1] == cut then
+              j, cut = j + 1, cut + 1
+            else
+              local _, _, _, f = infoAt(cut)
+              if startsTurn(f) then break end
+              cut = cut + 1
+            end
+          end
+        end
+        return cut
+      end
+      local cut
+      if trimTo >= 1 then
+        cut = windowFor(maxM, maxB, maxT, -1)
+      else
+        if s.cut > 0 then cut = windowFor(maxM, maxB, maxT, s.cut - 1) end
+        -- No cut yet, or the history trimmed it: the whole history if it fits, else a step.
+        if cut == nil then cut = windowFor(maxM, maxB, maxT, (infoAt(0))) end
+        local first = cut
+        if cut == nil then
+          cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
+          -- The window's first message, as sent: the protected messages right before the cut are
+          -- in it too, and stay in it when a newer pin displaces them.
+          first = cut
+          local j = 0
+          while j < #prot and prot[j + 1][1] < cut do j = j + 1 end
+          while j > 0 and prot[j][1] == first - 1 do
+            j = j - 1
+            first = first - 1
+          end
+        end
+        local cutSeq = infoAt(first) + 1
+        if cutSeq ~= s.cut and mayWrite then
+          s.cut = cutSeq
+          redis.call('HSET', stateKey, 'cut', int(s.cut))
+        end
+      end
+      for _, p in ipairs(prot) do
+        if p[1] >= cut then break end
+        reply[#reply + 1] = redis.call('LINDEX', messagesKey, p[1])
+      end
+      for _, m in ipairs(redis.call('LRANGE', messagesKey, cut, -1)) do reply[#reply + 1] = m end
+    end
+  end
+  if s.n > 0 or redis.call('EXISTS', stateKey) == 1 then refresh(ttl, s, false) end
+  return reply
+end)

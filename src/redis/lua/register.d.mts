@@ -1,0 +1,2 @@
+// Side effect only: registers the .lua module hook (hooks.mjs).
+export {}
