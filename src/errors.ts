@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ERR_SESSION_CREATING'
   | 'ERR_DISPOSE_TIMEOUT'
   | 'ERR_INVALID_CLOCK'
+  | 'ERR_ORPHAN_RESULT'
   | 'ERR_REDIS_COMMAND'
   | 'ERR_REDIS_DATA'
   | 'ERR_REDIS_CONFIG'
@@ -134,6 +135,26 @@ export class InvalidCheckpointError extends TypeError {
   constructor(value: unknown) {
     super(`Expected \`checkpoint\` to be a checkpoint made by this history, got ${describeValue(value)}`)
     this.name = 'InvalidCheckpointError'
+  }
+}
+
+/**
+ * Thrown by {@link RingBufferHistory.push} (and `pushPinned`, `reset`, `restore`, `from`) with a
+ * `group` rule, for a message that answers a tool call the history does not hold: a call never
+ * pushed, or one trimmed since (a late result). Nothing is changed; drop the result (the model
+ * turn it answered is gone) or push its call first.
+ */
+export class OrphanResultError extends RangeError {
+  /** Always `'ERR_ORPHAN_RESULT'`. */
+  readonly code = 'ERR_ORPHAN_RESULT' as const
+  /** The id of the call the message answers. */
+  readonly callId: string
+
+  /** @param callId - the id of the call that is not in the history */
+  constructor(callId: string) {
+    super(`Expected the call \`${callId}\` that a pushed result answers to be in the history (never pushed, or trimmed since)`)
+    this.name = 'OrphanResultError'
+    this.callId = callId
   }
 }
 

@@ -22,6 +22,7 @@ export {
   InvalidOptionsError,
   InvalidSnapshotError,
   MessageTooLargeError,
+  OrphanResultError,
   SessionClosingError,
   SessionCreatingError,
   SessionLimitError,

@@ -219,6 +219,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_SESSION_CREATING'
       | 'ERR_DISPOSE_TIMEOUT'
       | 'ERR_INVALID_CLOCK'
+      | 'ERR_ORPHAN_RESULT'
       | 'ERR_REDIS_COMMAND'
       | 'ERR_REDIS_DATA'
       | 'ERR_REDIS_CONFIG'

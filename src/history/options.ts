@@ -2,6 +2,7 @@ import { InvalidOptionsError } from '../errors.js'
 import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from '../validate.js'
 import { defaultCountTokens, defaultSizeOf } from './measures.js'
 import { trimTarget } from './budget.js'
+import type { GroupRule, MessageFormat } from '../message-format.js'
 import type { ShrinkMessage, TrimReason, TrimSummary } from './types.js'
 
 // The history's options: their documentation, their rules (a table of predicates, no zod: the
@@ -110,6 +111,33 @@ export interface RingBufferHistoryOptions<T> {
    * @defaultValue none: such a push throws {@link MessageTooLargeError}
    */
   shrink?: ShrinkMessage<T> | undefined
+  /**
+   * Ties messages together so that trimming and `window()` keep or drop them as one group:
+   * called once per message, when it is pushed, it returns the message's
+   * {@link MessageLinks} (the ids of the tool calls it makes, the ids of the calls it answers,
+   * `withNext` to go with the next message), or `undefined` when it stands alone.
+   *
+   * A group runs from a call to its last result (parallel calls and results in later messages
+   * included), and from a `withNext` message to the one after it. Trimming never leaves part of
+   * a group at the start (it goes on to the next message that starts a group, as with
+   * `startOn`, and both hold together), and no window starts inside one; the newest group may
+   * be open at the end (calls in flight). A push of a result whose call the history does not
+   * hold (never pushed, or trimmed since: a late result) throws {@link OrphanResultError} and
+   * changes nothing. A group that alone exceeds a budget cannot be kept whole: trimming cuts it
+   * at its start, as the newest message is always kept. Pinned messages are kept on their own:
+   * pin messages that stand alone (instructions), not calls.
+   *
+   * @defaultValue the format's `group`, else none: messages stand alone
+   */
+  group?: GroupRule<T> | undefined
+  /**
+   * A provider's or framework's message shape ({@link MessageFormat}; `bounded-session/formats`
+   * has one per SDK): supplies `sizeOf`, `countTokens`, `group`, `startOn`, `pin` and `shrink`.
+   * An option given explicitly overrides the format's.
+   *
+   * @defaultValue none
+   */
+  format?: MessageFormat<T> | undefined
 }
 
 // One rule per option, in the order they are checked.
@@ -125,6 +153,8 @@ const rules = {
   onTrim: functionRule,
   trimTo: fractionRule,
   shrink: functionRule,
+  group: functionRule,
+  format: { test: (v) => typeof v === 'object' && v !== null && typeof (v as MessageFormat<unknown>).sizeOf === 'function', expected: 'a message format (an object with sizeOf, countTokens, group, shrink)' },
 } satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
 const words = wordsOf(rules)
 
@@ -149,6 +179,7 @@ export interface Config<T> {
   readonly startOn: ((message: T) => boolean) | undefined
   readonly onTrim: ((trimmed: T[], reason: TrimReason, summary: TrimSummary) => void) | undefined
   readonly shrink: ShrinkMessage<T> | undefined
+  readonly group: GroupRule<T> | undefined
   /** Both measures are the defaults: they cannot return an invalid number. */
   readonly defaultMeasures: boolean
   /** No pin, startOn or onTrim, default measures, a sliding window: push can take the shortest path. */
@@ -176,9 +207,19 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
   if (maxPinned >= max) {
     throw new InvalidOptionsError('maxPinned', maxPinned, `a non-negative integer smaller than \`maxMessages\` (${max})`)
   }
-  const sizeOf = o.sizeOf ?? defaultSizeOf
-  const countTokens = o.countTokens ?? defaultCountTokens
-  const { pin, startOn, onTrim, shrink } = o
+  const f = o.format
+  // Each of the format's functions, bound to it (a format may be a class instance).
+  const from = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): MessageFormat<T>[K] | undefined => {
+    const fn = f?.[key] as ((...args: never[]) => unknown) | undefined
+    return (typeof fn === 'function' ? fn.bind(f) : undefined) as MessageFormat<T>[K] | undefined
+  }
+  const sizeOf = o.sizeOf ?? from('sizeOf') ?? defaultSizeOf
+  const countTokens = o.countTokens ?? from('countTokens') ?? defaultCountTokens
+  const pin = o.pin ?? from('pin')
+  const startOn = o.startOn ?? from('startOn')
+  const shrink = o.shrink ?? from('shrink')
+  const group = o.group ?? from('group')
+  const { onTrim } = o
   const trimTo = o.trimTo ?? 1
   const maxBytes = o.maxBytes ?? Infinity
   const maxTokens = o.maxTokens ?? Infinity
@@ -198,8 +239,9 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     startOn,
     onTrim,
     shrink,
+    group,
     defaultMeasures,
-    flagged: pin !== undefined || startOn !== undefined,
-    fast: pin === undefined && startOn === undefined && onTrim === undefined && defaultMeasures && trimTo === 1,
+    flagged: pin !== undefined || startOn !== undefined || group !== undefined,
+    fast: pin === undefined && startOn === undefined && onTrim === undefined && group === undefined && defaultMeasures && trimTo === 1,
   }
 }

@@ -8,6 +8,7 @@ import { type Config, configOf, type RingBufferHistoryOptions } from './options.
 import { HistoryReaders } from './readers.js'
 import { NARROW_TOKENS, PINNED, Ring } from './ring.js'
 import { snapshotFields } from './snapshot.js'
+import { Groups } from './groups.js'
 import { Trimmer } from './trim.js'
 import type { HistoryBudget, HistoryCheckpoint, HistorySnapshot } from './types.js'
 import type { HistoryView } from './view.js'
@@ -66,6 +67,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   readonly #cfg: Config<T>
   readonly #ring: Ring<T>
   readonly #trimmer: Trimmer<T>
+  readonly #groups: Groups<T> | undefined
   #checkpoints: Checkpoints | undefined
   #watchers: HistoryWatcher[] | undefined
 
@@ -80,7 +82,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     super(ring)
     this.#cfg = cfg
     this.#ring = ring
-    this.#trimmer = new Trimmer(ring, cfg)
+    // Groups find messages by their push positions.
+    if (cfg.group !== undefined) ring.sequence()
+    this.#groups = cfg.group === undefined ? undefined : new Groups(cfg.group, ring)
+    this.#trimmer = new Trimmer(ring, cfg, this.#groups)
   }
 
   /**
@@ -137,6 +142,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
     const bytesBefore = history.#ring.bytes
     history.#checkpoints?.wentBackTo(-1)
+    history.#groups?.forgetAll()
     history.#ring.empty()
     history.#ring.evicted = evictedCount
     history.#trimmer.appendAll(list, measured)
@@ -257,6 +263,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     const measured = this.#trimmer.prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
     const bytesBefore = this.#ring.bytes
     this.#checkpoints?.wentBackTo(-1)
+    this.#groups?.forgetAll()
     this.#ring.empty()
     this.#trimmer.appendAll(list, measured)
     this.#afterChange(bytesBefore)
@@ -271,6 +278,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    */
   clone(): this {
     const Class = this.constructor as new (options?: RingBufferHistoryOptions<T>) => this
+    // With groups, the copy reads its messages' links again, as restore() does.
+    if (this.#groups !== undefined) return (Class as unknown as typeof RingBufferHistory).restore<T>(this.snapshot(), this.#cfg.options) as this
     const copy = new Class(this.#cfg.options)
     const other = copy as RingBufferHistory<T>
     // Replaces whatever the constructor (a subclass's) pushed.
@@ -317,7 +326,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
       return
     }
     const bytesBefore = ring.bytes
-    const { buf, sizes, tokenCounts: counts } = ring
+    const { buf, sizes, counts } = ring
     const cap = buf.length
     let head = ring.head
     let len = ring.len
@@ -376,6 +385,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   // The general path once a message is measured: make sure it fits (shrinking it if it must and
   // may), append it, report the change.
   #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
+    const links = this.#groups?.read([message], false)[0]
     const fitted = this.#trimmer.fitOne(message, size, tokens, flags)
     if (fitted !== undefined) {
       message = fitted.message
@@ -383,7 +393,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
       tokens = fitted.tokens
     }
     const bytesBefore = this.#ring.bytes
-    this.#trimmer.append(message, size, tokens, flags)
+    this.#trimmer.append(message, size, tokens, flags, links)
     if (this.#watchers !== undefined || this.#trimmer.hasGroups) this.#afterChange(bytesBefore)
   }
 
@@ -443,6 +453,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
     this.#checkpoints?.wentBackTo(-1)
+    this.#groups?.forgetAll()
     this.#removeNewest(this.#ring.len)
   }
 
@@ -458,6 +469,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   // push takes that position again.
   #goBackTo(position: number): void {
     this.#checkpoints?.wentBackTo(position)
+    this.#groups?.forgetFrom(position)
     this.#ring.rewind(position)
   }
 

@@ -5,8 +5,8 @@
 //   i < len; its size, its tokens and (once a message carries a flag) its flags are in the same
 //   slot of the other columns. capacity = buf.length, grown by doubling up to `max`.
 // - bytes and tokens are the sums of the columns over the live slots.
-// - protected holds the logical indexes, ascending, of the newest maxPinned pinned messages;
-//   protectedBytes and protectedTokens are their sums.
+// - prot holds the logical indexes, ascending, of the newest maxPinned pinned messages;
+//   protBytes and protTokens are their sums.
 // - seqs (once `sequenced`: from the first checkpoint() or stable window()) holds each message's
 //   push position; pushed is the next one (positions do not count rolled-back pushes).
 // - plain: the storage is fully grown and carries no flags and no positions, so the fast push
@@ -18,6 +18,8 @@
 export const PINNED = 1
 /** Flag: starts a turn (by `startOn`). */
 export const STARTS_TURN = 2
+/** Flag: tied to the message before it by `group` (cannot start a window). */
+export const TIED = 4
 /** The largest token count the 16-bit column holds. */
 export const NARROW_TOKENS = 0xffff
 const FIRST_ALLOCATION = 8
@@ -34,7 +36,7 @@ const noIndexes: number[] = Object.freeze([]) as unknown as number[]
 export class Ring<T> {
   buf: (T | undefined)[] = noMessages
   sizes: Uint32Array = noSizes
-  tokenCounts: Uint16Array | Uint32Array = noTokens
+  counts: Uint16Array | Uint32Array = noTokens
   flags: Uint8Array | undefined
   seqs: Float64Array | undefined
   sequenced = false
@@ -45,9 +47,9 @@ export class Ring<T> {
   tokens = 0
   pushed = 0
   evicted = 0
-  protected: number[] = noIndexes
-  protectedBytes = 0
-  protectedTokens = 0
+  prot: number[] = noIndexes
+  protBytes = 0
+  protTokens = 0
   /** The sequence number of the first message of the last stable window (-1: none). */
   cutSeq = -1
   /** The push count when slice() last copied a wrapped ring (-1: never). */
@@ -56,7 +58,7 @@ export class Ring<T> {
   constructor(
     readonly max: number,
     /** How many pinned messages are protected at once (maxPinned). */
-    readonly protectedLimit: number,
+    readonly protLimit: number,
     /** Every message carries flags (pin or startOn is set). */
     readonly flagged: boolean,
   ) {}
@@ -108,8 +110,8 @@ export class Ring<T> {
     for (; i < cap; i++) buf[i] = undefined
     this.buf = buf
     this.sizes = moved(this.sizes, new Uint32Array(cap), head, end1, end2)
-    const wide = this.tokenCounts instanceof Uint32Array
-    this.tokenCounts = moved(this.tokenCounts, wide ? new Uint32Array(cap) : new Uint16Array(cap), head, end1, end2)
+    const wide = this.counts instanceof Uint32Array
+    this.counts = moved(this.counts, wide ? new Uint32Array(cap) : new Uint16Array(cap), head, end1, end2)
     if (this.flags !== undefined || this.flagged) this.flags = moved(this.flags ?? new Uint8Array(0), new Uint8Array(cap), head, end1, end2)
     if (this.sequenced) this.seqs = moved(this.seqs ?? new Float64Array(0), new Float64Array(cap).fill(-1), head, end1, end2)
     this.head = 0
@@ -118,11 +120,11 @@ export class Ring<T> {
 
   /** The token column becomes 32-bit for a message of more than 65,535 tokens. */
   widenTokens(): void {
-    const counts = this.tokenCounts
+    const counts = this.counts
     if (counts instanceof Uint16Array) {
       const wide = new Uint32Array(counts.length)
       wide.set(counts)
-      this.tokenCounts = wide
+      this.counts = wide
     }
   }
 
@@ -144,7 +146,7 @@ export class Ring<T> {
   empty(): void {
     this.buf = noMessages
     this.sizes = noSizes
-    this.tokenCounts = noTokens
+    this.counts = noTokens
     this.flags = undefined
     this.seqs = undefined
     this.plain = false
@@ -152,9 +154,9 @@ export class Ring<T> {
     this.len = 0
     this.bytes = 0
     this.tokens = 0
-    this.protected = noIndexes
-    this.protectedBytes = 0
-    this.protectedTokens = 0
+    this.prot = noIndexes
+    this.protBytes = 0
+    this.protTokens = 0
     this.cutSeq = -1
   }
 
@@ -163,7 +165,7 @@ export class Ring<T> {
     for (let r = 0; r < count; r++) {
       const p = this.slot(this.len - 1)
       this.bytes -= this.sizes[p] as number
-      this.tokens -= this.tokenCounts[p] as number
+      this.tokens -= this.counts[p] as number
       this.buf[p] = undefined
       this.len--
     }
@@ -183,17 +185,17 @@ export class Ring<T> {
 
   /** Protects the message about to be appended at the end (displacing the oldest protected one when full). */
   protectNext(size: number, tokens: number): void {
-    if (this.protected.length === this.protectedLimit) this.#unprotectOldest()
-    if (this.protected === noIndexes) this.protected = []
-    this.protected.push(this.len)
-    this.protectedBytes += size
-    this.protectedTokens += tokens
+    if (this.prot.length === this.protLimit) this.#unprotectOldest()
+    if (this.prot === noIndexes) this.prot = []
+    this.prot.push(this.len)
+    this.protBytes += size
+    this.protTokens += tokens
   }
 
   #unprotectOldest(): void {
-    const p = this.slot(this.protected.shift() as number)
-    this.protectedBytes -= this.sizes[p] as number
-    this.protectedTokens -= this.tokenCounts[p] as number
+    const p = this.slot(this.prot.shift() as number)
+    this.protBytes -= this.sizes[p] as number
+    this.protTokens -= this.counts[p] as number
   }
 
   /**
@@ -201,7 +203,7 @@ export class Ring<T> {
    * it is the length of the run 0, 1, 2, … at the start of the ascending protected list.
    */
   firstUnprotected(): number {
-    const prot = this.protected
+    const prot = this.prot
     let i = 0
     while (i < prot.length && prot[i] === i) i++
     return i
@@ -218,20 +220,20 @@ export class Ring<T> {
     const flags = this.flags
     const seqs = this.seqs
     this.bytes -= this.sizes[p] as number
-    this.tokens -= this.tokenCounts[p] as number
+    this.tokens -= this.counts[p] as number
     for (let k = index - 1; k >= 0; k--) {
       const from = this.slot(k)
       const to = this.slot(k + 1)
       this.buf[to] = this.buf[from]
       this.sizes[to] = this.sizes[from] as number
-      this.tokenCounts[to] = this.tokenCounts[from] as number
+      this.counts[to] = this.counts[from] as number
       if (flags !== undefined) flags[to] = flags[from] as number
       if (seqs !== undefined) seqs[to] = seqs[from] as number
     }
     this.buf[this.head] = undefined
     this.head = this.head + 1 === this.buf.length ? 0 : this.head + 1
     this.len--
-    const prot = this.protected
+    const prot = this.prot
     for (let k = index; k < prot.length; k++) prot[k] = (prot[k] as number) - 1
     this.evicted++
     return message
@@ -245,7 +247,7 @@ export class Ring<T> {
     const p = this.slot(this.len)
     this.buf[p] = message
     this.sizes[p] = size
-    this.tokenCounts[p] = tokens
+    this.counts[p] = tokens
     if (this.flags !== undefined) this.flags[p] = flags
     if (this.seqs !== undefined) this.seqs[p] = this.pushed
     this.pushed++
@@ -259,17 +261,17 @@ export class Ring<T> {
     const prot: number[] = []
     let bytes = 0
     let tokens = 0
-    for (let i = this.len - 1; i >= 0 && prot.length < this.protectedLimit; i--) {
+    for (let i = this.len - 1; i >= 0 && prot.length < this.protLimit; i--) {
       const p = this.slot(i)
       if ((this.flagAt(i) & PINNED) !== 0) {
         prot.push(i)
         bytes += this.sizes[p] as number
-        tokens += this.tokenCounts[p] as number
+        tokens += this.counts[p] as number
       }
     }
-    this.protected = prot.length === 0 ? noIndexes : prot.reverse()
-    this.protectedBytes = bytes
-    this.protectedTokens = tokens
+    this.prot = prot.length === 0 ? noIndexes : prot.reverse()
+    this.protBytes = bytes
+    this.protTokens = tokens
   }
 
   /** Replaces the content with a copy of `source`'s (no positions, no cut). */
@@ -281,15 +283,15 @@ export class Ring<T> {
     if (source.len === 0) return
     this.buf = source.buf.slice()
     this.sizes = source.sizes.slice()
-    this.tokenCounts = source.tokenCounts.slice()
+    this.counts = source.counts.slice()
     this.flags = source.flags?.slice()
     this.head = source.head
     this.len = source.len
     this.bytes = source.bytes
     this.tokens = source.tokens
-    this.protected = source.protected.slice()
-    this.protectedBytes = source.protectedBytes
-    this.protectedTokens = source.protectedTokens
+    this.prot = source.prot.slice()
+    this.protBytes = source.protBytes
+    this.protTokens = source.protTokens
     this.#updatePlain()
   }
 

@@ -1,7 +1,9 @@
 import { MessageTooLargeError } from '../errors.js'
 import { checkedMeasure } from './measures.js'
 import type { Config } from './options.js'
-import { PINNED, type Ring, STARTS_TURN } from './ring.js'
+import type { MessageLinks } from '../message-format.js'
+import type { Groups } from './groups.js'
+import { PINNED, type Ring, STARTS_TURN, TIED } from './ring.js'
 import type { TrimReason } from './types.js'
 
 // The trimming engine: measures and fits messages before anything changes (all or nothing), then
@@ -25,6 +27,8 @@ export interface Measured {
   sizes: number[]
   tokens: number[]
   flags: number[]
+  /** What `group` returned for each (none without a group rule). */
+  links: (MessageLinks | undefined)[] | undefined
 }
 
 interface Shrunk<T> {
@@ -38,10 +42,13 @@ export class Trimmer<T> {
   #groups: TrimGroup<T>[] | undefined
   // Set at each appended message, so its trims are reported apart from the previous one's.
   #newStep = false
+  // The reason of the last trim, for what is left of a group it cut.
+  #lastReason: TrimReason = 'count'
 
   constructor(
     readonly ring: Ring<T>,
     readonly cfg: Config<T>,
+    readonly groups: Groups<T> | undefined,
   ) {}
 
   /** The trims since the last call, for onTrim (undefined: none). */
@@ -74,10 +81,10 @@ export class Trimmer<T> {
     const ring = this.ring
     // What stays protected beside it (a pinned one displaces the oldest protected message when
     // the protected set is full).
-    const full = (flags & PINNED) !== 0 && cfg.maxPinned > 0 && ring.protected.length >= cfg.maxPinned
-    const oldest = full ? ring.slot(ring.protected[0] as number) : -1
-    const otherBytes = ring.protectedBytes - (full ? (ring.sizes[oldest] as number) : 0)
-    const otherTokens = ring.protectedTokens - (full ? (ring.tokenCounts[oldest] as number) : 0)
+    const full = (flags & PINNED) !== 0 && cfg.maxPinned > 0 && ring.prot.length >= cfg.maxPinned
+    const oldest = full ? ring.slot(ring.prot[0] as number) : -1
+    const otherBytes = ring.protBytes - (full ? (ring.sizes[oldest] as number) : 0)
+    const otherTokens = ring.protTokens - (full ? (ring.counts[oldest] as number) : 0)
     return this.#fit(message, size, tokens, otherBytes, otherTokens)
   }
 
@@ -112,6 +119,7 @@ export class Trimmer<T> {
     const sizes = new Array<number>(n)
     const tokens = new Array<number>(n)
     const flags = new Array<number>(n)
+    const links = this.groups?.read(messages, fromEmpty)
     for (let i = 0; i < n; i++) {
       const message = messages[i] as T
       sizes[i] = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
@@ -122,14 +130,14 @@ export class Trimmer<T> {
       const protSizes: number[] = []
       const protTokens: number[] = []
       if (!fromEmpty) {
-        for (const index of ring.protected) {
+        for (const index of ring.prot) {
           const p = ring.slot(index)
           protSizes.push(ring.sizes[p] as number)
-          protTokens.push(ring.tokenCounts[p] as number)
+          protTokens.push(ring.counts[p] as number)
         }
       }
-      let protBytes = fromEmpty ? 0 : ring.protectedBytes
-      let protTokenSum = fromEmpty ? 0 : ring.protectedTokens
+      let protBytes = fromEmpty ? 0 : ring.protBytes
+      let protTokenSum = fromEmpty ? 0 : ring.protTokens
       for (let i = 0; i < n; i++) {
         const pinned = ((flags[i] as number) & PINNED) !== 0 && cfg.maxPinned > 0
         if (pinned && protSizes.length === cfg.maxPinned) {
@@ -150,21 +158,22 @@ export class Trimmer<T> {
         }
       }
     }
-    return { sizes, tokens, flags }
+    return { sizes, tokens, flags, links }
   }
 
   /** Appends messages that {@link Trimmer.prepare} measured. Never throws. */
   appendAll(messages: T[], measured: Measured): void {
     for (let i = 0; i < messages.length; i++) {
-      this.append(messages[i] as T, measured.sizes[i] as number, measured.tokens[i] as number, measured.flags[i] as number)
+      this.append(messages[i] as T, measured.sizes[i] as number, measured.tokens[i] as number, measured.flags[i] as number, measured.links?.[i])
     }
   }
 
   /** Appends one measured message that is known to fit, trimming first what it pushes out. Never throws. */
-  append(message: T, size: number, tokens: number, flags: number): void {
+  append(message: T, size: number, tokens: number, flags: number, links?: MessageLinks): void {
     const cfg = this.cfg
     const ring = this.ring
     this.#newStep = true
+    if (this.groups !== undefined) flags |= this.groups.tie(links)
     if ((flags & PINNED) !== 0 && cfg.maxPinned > 0) ring.protectNext(size, tokens)
     // The budgets this message takes over: trimming makes room before it goes in, exactly as if
     // it had gone in first (it is never the one trimmed).
@@ -172,6 +181,12 @@ export class Trimmer<T> {
     const overBytes = ring.bytes + size > cfg.maxBytes
     const overTokens = ring.tokens + tokens > cfg.maxTokens
     if (overCount || overBytes || overTokens) this.#trim(overCount, overBytes, overTokens, size, tokens)
+    else if (this.groups !== undefined && (flags & TIED) === 0) {
+      // What is left of a group whose start a trim cut (it was the newest group then) goes once
+      // a message that starts another group comes.
+      const index = ring.firstUnprotected()
+      if (index < ring.len && (ring.flagAt(index) & TIED) !== 0) this.#trimOn(this.#lastReason)
+    }
     ring.write(message, size, tokens, flags)
   }
 
@@ -191,12 +206,23 @@ export class Trimmer<T> {
       if (index >= ring.len) break
       this.#trimOne(index, reason)
     }
-    if (reason !== undefined && cfg.startOn !== undefined) {
-      for (;;) {
-        const index = ring.firstUnprotected()
-        if (index >= ring.len || (ring.flagAt(index) & STARTS_TURN) !== 0) break
-        this.#trimOne(index, reason)
-      }
+    if (reason !== undefined) {
+      this.#lastReason = reason
+      if (cfg.startOn !== undefined || this.groups !== undefined) this.#trimOn(reason)
+    }
+  }
+
+  // Trims on to a message that may start a window: one that starts a turn (with startOn) and is
+  // not tied to the one before it (with group).
+  #trimOn(reason: TrimReason): void {
+    const ring = this.ring
+    const needStart = this.cfg.startOn !== undefined
+    for (;;) {
+      const index = ring.firstUnprotected()
+      if (index >= ring.len) break
+      const f = ring.flagAt(index)
+      if ((!needStart || (f & STARTS_TURN) !== 0) && (f & TIED) === 0) break
+      this.#trimOne(index, reason)
     }
   }
 
@@ -204,7 +230,8 @@ export class Trimmer<T> {
     const ring = this.ring
     const p = ring.slot(index)
     const size = ring.sizes[p] as number
-    const tokens = ring.tokenCounts[p] as number
+    const tokens = ring.counts[p] as number
+    if (this.groups !== undefined) this.groups.forget(ring.seqs?.[p] as number)
     const message = ring.removeAt(index)
     if (this.cfg.onTrim === undefined) return
     const groups = (this.#groups ??= [])

@@ -1,5 +1,5 @@
 import { type Budget, trimTarget } from './budget.js'
-import { type Ring, STARTS_TURN } from './ring.js'
+import { type Ring, STARTS_TURN, TIED } from './ring.js'
 
 // window(): the messages to send under a tighter budget. A sliding window is cut afresh on
 // every call; a stable one (trimTo below 1) remembers its first message (ring.cutSeq, a push
@@ -45,7 +45,7 @@ function windowFor<T>(
   remember = false,
 ): T[] | undefined {
   const n = ring.len
-  const prot = ring.protected
+  const prot = ring.prot
   const seqs = ring.seqs
   const newest = n - 1
   let k = prot.length - 1
@@ -53,8 +53,8 @@ function windowFor<T>(
   if (newestProtected) k--
   const pn = ring.slot(newest)
   let count = prot.length + (newestProtected ? 0 : 1)
-  let bytes = ring.protectedBytes + (newestProtected ? 0 : (ring.sizes[pn] as number))
-  let tokens = ring.protectedTokens + (newestProtected ? 0 : (ring.tokenCounts[pn] as number))
+  let bytes = ring.protBytes + (newestProtected ? 0 : (ring.sizes[pn] as number))
+  let tokens = ring.protTokens + (newestProtected ? 0 : (ring.counts[pn] as number))
   let cut = newest
   let found = anchor >= 0 && seqs !== undefined && seqs[pn] === anchor
   // Walk back from the newest while messages fit; protected ones are already counted.
@@ -66,7 +66,7 @@ function windowFor<T>(
       cut = i
     } else {
       const b = ring.sizes[p] as number
-      const t = ring.tokenCounts[p] as number
+      const t = ring.counts[p] as number
       if (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens) {
         if (anchor >= 0) return undefined
         break
@@ -79,8 +79,10 @@ function windowFor<T>(
     if (anchor >= 0 && seqs !== undefined && seqs[p] === anchor) found = true
   }
   if (anchor >= 0 && !found) return undefined
+  // A window never starts inside a group (the remembered cut may have been tied since).
+  if (anchor >= 0 && (ring.flagAt(cut) & TIED) !== 0) return undefined
   const leftOut = cut - (k + 1) > 0
-  if (anchor < 0 && leftOut && startOn) {
+  if (anchor < 0 && (leftOut || (ring.flagAt(cut) & TIED) !== 0) && (startOn || ring.flags !== undefined)) {
     // Protected indexes below the cut are prot[0..k]; skip those within [cut, newest) too.
     let j = k + 1
     while (cut < newest) {
@@ -89,7 +91,8 @@ function windowFor<T>(
         cut++
         continue
       }
-      if ((ring.flagAt(cut) & STARTS_TURN) !== 0) break
+      const f = ring.flagAt(cut)
+      if ((!startOn || (f & STARTS_TURN) !== 0) && (f & TIED) === 0) break
       cut++
     }
   }

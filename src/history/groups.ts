@@ -1,0 +1,94 @@
+import { OrphanResultError } from '../errors.js'
+import type { GroupRule, MessageLinks } from '../message-format.js'
+import { type Ring, TIED } from './ring.js'
+
+// The `group` option: what ties messages together, so that trimming and window() keep or drop
+// them as one. A message is TIED to the one before it when it cannot start a window: it follows a
+// `withNext` message, or it lies between a tool call and a result of that call (the result
+// included). Trimming goes on past tied messages, and a window never starts at one, so neither
+// edge breaks a group (the newest group, still in flight, may be open at the end).
+//
+// Invariants: callAt maps the id of every call made by a held message to that message's push
+// position; callsAt maps a position to the ids it made (to forget them when it leaves).
+
+/** The group state of one history with a `group` rule. */
+export class Groups<T> {
+  readonly #callAt = new Map<string, number>()
+  readonly #callsAt = new Map<number, readonly string[]>()
+  #lastWithNext = false
+
+  constructor(
+    readonly rule: GroupRule<T>,
+    readonly ring: Ring<T>,
+  ) {}
+
+  /**
+   * Reads the links of messages about to be appended, in order, and checks that every result
+   * answers a call the history holds or that an earlier one of them makes. Changes nothing.
+   *
+   * @param fromEmpty - the messages replace the content (reset, restore)
+   * @throws {@link OrphanResultError}
+   */
+  read(messages: readonly T[], fromEmpty: boolean): (MessageLinks | undefined)[] {
+    const links = new Array<MessageLinks | undefined>(messages.length)
+    let made: Set<string> | undefined
+    for (let i = 0; i < messages.length; i++) {
+      const l = this.rule(messages[i] as T)
+      links[i] = l
+      if (l === undefined) continue
+      for (const id of l.results ?? []) {
+        if (!(made?.has(id) ?? false) && (fromEmpty || !this.#callAt.has(id))) throw new OrphanResultError(id)
+      }
+      for (const id of l.calls ?? []) (made ??= new Set()).add(id)
+    }
+    return links
+  }
+
+  /**
+   * The flags of the message about to be appended with these links, marking the messages it
+   * ties together as it goes (before trimming makes room for it, so trimming sees the group).
+   */
+  tie(l: MessageLinks | undefined): number {
+    let flags = this.#lastWithNext ? TIED : 0
+    this.#lastWithNext = l?.withNext === true
+    if (l === undefined) return flags
+    const ring = this.ring
+    for (const id of l.results ?? []) {
+      const at = this.#callAt.get(id) as number
+      flags = TIED
+      // Every held message after the call is in the group.
+      const seqs = ring.seqs as Float64Array
+      for (let i = ring.len - 1; i >= 0; i--) {
+        const p = ring.slot(i)
+        if ((seqs[p] as number) <= at) break
+        ;(ring.flags as Uint8Array)[p] = (ring.flags as Uint8Array)[p]! | TIED
+      }
+    }
+    if (l.calls !== undefined && l.calls.length > 0) {
+      for (const id of l.calls) this.#callAt.set(id, ring.pushed)
+      this.#callsAt.set(ring.pushed, l.calls)
+    }
+    return flags
+  }
+
+  /** The message at `position` left the history. */
+  forget(position: number): void {
+    const calls = this.#callsAt.get(position)
+    if (calls === undefined) return
+    this.#callsAt.delete(position)
+    for (const id of calls) if (this.#callAt.get(id) === position) this.#callAt.delete(id)
+  }
+
+  /** The history went back to `position` (rollback, `length =`): the messages from it on left. */
+  forgetFrom(position: number): void {
+    for (const at of [...this.#callsAt.keys()]) if (at >= position) this.forget(at)
+    this.#lastWithNext = false
+  }
+
+  /** The history was emptied. */
+  forgetAll(): void {
+    this.#callAt.clear()
+    this.#callsAt.clear()
+    this.#lastWithNext = false
+  }
+}
