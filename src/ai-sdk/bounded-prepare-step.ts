@@ -90,11 +90,8 @@ export function boundedPrepareStep(options: BoundedPrepareStepOptions = {}): Bou
   if (typeof calibrate !== 'boolean') throw new InvalidOptionsError('calibrate', calibrate, 'a boolean')
   const historyOptions: RingBufferHistoryOptions<ModelMessage> = {
     maxMessages: DEFAULT_MAX_MESSAGES,
-    sizeOf: modelMessages.sizeOf,
-    countTokens: modelMessages.countTokens,
+    format: modelMessages,
     maxPinned: 2,
-    startOn: modelMessages.startOn,
-    shrink: modelMessages.shrink,
     ...rest,
   }
   // Each call pins its system message and the last user message it started with (the request the

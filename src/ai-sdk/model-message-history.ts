@@ -28,18 +28,14 @@ const DEFAULT_MAX_MESSAGES = 1_000
 export class ModelMessageHistory extends RingBufferHistory<ModelMessage> {
   /**
    * @param options - see `RingBufferHistoryOptions`; what is left out takes this class's defaults:
-   * `maxMessages` 1,000, the measures, `pin` (system messages), `startOn` and `shrink` of the
+   * `maxMessages` 1,000 and the `format` (its measures, groups, pins, turns and shrink) of the
    * `ModelMessage` format
    * @throws {@link InvalidOptionsError} when an option is invalid or unknown
    */
   constructor(options?: RingBufferHistoryOptions<ModelMessage>) {
     super({
       maxMessages: DEFAULT_MAX_MESSAGES,
-      sizeOf: modelMessages.sizeOf,
-      countTokens: modelMessages.countTokens,
-      pin: modelMessages.pin,
-      startOn: modelMessages.startOn,
-      shrink: modelMessages.shrink,
+      format: modelMessages,
       ...options,
     })
   }

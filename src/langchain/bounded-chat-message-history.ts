@@ -30,7 +30,7 @@ export class BoundedChatMessageHistory extends BaseListChatMessageHistory {
 
   /**
    * @param options - see `RingBufferHistoryOptions`; what is left out takes this class's defaults:
-   * `maxMessages` 1,000, the measures, `pin` (system messages), `startOn` and `shrink` of the
+   * `maxMessages` 1,000 and the `format` (its measures, groups, pins, turns and shrink) of the
    * LangChain format
    * @throws {@link InvalidOptionsError} when an option is invalid or unknown
    */
@@ -38,11 +38,7 @@ export class BoundedChatMessageHistory extends BaseListChatMessageHistory {
     super()
     this.#history = new RingBufferHistory<BaseMessage>({
       maxMessages: DEFAULT_MAX_MESSAGES,
-      sizeOf: chatMessages.sizeOf,
-      countTokens: chatMessages.countTokens,
-      pin: chatMessages.pin,
-      startOn: chatMessages.startOn,
-      shrink: chatMessages.shrink,
+      format: chatMessages,
       ...options,
     })
   }

@@ -31,11 +31,7 @@ export function boundedTrimmer(options: BoundedTrimmerOptions = {}): RunnableLam
   if (options === null || typeof options !== 'object') throw new InvalidOptionsError('options', options, 'an object or undefined')
   const historyOptions: RingBufferHistoryOptions<BaseMessage> = {
     maxMessages: DEFAULT_MAX_MESSAGES,
-    sizeOf: chatMessages.sizeOf,
-    countTokens: chatMessages.countTokens,
-    pin: chatMessages.pin,
-    startOn: chatMessages.startOn,
-    shrink: chatMessages.shrink,
+    format: chatMessages,
     ...options,
   }
   new ListMirror(historyOptions)

@@ -162,11 +162,7 @@ export class BoundedSession implements Session {
     } else {
       const h = new RingBufferHistory<AgentInputItem>({
         maxMessages: DEFAULT_MAX_MESSAGES,
-        sizeOf: openaiAgents.sizeOf,
-        countTokens: openaiAgents.countTokens,
-        pin: openaiAgents.pin,
-        startOn: openaiAgents.startOn,
-        shrink: openaiAgents.shrink,
+        format: openaiAgents,
         ...(historyOptions as RingBufferHistoryOptions<AgentInputItem>),
       })
       this.#history = h

@@ -260,14 +260,15 @@ describe('BoundedSession: bounds', () => {
 
   it('shortens an item too large for the budget, keeping its type and ids', async () => {
     const session = new BoundedSession({ maxTokens: 100 })
-    await session.addItems([userMessage('q'), result('c1', 'z'.repeat(10_000))])
+    await session.addItems([userMessage('q'), { ...userMessage('z'.repeat(10_000)), id: 'msg_1' }])
     const second = (await session.getItems()).at(-1)
-    expect(second).toMatchObject({ type: 'function_call_result', callId: 'c1', output: { type: 'text' } })
+    expect(second).toMatchObject({ role: 'user', id: 'msg_1', content: [{ type: 'input_text' }] })
     expect(openaiAgents.countTokens(second as AgentInputItem)).toBeLessThanOrEqual(100)
   })
 
   it('refuses an item too large for the budget without shrink, with nothing added', async () => {
-    const session = new BoundedSession({ maxTokens: 100, shrink: undefined })
+    // (A format always brings its shrink; a history made without one refuses instead.)
+    const session = new BoundedSession({ history: new RingBufferHistory<AgentInputItem>({ maxTokens: 100, countTokens: openaiAgents.countTokens }) })
     await session.addItems([userMessage('keep')])
     await expect(session.addItems([userMessage('y'), userMessage('z'.repeat(10_000))])).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' })
     expect(await session.getItems()).toEqual([userMessage('keep')])
@@ -316,5 +317,14 @@ describeRedis('BoundedSession on a RedisHistory', (ctx) => {
     await a.addItems([userMessage('from a')])
     await b.addItems([userMessage('from b')])
     expect(await a.getItems()).toEqual([userMessage('from a'), userMessage('from b')])
+  })
+})
+
+describe('BoundedSession: bad input', () => {
+  it('refuses a result whose call it does not hold, with a coded error and nothing added', async () => {
+    const session = new BoundedSession()
+    await session.addItems([userMessage('q')])
+    await expect(session.addItems([userMessage('r'), result('never-called')])).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_/) })
+    expect(await session.getItems()).toEqual([userMessage('q')])
   })
 })
