@@ -18,5 +18,6 @@ export {
   InvalidOptionsError,
   InvalidSnapshotError,
   MessageTooLargeError,
+  OrphanResultError,
   TrimCallbackError,
 } from '../errors.js'

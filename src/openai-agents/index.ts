@@ -12,4 +12,12 @@ export type { FormatProblem, GroupRule, MessageFormat, MessageLinks } from '../m
 export type { HistoryMeasure, RingBufferHistoryOptions, ShrinkMessage, TrimReason, TrimSummary } from '../ring-buffer-history.js'
 export { truncateContent } from '../truncate-content.js'
 export type { ContentMessage } from '../truncate-content.js'
-export { InvalidArgumentError, InvalidOptionsError, MessageTooLargeError, SessionTransactionError } from '../errors.js'
+export {
+  InvalidArgumentError,
+  InvalidMessageError,
+  InvalidOptionsError,
+  MessageTooLargeError,
+  OrphanResultError,
+  SessionTransactionError,
+  TrimCallbackError,
+} from '../errors.js'
