@@ -1,7 +1,7 @@
 // `npm run bench`: runs every comparison of issue 5 in child processes and prints the tables.
 //   --write   also regenerate BENCHMARKS.md at the repository root
 //   --smoke   tiny counts, all jobs in two children: checks the harness works (npm test runs it)
-//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis, tokens, formats
+//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis, tokens, formats, adapters
 // BENCH_LIBRARY=dist measures the built package (run `npm run build` first); BENCH_LIBRARY=<path to
 // an index.ts or .js> measures another copy, to try a change side by side.
 import { execFileSync, spawn } from 'node:child_process'
@@ -38,6 +38,8 @@ const speedJobs: Job[] = [
   ...storeSizes.flatMap((sessions) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'store', sessions, keys }))),
   ...(['idle', 'max-age'] as const).flatMap((expiry) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'sweep', sessions: sweepSize, keys, expiry }))),
   { suite: 'formats', capacity: smoke ? 100 : 1_000 },
+  // The framework adapters (issue 23): one bounded step against each framework's default path.
+  { suite: 'adapters' },
 ]
 const memoryJobs: Job[] = [
   ...memoryVariants.map((variant): Job => ({ suite: 'memory', variant })),

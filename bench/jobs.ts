@@ -19,6 +19,7 @@ export type Job =
   | { suite: 'redis'; part: RedisPart }
   | { suite: 'tokens' }
   | { suite: 'formats'; capacity: number }
+  | { suite: 'adapters' }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

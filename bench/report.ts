@@ -441,6 +441,31 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
   for (const r of tokens) tokenRows(r, rows)
 
   for (const add of formatRows) add()
+  // 11. framework adapters
+  for (const [id, ours, base, what] of [
+    ['adapter-agents-turn', 'BoundedSession (maxTokens, trimTo 0.5)', 'MemorySession (unbounded)', "OpenAI Agents: a turn's session work, BoundedSession vs MemorySession"],
+    ['adapter-ai-sdk-step', 'boundedPrepareStep', 'hand-written prepareStep (JSON length ÷ 4, drop oldest)', 'AI SDK: one prepareStep, boundedPrepareStep vs the hand-written recipe'],
+    ['adapter-langchain-trim', 'boundedTrimmer', "trimMessages (strategy 'last')", 'LangChain: one trim, boundedTrimmer vs trimMessages'],
+  ] as const) {
+    addRatio(id, '11', `${what} (${(speed.get(id)?.title ?? '').replace(/^one [^ ]+ /, '')})`, speedup(id, ours, base), { kind: 'atLeast', value: 10, text: '≥ 10×' })
+  }
+  for (const r of caches.filter((c) => c.id.startsWith('adapter-cache-'))) {
+    for (const [name, { steady }] of Object.entries(r.variants)) {
+      const share = cacheShare(steady)
+      const ours = !name.includes('sliding') && !name.startsWith('trimMessages')
+      rows.push({
+        key: `${r.id}-${name}`,
+        section: '11',
+        figure: `${r.title}: ${name}, input tokens in the shared prefix at steady state (budget ${(r.detail.budget ?? 0).toLocaleString('en-US')} tokens)`,
+        value: pct(share),
+        range: '',
+        goal: ours ? { kind: 'atLeast', value: 0.85, text: '≥ 85%' } : { kind: 'none', text: '(framework default)' },
+        met: ours ? check({ kind: 'atLeast', value: 0.85, text: '' }, share) : undefined,
+        raw: share,
+      })
+    }
+  }
+
   return document(rows, speed, info)
 }
 
@@ -521,6 +546,7 @@ const SECTIONS: Record<string, string> = {
   '8': '8. Redis (bounded-session/redis) on a local redis-server',
   '9': '9. Token accuracy (o200k counts of what is sent)',
   '10': '10. Formats (bounded-session/formats): push on each format\'s own traffic',
+  '11': '11. Framework adapters (openai-agents, ai-sdk, langchain)',
 }
 
 function table(header: string[], lines: string[][]): string {
