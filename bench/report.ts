@@ -632,7 +632,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '10' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '10' : r.id.startsWith('adapter') ? '11' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)
