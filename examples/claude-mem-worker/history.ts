@@ -19,7 +19,7 @@ export function growingHistory(): HistoryPolicy<ArrayActiveSession> {
   return {
     seed: (session, framing) => void session.conversationHistory.push(framing),
     append: (session, message) => void session.conversationHistory.push(message),
-    beforeObservation: () => 'ok',
+    beforePrompt: () => 'ok',
   }
 }
 
@@ -35,7 +35,8 @@ export function generationHistory(budgetChars: number): HistoryPolicy<ArrayActiv
       session.conversationHistory.push(framing)
     },
     append: (session, message) => void session.conversationHistory.push(message),
-    beforeObservation(session) {
+    beforePrompt(session, _next, kind) {
+      if (kind !== 'observation') return 'ok'
       if (conversationChars(session.conversationHistory) <= budgetChars) {
         session.consecutiveRecycles = 0
         return 'ok'
@@ -94,11 +95,68 @@ function copyOf(text: string): string {
   return Buffer.from(text, 'utf16le').toString('utf16le')
 }
 
-/** The port: the framing prompt is pinned as it is pushed; everything else is a plain push. */
-export function ringHistory(): HistoryPolicy<ActiveSession> {
+/**
+ * Room kept for the reply when the Claude path checks whether the next observation fits: the
+ * reply joins the SDK's conversation too, and the next check comes only before the next
+ * observation. The observer's replies are about 1 KB; a summary, a little more.
+ */
+export const REPLY_RESERVE_CHARS = 4_096
+const RESERVED_REPLY: ConversationMessage = { role: 'assistant', content: ' '.repeat(REPLY_RESERVE_CHARS) }
+
+/**
+ * Whether pushing `messages` would keep the history within its budget without trimming.
+ * (`RingBufferHistory.fits`, once the tokens work lands, asks the history itself; until then the
+ * same check by hand, exact here because the history measures characters.)
+ */
+export function fits(history: RingBufferHistory<ConversationMessage>, budgetChars: number, ...messages: ConversationMessage[]): boolean {
+  return history.bytes + messages.reduce((sum, m) => sum + m.content.length, 0) <= budgetChars
+}
+
+/**
+ * The port, on both provider paths:
+ * - every path: the framing prompt is pinned as it is pushed; prompts and replies are plain pushes;
+ * - the stateless paths (Gemini, OpenRouter send the whole history on every call): the history
+ *   trims itself in place when a push goes over the budget (`trimTo`), which bounds what they send;
+ * - the Claude path, where the real conversation lives in the SDK subprocess and the history
+ *   only meters it: trimming would shrink the meter, not the SDK's conversation. So a generator
+ *   run starts a fresh generation (`reset` to the framing prompt, as the SDK starts a fresh
+ *   query), and before an observation that would not fit beside a reply (`fits`) the generation
+ *   is retired: the history is reset to the seed, and the worker aborts the SDK query and starts
+ *   the next one from it. A generation records at least one observation before its budget is
+ *   checked again, so a retire can never loop without progress (an observation larger than a
+ *   whole fresh generation is shrunk by the history, as on every path).
+ */
+export function ringHistory(budgetChars: number): HistoryPolicy<ActiveSession> {
+  const seeds = new WeakMap<ActiveSession, ConversationMessage>()
+  // Observations recorded in the current generation, per session.
+  const recorded = new WeakMap<ActiveSession, number>()
+  const startGeneration = (session: ActiveSession, framing: ConversationMessage): void => {
+    session.conversationHistory.reset()
+    session.conversationHistory.pushPinned(framing)
+    recorded.set(session, 0)
+  }
   return {
-    seed: (session, framing) => void session.conversationHistory.pushPinned(framing),
+    seed(session, framing) {
+      seeds.set(session, framing)
+      if (session.currentProvider === 'claude') startGeneration(session, framing)
+      else session.conversationHistory.pushPinned(framing)
+    },
     append: (session, message) => void session.conversationHistory.push(message),
-    beforeObservation: () => 'ok',
+    beforePrompt(session, next, kind) {
+      const count = recorded.get(session) ?? 0
+      if (kind === 'observation') recorded.set(session, count + 1)
+      if (session.currentProvider !== 'claude') return 'ok'
+      const history = session.conversationHistory
+      // The first observation of a generation goes in whatever its size (the history shrinks one
+      // that cannot fit beside the seed); only a history holding more than the seed is retired for it.
+      if (count === 0 && history.length <= 2 && fits(history, budgetChars, next)) return 'ok'
+      if (count === 0 && history.length <= 1) return 'ok'
+      if (fits(history, budgetChars, next, RESERVED_REPLY)) return 'ok'
+      const seed = seeds.get(session)
+      if (seed === undefined) return 'ok'
+      startGeneration(session, seed)
+      recorded.set(session, kind === 'observation' ? 1 : 0)
+      return 'recycled'
+    },
   }
 }

@@ -131,8 +131,10 @@ export interface PromptCacheTotals {
   cost: number
   /** Billed input without caching, in base-price tokens: every token × 1. */
   uncachedCost: number
-  /** The largest prompt, in tokens. */
+  /** The largest prompt, in tokens (summed message by message). */
   peakContextTokens: number
+  /** The largest prompt, in characters (the unit of the worker's budget). */
+  peakContextChars: number
   /** Calls whose prompt no longer held the previous call's newest message (a recycle, a fresh session). */
   contextLost: number
 }
@@ -158,6 +160,7 @@ export function totalsBetween(before: PromptCacheTotals, after: PromptCacheTotal
     cost: after.cost - before.cost,
     uncachedCost: after.uncachedCost - before.uncachedCost,
     peakContextTokens: after.peakContextTokens,
+    peakContextChars: after.peakContextChars,
     contextLost: after.contextLost - before.contextLost,
   }
 }
@@ -199,6 +202,7 @@ export class PromptCacheMeter {
     cost: 0,
     uncachedCost: 0,
     peakContextTokens: 0,
+    peakContextChars: 0,
     contextLost: 0,
   }
 
@@ -218,6 +222,7 @@ export class PromptCacheMeter {
     const newest = this.#newest.get(conversation)
     const keys: number[] = []
     let inputTokens = 0
+    let chars = 0
     let shared = 0
     let sharing = live !== undefined
     let keptNewest = newest === undefined
@@ -229,6 +234,7 @@ export class PromptCacheMeter {
       if (key === newest) keptNewest = true
       keys.push(key)
       inputTokens += t
+      chars += message.content.length
     }
     const cacheable = inputTokens >= minCacheableTokens
     const cacheReadTokens = cacheable && shared >= minCacheableTokens ? shared : 0
@@ -247,6 +253,7 @@ export class PromptCacheMeter {
     t.cost += cacheReadTokens * readMultiplier + cacheWriteTokens * writeMultiplier + plainTokens
     t.uncachedCost += inputTokens
     if (inputTokens > t.peakContextTokens) t.peakContextTokens = inputTokens
+    if (chars > t.peakContextChars) t.peakContextChars = chars
     if (!keptNewest) t.contextLost++
     this.#purge(at)
     return { inputTokens, cacheReadTokens, cacheWriteTokens, plainTokens, contextLost: !keptNewest }

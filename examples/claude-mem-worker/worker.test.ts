@@ -4,7 +4,7 @@ import { RingBufferHistory, SESSION_OVERHEAD_BYTES } from 'bounded-session'
 import { describe, expect, it } from 'vitest'
 import { settle, VirtualClock } from './clock.js'
 import { SessionDatabase } from './database.js'
-import { createConversationHistory, generationHistory, ringHistory } from './history.js'
+import { createConversationHistory, generationHistory, REPLY_RESERVE_CHARS, ringHistory } from './history.js'
 import { buildInitPrompt, buildObservationPrompt, framingPrompt, INSTRUCTIONS_TAG, isFramingPrompt } from './prompts.js'
 import {
   ClaudeSdkProvider,
@@ -16,6 +16,7 @@ import {
   OpenRouterProvider,
   ProviderRequestError,
 } from './providers.js'
+import { ANTHROPIC_5M } from './prompt-cache.js'
 import { createStack, outagesOf, replay } from './replay.js'
 import { SessionManager, type SessionManagerOptions } from './session-manager.js'
 import { MIN_CONVERSATION_CHARS, resolveSessionSettings } from './settings.js'
@@ -56,6 +57,10 @@ interface SetupOptions {
   model?: Model
   chooseProvider?: (sessionDbId: number) => ProviderName
   duplicateClaudeReplies?: boolean
+  /** Sees what each answered call sent (the SDK's own conversation on the Claude path). */
+  onModelCall?: (sessionDbId: number, sent: readonly ConversationMessage[], provider: ProviderName) => void
+  /** v13's generation budget (setupToday). */
+  budgetChars?: number
 }
 
 function harness(options: SetupOptions) {
@@ -78,6 +83,9 @@ function harness(options: SetupOptions) {
     duplicateClaudeReplies: options.duplicateClaudeReplies ?? false,
     logger,
     clock,
+    onModelCall: (session: { sessionDbId: number }, sent: Iterable<ConversationMessage>, provider: ProviderName) => {
+      options.onModelCall?.(session.sessionDbId, [...sent], provider)
+    },
   }
   return { clock, db, logger, entries, requests, workerOptions }
 }
@@ -97,6 +105,7 @@ function setupToday(options: SetupOptions & { ensureProcessExited?: (session: Ar
   const manager = new TodaySessionManager(h.db, {
     clock: h.clock,
     logger: h.logger,
+    ...(options.budgetChars === undefined ? {} : { budgetChars: options.budgetChars }),
     ...(options.ensureProcessExited === undefined ? {} : { ensureProcessExited: options.ensureProcessExited }),
   })
   const worker = new ObserverWorker(h.db, manager, h.workerOptions)
@@ -129,6 +138,9 @@ function gate(honourAbort: boolean) {
     },
   }
 }
+
+// The prompt a policy is asked about (v13's policy looks at the history only).
+const OBSERVATION: ConversationMessage = { role: 'user', content: '<observed_from_primary_session>' }
 
 const chars = (messages: readonly ModelMessage[]): number => messages.reduce((sum, m) => sum + m.text.length, 0)
 
@@ -506,7 +518,7 @@ describe('claude-mem worker on bounded-session: what the model is sent', () => {
   })
 
   it('tolerates the same assistant reply pushed twice', () => {
-    const policy = ringHistory()
+    const policy = ringHistory(40_000)
     const session = { conversationHistory: createConversationHistory(40_000) } as ActiveSession
     policy.seed(session, framingPrompt({ project: 'p', contentSessionId: 'c', userPrompt: 'u', lastPromptNumber: 1 }))
     for (let i = 0; i < 40; i++) {
@@ -520,6 +532,100 @@ describe('claude-mem worker on bounded-session: what the model is sent', () => {
       expect(history.bytes).toBeLessThanOrEqual(40_000)
     }
     expect(isFramingPrompt(session.conversationHistory.at(0) as ConversationMessage)).toBe(true)
+  })
+})
+
+describe('claude-mem worker on bounded-session: the Claude path retires generations', () => {
+  const sizeOf = (sent: readonly ConversationMessage[]): number => sent.reduce((sum, m) => sum + m.content.length, 0)
+
+  it('the SDK\'s own conversation never exceeds the budget: before an observation that would not fit, the generation is retired and the next SDK query starts from the framing prompt', async () => {
+    const budgetChars = 48_000
+    const calls: { sent: readonly ConversationMessage[]; history: ConversationMessage[] }[] = []
+    let manager: SessionManager | undefined
+    const s = setup({
+      manager: { budgetChars },
+      onModelCall(id, sent, provider) {
+        expect(provider).toBe('claude')
+        calls.push({ sent, history: [...(manager?.sessions.peek(id)?.conversationHistory ?? [])] })
+      },
+    })
+    manager = s.manager
+    const id = await s.start('claude-path')
+    for (let i = 0; i < 60; i++) await s.worker.handleObservation(id, toolUse(2_048 + ((i * 7_919) % 6_000)))
+    await settle()
+    const claude = s.workerOptions.providers.claude
+    expect(calls.length).toBe(61)
+    expect(claude.retired).toBeGreaterThan(3)
+    expect(s.worker.stats.recycles).toBe(claude.retired)
+    let retires = 0
+    for (const [i, call] of calls.entries()) {
+      // What the SDK sent always fits, and the history meters exactly that.
+      expect(sizeOf(call.sent)).toBeLessThanOrEqual(budgetChars)
+      expect(call.history).toEqual(call.sent)
+      expect(call.sent[0]?.framing).toBe(true)
+      const previous = calls[i - 1]?.sent
+      if (previous === undefined || call.sent.length > previous.length) continue
+      // A new SDK query: the framing prompt and the observation, nothing of the old generation.
+      retires++
+      expect(call.sent.length).toBe(2)
+      expect(call.sent[0]).toBe(calls[0]?.sent[0])
+      // ... and it was retired only because the observation would not have fitted beside a reply.
+      expect(sizeOf(previous) + 1_000 + (call.sent[1]?.content.length ?? 0)).toBeGreaterThan(budgetChars - REPLY_RESERVE_CHARS)
+    }
+    expect(retires).toBe(claude.retired)
+    expect(s.worker.stats.observations).toBe(60)
+  })
+
+  it('a generation records at least one observation before its budget is checked again: an observation larger than the budget is shrunk, never retired in a loop', async () => {
+    const budgetChars = 40_000
+    const sent: number[] = []
+    const s = setup({ manager: { budgetChars }, onModelCall: (_id, conversation) => void sent.push(sizeOf(conversation)) })
+    const id = await s.start('huge')
+    for (let i = 0; i < 6; i++) await s.worker.handleObservation(id, toolUse(60_000))
+    await settle()
+    expect(s.worker.stats.observations).toBe(6)
+    expect(s.worker.stats.pauses).toBe(0)
+    // One retire per observation: the first one's leaves the framing prompt alone (it would not
+    // fit beside the ack); each generation records its one observation.
+    expect(s.workerOptions.providers.claude.retired).toBe(6)
+    for (const size of sent) expect(size).toBeLessThanOrEqual(budgetChars)
+    expect(s.entries.some((e) => e.message.includes('truncated'))).toBe(true)
+  })
+
+  it('a new generator run starts a fresh SDK query, and the history with it; the stateless paths keep their history and trim it in place', async () => {
+    const lastSent = new Map<number, readonly ConversationMessage[]>()
+    const s = setup({
+      chooseProvider: (id) => (id === 1 ? 'claude' : 'gemini'),
+      manager: { budgetChars: 60_000 },
+      onModelCall: (id, sent) => void lastSent.set(id, sent),
+    })
+    const claudeId = await s.start('claude')
+    const geminiId = await s.start('gemini')
+    for (let i = 0; i < 30; i++) for (const id of [claudeId, geminiId]) await s.worker.handleObservation(id, toolUse(2_500))
+    await settle()
+    await s.clock.advance(4 * MINUTE) // both generators end after 3 idle minutes
+    expect(s.manager.sessions.peek(claudeId)?.conversationHistory.length).toBeGreaterThan(4)
+    for (const id of [claudeId, geminiId]) await s.worker.handleObservation(id, toolUse(2_500))
+    await settle()
+    // Claude: the new SDK query knows only its framing prompt, the ack and the observation; the
+    // history meters the same (plus the reply just appended).
+    expect(lastSent.get(claudeId)?.map((m) => m.role)).toEqual(['user', 'assistant', 'user'])
+    expect(s.manager.sessions.peek(claudeId)?.conversationHistory.length).toBe(4)
+    // Gemini: the same history goes on, older turns first; it was trimmed in place, never retired.
+    expect(lastSent.get(geminiId)?.length).toBeGreaterThan(6)
+    expect(s.manager.sessions.peek(geminiId)?.conversationHistory.evictedCount).toBeGreaterThan(0)
+    expect(s.workerOptions.providers.claude.retired).toBeGreaterThan(0)
+  })
+
+  it('control, v13: its recycle checks the history after the fact, so the SDK is sent more than the budget before the generation is retired', async () => {
+    const budgetChars = 48_000
+    let largest = 0
+    const s = setupToday({ budgetChars, onModelCall: (_id, sent) => void (largest = Math.max(largest, sizeOf(sent))) })
+    const id = await s.start('v13')
+    for (let i = 0; i < 60; i++) await s.worker.handleObservation(id, toolUse(2_048 + ((i * 7_919) % 6_000)))
+    await settle()
+    expect(s.workerOptions.providers.claude.retired).toBeGreaterThan(3)
+    expect(largest).toBeGreaterThan(budgetChars)
   })
 })
 
@@ -572,7 +678,7 @@ describe('claude-mem worker on bounded-session: pauses', () => {
     policy.seed(session, framing)
     const outcomes: string[] = []
     for (let i = 0; i < 30; i++) {
-      outcomes.push(policy.beforeObservation(session))
+      outcomes.push(policy.beforePrompt(session, OBSERVATION, 'observation'))
       policy.append(session, { role: 'user', content: 'x'.repeat(9_000) })
       policy.append(session, { role: 'assistant', content: 'reply' })
     }
@@ -584,9 +690,9 @@ describe('claude-mem worker on bounded-session: pauses', () => {
     expect(session.conversationHistory[0]).toBe(framing)
     // An observation that alone outgrows the budget: recycled, then recycled again, then a pause.
     policy.append(session, { role: 'user', content: 'y'.repeat(41_000) })
-    expect(policy.beforeObservation(session)).toBe('recycled')
+    expect(policy.beforePrompt(session, OBSERVATION, 'observation')).toBe('recycled')
     policy.append(session, { role: 'user', content: 'y'.repeat(41_000) })
-    expect(policy.beforeObservation(session)).toBe('pause')
+    expect(policy.beforePrompt(session, OBSERVATION, 'observation')).toBe('pause')
     expect(session.conversationHistory).toEqual([framing])
   })
 })
@@ -761,11 +867,11 @@ describe('claude-mem worker on bounded-session: settings', () => {
 })
 
 describe('claude-mem worker on bounded-session: a long run', () => {
-  it('thousands of sessions with hundreds of observations each stay within the store, history and heap bounds', async () => {
+  it('a thousand sessions with hundreds of observations each stay within the store, history and heap bounds', async () => {
     const settings = { maxSessions: 64, budgetChars: 60_000, idleTtlMs: 60 * MINUTE }
     const events = generateTraffic({
       seed: 4242,
-      days: 8,
+      days: 4,
       sessionsPerDay: 250,
       minObservations: 100,
       maxObservations: 160,
@@ -773,8 +879,8 @@ describe('claude-mem worker on bounded-session: a long run', () => {
       maxObservationChars: 4_096,
     })
     const sessions = new Set(events.flatMap((e) => (e.kind === 'quota' ? [] : [e.session]))).size
-    expect(sessions).toBe(2_000)
-    const stack = createStack('bounded', { settings }, outagesOf(events))
+    expect(sessions).toBe(1_000)
+    const stack = createStack('bounded', { settings, priceTables: [ANTHROPIC_5M] }, outagesOf(events))
     if (stack.design !== 'bounded') throw new Error('unreachable')
     const store = stack.layer.sessions
     const perSession = SESSION_OVERHEAD_BYTES + settings.budgetChars
@@ -784,7 +890,7 @@ describe('claude-mem worker on bounded-session: a long run', () => {
     gc()
     const baseline = process.memoryUsage().heapUsed
     const heap: number[] = []
-    await replay(stack, events, 9 * DAY, {
+    await replay(stack, events, 5 * DAY, {
       sampleEveryMs: 12 * HOUR,
       onSample() {
         gc()
@@ -810,10 +916,10 @@ describe('claude-mem worker on bounded-session: a long run', () => {
     // Retained heap: at most every session held at its budget (2 bytes a character at worst) plus
     // a fixed allowance, although hundreds of megabytes went through.
     const heapBound = stats.peakSize * (2 * settings.budgetChars + 16 * 1024) + 16 * 1024 * 1024
-    expect(pushedChars).toBeGreaterThan(20 * heapBound)
+    expect(pushedChars).toBeGreaterThan(10 * heapBound)
     expect(Math.max(...heap)).toBeLessThan(heapBound)
     expect(stack.worker.stats.proseReplies).toBe(0)
     expect(stack.worker.stats.pauses).toBeGreaterThan(0)
     expect(worstSize).toBeLessThan(2 * settings.maxSessions)
-  }, 120_000)
+  }, 240_000)
 })
