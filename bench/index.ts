@@ -43,7 +43,9 @@ const memoryJobs: Job[] = [
   { suite: 'soak', design: 'unbounded' },
   { suite: 'soak', design: 'bounded' },
   // The worker's budget; the smoke run takes the smallest the example accepts.
-  smoke ? { suite: 'cache', observations: 40, budgetChars: 40_000 } : { suite: 'cache', observations: 2_000, budgetChars: 400_000 },
+  smoke
+    ? { suite: 'cache', observations: 40, budgetChars: 40_000, days: 1, sessionsPerDay: 4 }
+    : { suite: 'cache', observations: 2_000, budgetChars: 400_000, days: 3, sessionsPerDay: 150 },
 ]
 
 // The Redis suite needs redis-server on PATH (each of its children starts one on a free port).

@@ -344,7 +344,8 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
   }
 
   // 7. prompt cache
-  for (const r of caches) cacheRows(r, rows)
+  for (const r of caches) if (r.id.startsWith('cache-clocks-')) clockRows(r, rows)
+  for (const r of caches) if (r.id === 'cache') cacheRows(r, rows)
   // 8. Redis
   const us = (v: number): string => `${v >= 1000 ? (v / 1000).toFixed(2) : v.toFixed(0)} ${v >= 1000 ? 'ms' : 'µs'}`
   for (const [kind, ours, base] of [
@@ -429,6 +430,37 @@ function cacheRows(r: CacheResult, rows: Row[]): void {
   }
 }
 
+// Issue 21, "Cost with clocks": per price table, each variant's billed input against the sliding
+// window's and its mean context; the goal: cold-cache trims (`cacheTtlMs`) bill at least 10% less
+// than `trimTo: 0.5` alone at no less than 0.95× its mean context, on the Anthropic 5 min table.
+function clockRows(r: CacheResult, rows: Row[]): void {
+  const sliding = r.variants['sliding window (trimTo 1)']
+  if (sliding === undefined) return
+  const table = r.title.slice(0, r.title.indexOf(':'))
+  const first = r.detail.table === 0
+  const none: Goal = { kind: 'none', text: '(reference)' }
+  const add = (key: string, figure: string, value: string, raw: number, goal: Goal): void => {
+    rows.push({ key: `${r.id}-${key}`, section: '7', figure: `${table}: ${figure}`, value, range: '', goal, met: check(goal, raw), raw })
+  }
+  for (const [name, { all }] of Object.entries(r.variants)) {
+    const cost = all.cost / sliding.all.cost
+    add(
+      `cost-${name}`,
+      `${name}: billed input ÷ the sliding window's (${(all.cost / 1e6).toFixed(1)} M base-price tokens; mean prompt ${ktok(meanContextTokens(all))}, peak ${ktok(all.peakContextTokens)} tokens, ${pct(cacheShare(all))} read from cache)`,
+      x(cost),
+      cost,
+      none,
+    )
+  }
+  const plain = r.variants['trimTo 0.5']
+  const cold = r.variants['trimTo 0.5 + cacheTtlMs']
+  if (plain === undefined || cold === undefined) return
+  const cost = cold.all.cost / plain.all.cost
+  add('ttl-cost', 'trimTo 0.5 with cacheTtlMs: billed input ÷ trimTo 0.5\'s', x(cost), cost, first ? { kind: 'atMost', value: 0.9, text: '≤ 0.90×' } : none)
+  const context = meanContextTokens(cold.all) / meanContextTokens(plain.all)
+  add('ttl-context', 'trimTo 0.5 with cacheTtlMs: mean prompt ÷ trimTo 0.5\'s', x(context), context, first ? { kind: 'atLeast', value: 0.95, text: '≥ 0.95×' } : none)
+}
+
 const SECTIONS: Record<string, string> = {
   '1': '1. History append at steady state',
   '2': '2. History reads over a full history',
@@ -492,7 +524,10 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'into each variant at the same character budget, and every call\'s prompt (the whole history) goes through ' +
       'the example\'s prompt-cache meter (`examples/claude-mem-worker/prompt-cache.ts`, also used by `npm run ' +
       'demo`): the leading messages equal to the previous call\'s are cache reads at 0.1× the input price, the rest ' +
-      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token.\n',
+      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token, nothing under 1,024 tokens cached. ' +
+      'Its "clocks" rows replay the claude-mem traffic (every burst of observations a conversation, each call at its time) ' +
+      'under every price table of the meter (Anthropic 5 min, 1 h, 0.05× read; OpenAI GPT-5.6 with billed writes, 30 min): ' +
+      'a call more than the table\'s lifetime after the previous one reads nothing.\n',
   )
 
   parts.push('\n## Goals\n\n')
