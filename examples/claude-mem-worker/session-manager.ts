@@ -2,7 +2,7 @@
  * The worker's SessionManager, ported to bounded-session. Same method names and meanings as the
  * worker's (v13); what changes:
  * - `sessions` is a `BoundedSessionStore`: bounded by count and idle time, never tearing down a
- *   session that is busy (its generator runs, it has queued work, or it is paused);
+ *   session that is busy (its generator runs, or work is queued for it);
  * - a generator's exit no longer removes the session: it stays cached (history and prompt cache
  *   included) until it has been idle for the TTL, or the store needs room;
  * - one teardown for every way out (idle, capacity, delete, shutdown), run by the store; it clears
@@ -83,11 +83,9 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     this.sessions = new BoundedSessionStore<number, ActiveSession>({
       maxSessions: this.settings.maxSessions,
       idleTtlMs: this.settings.idleTtlMs,
-      // Nothing queued is lost: a session with work waiting, or paused until later, is busy too.
-      isBusy: (session) =>
-        session.generatorPromise !== null ||
-        db.getPendingCount(session.sessionDbId) > 0 ||
-        (session.pausedUntil !== null && session.pausedUntil > clock.now()),
+      // Truthful: busy while its generator runs or work waits for it (a paused session has its
+      // unanswered message queued again, so it is busy until that is done).
+      isBusy: (session) => session.generatorPromise !== null || db.getPendingCount(session.sessionDbId) > 0,
       dispose: (session, sessionDbId, reason) => this.#dispose(session, sessionDbId, reason),
       now: () => clock.now(),
       // With the system clock the store runs its own unref'd sweep timer; an injected clock

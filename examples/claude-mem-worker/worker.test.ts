@@ -901,7 +901,7 @@ describe('claude-mem worker on bounded-session: a long run', () => {
         // Over maxSessions only while every session held is busy (guarantee 1 of the store).
         if (store.size > settings.maxSessions) {
           let busy = 0
-          for (const session of store.values()) if (session.generatorPromise !== null || session.pausedUntil !== null || stack.db.getPendingCount(session.sessionDbId) > 0) busy++
+          for (const session of store.values()) if (session.generatorPromise !== null || stack.db.getPendingCount(session.sessionDbId) > 0) busy++
           if (store.size > busy) violations++
         }
         if (store.bytes > store.size * perSession) violations++
