@@ -57,6 +57,8 @@ export interface StackOptions {
   logger?: Logger
   /** The port's `trimTo`. @defaultValue 0.5 */
   trimTo?: number
+  /** How often the worker resumes paused sessions whose pause is over; 0: never (#4109). @defaultValue 60_000 */
+  resumeSweepMs?: number
   /** The price tables the calls are billed under. @defaultValue every table, {@link PRICE_TABLES} */
   priceTables?: readonly CachePricing[]
 }
@@ -106,6 +108,7 @@ export function createStack(design: Design, options: StackOptions = {}, outages:
       meter.record(session.sessionDbId, sent, clock.now())
     },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.resumeSweepMs === undefined ? {} : { resumeSweepMs: options.resumeSweepMs }),
   }
   const logger = options.logger === undefined ? {} : { logger: options.logger }
   switch (design) {

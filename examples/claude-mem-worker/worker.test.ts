@@ -20,7 +20,7 @@ import { ANTHROPIC_5M } from './prompt-cache.js'
 import { createStack, outagesOf, replay } from './replay.js'
 import { SessionManager, type SessionManagerOptions } from './session-manager.js'
 import { MIN_CONVERSATION_CHARS, resolveSessionSettings } from './settings.js'
-import { DAY, generateTraffic, observationFor } from './traffic.js'
+import { DAY, generateTraffic, observationFor, strandedTraffic } from './traffic.js'
 import { TodaySessionManager } from './today-session-manager.js'
 import type { ActiveSession, ArrayActiveSession, ConversationMessage, Logger, ObservationData, ProviderName } from './types.js'
 import { ObserverWorker } from './worker.js'
@@ -863,6 +863,28 @@ describe('claude-mem worker on bounded-session: settings', () => {
     expect(s.manager.sessions.peek(id)).toBeDefined()
     await s.clock.advance(2 * MINUTE)
     expect(s.manager.sessions.peek(id)).toBeUndefined()
+  })
+})
+
+describe('stranded sessions (claude-mem #4109, #4204): paused work that nothing resumes', () => {
+  const settings = { maxSessions: 100, idleTtlMs: 60 * MINUTE, budgetChars: 400_000 }
+  const events = strandedTraffic({ sessions: 150 })
+  const end = (events.at(-1)?.at ?? 0) + 6 * HOUR
+  const run = async (design: 'today' | 'bounded', extra: { maxBusyMs?: number } = {}) => {
+    const stack = createStack(design, { settings: { ...settings, ...extra }, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M] }, outagesOf(events))
+    await replay(stack, events, end)
+    return stack
+  }
+
+  it('v13 keeps every stranded session in its Map, and the port with a truthful isBusy holds them all over maxSessions', async () => {
+    const today = await run('today')
+    expect(today.layer.getActiveSessionCount()).toBe(150)
+    expect([...today.layer.heldSessions()].every((s) => s.pausedReason === 'quota')).toBe(true)
+    const port = await run('bounded')
+    if (port.design !== 'bounded') throw new Error('unreachable')
+    // Busy (work queued) is true of each of them, so none can go: 150 held under maxSessions 100.
+    expect(port.layer.getActiveSessionCount()).toBe(150)
+    expect(port.layer.getTotalQueueDepth()).toBe(300)
   })
 })
 
