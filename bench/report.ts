@@ -343,6 +343,25 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: 'soak-ratio', section: '6', figure: 'peak retained heap, unbounded ÷ bounded', value: x(ratio), range: '', goal, met: check(goal, ratio), raw: ratio })
   }
 
+  // 6. stranded sessions: what each design still holds 6 h after a quota pause nothing resumed.
+  const strandedToday = memory.get('soak-stranded-today')
+  if (strandedToday !== undefined) {
+    for (const r of [...memory.values()].filter((m) => m.id.startsWith('soak-stranded-'))) {
+      const d = r.detail ?? {}
+      const ratio = r.bytes / Math.max(1, strandedToday.bytes)
+      rows.push({
+        key: r.id,
+        section: '6',
+        figure: `${r.title}: retained heap (peak ${mb(d.peak ?? 0)}), ${(d.held ?? 0).toLocaleString('en-US')} sessions held (maxSessions ${d.maxSessions ?? '?'}), ${x(ratio)} v13's`,
+        value: mb(r.bytes),
+        range: '',
+        goal: { kind: 'none', text: '(measured)' },
+        met: undefined,
+        raw: ratio,
+      })
+    }
+  }
+
   // 7. prompt cache
   for (const r of caches) if (r.id.startsWith('cache-clocks-')) clockRows(r, rows)
   for (const r of caches) if (r.id === 'cache') cacheRows(r, rows)
