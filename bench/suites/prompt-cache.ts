@@ -9,7 +9,8 @@
 // Issue 21, "Cost with clocks": the same variants on the claude-mem traffic with its real gaps
 // (examples/claude-mem-worker/traffic.ts, the demo's stream: sessions through the working day,
 // bursts of observations minutes apart, each burst a conversation of its own, since a resume
-// comes hours later, after every design has dropped the session), billed under every price table
+// comes hours later, after every design has dropped the session; a call that falls in a quota
+// outage is made when the outage ends), billed under every price table
 // with its cache lifetime: a call more than the TTL after the previous one reads nothing.
 //
 // The example imports `bounded-session` from src/ (tsconfig paths), whatever BENCH_LIBRARY says.
@@ -160,6 +161,7 @@ function clockHolder(variant: ClockVariant, framing: ConversationMessage, budget
 
 async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
   const events = generateTraffic({ seed: 532, days: settings.days, sessionsPerDay: settings.sessionsPerDay })
+  const outages = events.flatMap((e) => (e.kind === 'quota' ? [e] : []))
   const model = createLocalModel()
   const signal = new AbortController().signal
   const meters = PRICE_TABLES.map((pricing) => new Map(clockVariants.map((variant) => [variant, new PromptCacheMeter({ pricing })] as const)))
@@ -175,8 +177,11 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
     const turns: (Turn & { at: number })[] = []
     for (const event of burst.observations) {
       const text = buildObservationPrompt(observationFor(event), event.at)
+      // During a quota outage the call waits for its end (the session pauses, then resumes).
+      const outage = outages.find((o) => o.at <= event.at && event.at < o.until)
+      const at = Math.max(outage?.until ?? 0, turns.at(-1)?.at ?? 0, event.at)
       const reply = await model({ provider: 'gemini', sessionDbId: id, messages: [{ role: 'user', text: framing.content }, { role: 'user', text }], signal })
-      turns.push({ at: event.at, prompt: { role: 'user', content: text }, reply: { role: 'assistant', content: reply } })
+      turns.push({ at, prompt: { role: 'user', content: text }, reply: { role: 'assistant', content: reply } })
     }
     for (const [i, turn] of turns.entries()) if (i > 0 && turn.at - (turns[i - 1]?.at ?? 0) > 5 * 60_000) gapsOverFive++
     calls += turns.length
