@@ -64,11 +64,11 @@ function check(goal: Goal, v: number): boolean | undefined {
  */
 const LIMITS: Record<string, string> = {
   'cache-clocks-0-ttl':
-    'What limits it: the traffic has few cold calls where a cold trim pays. A cold trim saves only on a call that comes ' +
-    'more than the TTL after the previous one while the history is above half its budget: on the 3 days of claude-mem ' +
-    'traffic, 275 of the 25,669 calls with a history above half the budget (1%) follow a gap over 5 minutes (quota outages ' +
-    'add a few dozen). Each saves at most the quarter of the budget a warm history carries above half, written at 1.25×, ' +
-    'plus the postponed trim: a few percent in all. Traffic with longer pauses inside long sessions would show more.',
+    'What limits it: the traffic has few calls where a cold trim pays. A cold trim saves only on a call that comes more ' +
+    'than the TTL after the previous one while the history is above half its budget; the figure counts them, about 1% ' +
+    'of the calls with more than half the budget (quota outages included). Each saves at most the quarter of the budget ' +
+    'a warm history carries above half on average, written at 1.25×, plus the trim it postpones: a few percent in all. ' +
+    'Traffic with longer pauses inside long sessions would show more.',
   'cache-context-trimTo 0.5':
     'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +
     '(an observation prompt of up to ~32k characters, 8% of the budget) below half, and the history then averages ' +
@@ -478,11 +478,12 @@ function clockRows(r: CacheResult, rows: Row[]): void {
     )
   }
   const plain = r.variants['trimTo 0.5']
-  const cold = r.variants['trimTo 0.5 + cacheTtlMs']
-  if (plain === undefined || cold === undefined) return
-  const cost = cold.all.cost / plain.all.cost
-  add('ttl-cost', 'trimTo 0.5 with cacheTtlMs: billed input ÷ trimTo 0.5\'s', x(cost), cost, first ? { kind: 'atMost', value: 0.9, text: '≤ 0.90×' } : none)
-  const context = meanContextTokens(cold.all) / meanContextTokens(plain.all)
+  const ttl = r.variants['trimTo 0.5 + cacheTtlMs']
+  if (plain === undefined || ttl === undefined) return
+  const cost = ttl.all.cost / plain.all.cost
+  const cold = `${(r.detail.coldAboveHalf ?? 0).toLocaleString('en-US')} of the ${(r.detail.aboveHalf ?? 0).toLocaleString('en-US')} calls with more than half the budget come after a gap over the TTL`
+  add('ttl-cost', `trimTo 0.5 with cacheTtlMs: billed input ÷ trimTo 0.5's (${cold})`, x(cost), cost, first ? { kind: 'atMost', value: 0.9, text: '≤ 0.90×' } : none)
+  const context = meanContextTokens(ttl.all) / meanContextTokens(plain.all)
   add('ttl-context', 'trimTo 0.5 with cacheTtlMs: mean prompt ÷ trimTo 0.5\'s', x(context), context, first ? { kind: 'atLeast', value: 0.95, text: '≥ 0.95×' } : none)
 }
 

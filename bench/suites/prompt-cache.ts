@@ -168,6 +168,10 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
   let conversations = 0
   let calls = 0
   let gapsOverFive = 0
+  // Per table: calls after a gap over its TTL while trimTo 0.5 held more than half the budget
+  // (where a cold trim can save), and calls with more than half the budget at all.
+  const coldAboveHalf = PRICE_TABLES.map(() => 0)
+  let aboveHalf = 0
   for (const burst of bursts(events)) {
     const id = ++conversations
     const framing: ConversationMessage = {
@@ -192,7 +196,17 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
         const h = clockHolder(variant, framing, settings.budgetChars, table)
         meter.record(id, h.prompt(), startAt)
         h.push({ role: 'assistant', content: '<ack>observing</ack>' })
+        let previousAt = startAt
         for (const turn of turns) {
+          if (variant === 'trimTo 0.5') {
+            let chars = 0
+            for (const m of h.prompt()) chars += m.content.length
+            if (chars > settings.budgetChars / 2) {
+              if (t === 0) aboveHalf++
+              if (turn.at - previousAt > table.ttlMs) coldAboveHalf[t] = (coldAboveHalf[t] ?? 0) + 1
+            }
+          }
+          previousAt = turn.at
           h.beforeObservation(turn.prompt)
           h.push(turn.prompt)
           meter.record(id, h.prompt(), turn.at)
@@ -212,7 +226,7 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
       id: `cache-clocks-${t}`,
       title: `${table.name}: the claude-mem traffic (${settings.days} day(s) × ${settings.sessionsPerDay} sessions, ${conversations.toLocaleString('en-US')} bursts, ${calls.toLocaleString('en-US')} observations, ${gapsOverFive.toLocaleString('en-US')} gaps over 5 min), budget ${settings.budgetChars.toLocaleString('en-US')} characters`,
       variants,
-      detail: { table: t, conversations, calls, gapsOverFive, budgetChars: settings.budgetChars },
+      detail: { table: t, conversations, calls, gapsOverFive, budgetChars: settings.budgetChars, aboveHalf, coldAboveHalf: coldAboveHalf[t] ?? 0 },
     }
   })
 }
