@@ -372,7 +372,7 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
     ['input billed without caching', ...all.map((d) => mtok(d.summary.totals.uncachedCost)), times(ratio(tp.uncachedCost, t13.uncachedCost))],
     ['share served from cache', ...all.map((d) => pct(cacheShare(d.summary.totals))), ''],
     ['mean context per call (tokens)', ...all.map((d) => ktok(meanContextTokens(d.summary.totals))), times(ratio(meanContextTokens(tp), meanContextTokens(t13)))],
-    ['largest prompt sent (tokens)', ...all.map((d) => ktok(d.summary.totals.peakContextTokens)), ''],
+    ['largest prompt sent (tokens)', ...all.map((d) => ktok(Math.ceil(d.summary.totals.peakContextChars / 4))), ''],
     ['calls that lost the context', ...all.map((d) => count(d.summary.totals.contextLost)), ''],
     ['  of them generations retired', ...all.map((d) => count(d.summary.stats.recycles ?? 0)), ''],
     ['pauses (quota, overflow)', ...all.map((d) => count(d.summary.stats.pauses ?? 0)), ''],
