@@ -5,7 +5,7 @@ export default defineConfig({
   // honours `sideEffects: false` leaves out the store, and with it eventemitter3, lru-cache and
   // zod, when only RingBufferHistory is imported. `bounded-session/redis` is its own entry
   // (dist/redis/), which the root never imports.
-  entry: ['src/index.ts', 'src/ring-buffer-history.ts', 'src/bounded-session-store.ts', 'src/redis/index.ts'],
+  entry: ['src/index.ts', 'src/history/index.ts', 'src/bounded-session-store.ts', 'src/redis/index.ts'],
   format: ['esm', 'cjs'],
   splitting: true,
   // stripInternal: the history's watch method (the protocol between a history and the stores that

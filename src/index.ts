@@ -1,4 +1,4 @@
-export { RingBufferHistory, defaultCountTokens, defaultSizeOf } from './ring-buffer-history.js'
+export { RingBufferHistory, defaultCountTokens, defaultSizeOf } from './history/index.js'
 export type {
   HistoryBudget,
   HistoryCheckpoint,
@@ -8,8 +8,8 @@ export type {
   ShrinkMessage,
   TrimReason,
   TrimSummary,
-} from './ring-buffer-history.js'
-export type { HistoryView } from './history-view.js'
+} from './history/index.js'
+export type { HistoryView } from './history/index.js'
 export { truncateContent } from './truncate-content.js'
 export type { ContentMessage } from './truncate-content.js'
 export {

@@ -1,4 +1,4 @@
-import type { ShrinkMessage } from './ring-buffer-history.js'
+import type { ShrinkMessage } from './history/types.js'
 
 /**
  * What ties one message to others, so that trimming and `window()` keep or drop them as one

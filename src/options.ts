@@ -1,9 +1,11 @@
 import * as z from 'zod/mini'
 import { InvalidOptionsError } from './errors.js'
+import { readOptions } from './validate.js'
 
-// The one options validator of the package: both classes check their options with a zod/mini
-// schema built on first use (so importing the package costs nothing until a constructor runs),
-// then report in our own words: the field, what it expects and what it got. Only zod/mini APIs
+// The zod side of option checking, for the store and Redis: a zod/mini schema built on first use
+// (so importing the package costs nothing until a constructor runs) checks the snapshot that
+// src/validate.ts reads (the front shared with the history, which checks with a table of
+// predicates instead, so that its bundle carries no zod), and the error is in our own words. Only zod/mini APIs
 // present since zod 4.0.0 are used here, so hosts that bundle an older zod 4 can share theirs.
 
 /** zod check shapes shared by the options schemas. */
@@ -36,22 +38,7 @@ export function lazyOptionsParser<S extends z.ZodMiniType>(build: () => OptionsS
   return (input: unknown): z.infer<S> => {
     spec ??= build()
     const known = spec.expected
-    const snapshot: Record<string, unknown> = {}
-    if (input !== undefined) {
-      if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-        throw new InvalidOptionsError('options', input, 'an object or undefined')
-      }
-      const record = input as Record<string, unknown>
-      for (const key of Object.keys(record)) {
-        if (!Object.hasOwn(known, key)) {
-          throw new InvalidOptionsError(key, record[key], `a known option (${Object.keys(known).join(', ')})`)
-        }
-      }
-      for (const key in known) {
-        const value = record[key]
-        if (value !== undefined) snapshot[key] = value
-      }
-    }
+    const snapshot = readOptions(input, known)
     const result = spec.schema.safeParse(snapshot)
     if (result.success) return result.data
     const field = String(result.error.issues[0]?.path[0] ?? 'options')

@@ -1,4 +1,4 @@
-import type { HistoryMeasure } from './ring-buffer-history.js'
+import type { HistoryMeasure } from './history/types.js'
 
 /** What {@link truncateContent} shrinks: a message with a string `content`. */
 export interface ContentMessage {

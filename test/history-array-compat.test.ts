@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { RingBufferHistory } from '../src/index.js'
 
@@ -53,7 +54,7 @@ function sameVisits<R>(history: RingBufferHistory<unknown>, array: unknown[], fn
 
 describe('RingBufferHistory: the array readers match Array after the ring wraps', () => {
   it('holds what the array holds', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, ({ history, array }) => {
         expect(history.toArray()).toEqual(array)
         expect(history.length).toBe(array.length)
@@ -62,7 +63,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
   })
 
   it('indexOf, lastIndexOf and includes, with and without fromIndex', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, value, fc.option(fromIndex, { nil: undefined }), ({ history, array }, probe, from) => {
         const targets = [probe, ...array.slice(0, 2)]
         for (const m of targets) {
@@ -104,7 +105,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
   })
 
   it('findIndex, findLast and findLastIndex: same answers, same visits', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, predicate, ({ history, array }, fn) => {
         sameVisits(history, array, fn, (t, cb) => (t.findIndex as (cb: unknown) => number)(cb))
         sameVisits(history, array, fn, (t, cb) => (t.findLast as (cb: unknown) => unknown)(cb))
@@ -115,7 +116,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
 
   it('flatMap spreads arrays one level, as Array#flatMap', () => {
     const shapes = [(m: unknown) => m, (m: unknown) => [m, m], (m: unknown) => [[m]], () => [], (m: unknown, i: number) => (i % 2 ? [m] : m)]
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, fc.constantFrom(...shapes), ({ history, array }, fn) => {
         sameVisits(history, array, fn, (t, cb) => (t.flatMap as (cb: unknown) => unknown[])(cb))
       }),
@@ -123,7 +124,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
   })
 
   it('join, with and without a separator', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, fc.option(fc.string({ maxLength: 3 }), { nil: undefined }), ({ history, array }, separator) => {
         expect(history.join()).toBe(array.join())
         expect(history.join(separator)).toBe(array.join(separator))
@@ -132,7 +133,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
   })
 
   it('entries, keys and values iterate as the array’s do', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, ({ history, array }) => {
         expect([...history.entries()]).toEqual([...array.entries()])
         expect([...history.keys()]).toEqual([...array.keys()])
@@ -143,7 +144,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
   })
 
   it('toReversed gives a new array, newest first, and leaves the history as it was', () => {
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, ({ history, array }) => {
         const reversed = history.toReversed()
         expect(reversed).toEqual(array.toReversed())
@@ -159,7 +160,7 @@ describe('RingBufferHistory: the array readers match Array after the ring wraps'
       fc.array(fc.oneof(value, fc.array(value, { maxLength: 2 })), { maxLength: 3 }).map((v) => ({ kind: 'array' as const, v })),
       fc.array(value, { maxLength: 4 }).map((v) => ({ kind: 'history' as const, v })),
     )
-    fc.assert(
+    assertProperty(
       fc.property(wrapped, fc.array(item, { maxLength: 4 }), ({ history, array }, items) => {
         const forHistory = items.map((i) => (i.kind === 'history' ? RingBufferHistory.from<unknown>(i.v) : i.v))
         const forArray = items.map((i) => i.v)

@@ -304,3 +304,14 @@ describe('RingBufferHistory.from', () => {
     expect(h.at(-1)).toBe('m299999')
   })
 })
+
+describe('readers whose callback changes the history (issue 17 item 11)', () => {
+  it('find and findLast return the message the predicate matched, even when it pushes', () => {
+    const h = new RingBufferHistory<number>({ maxMessages: 3 })
+    h.push(1, 2, 3)
+    expect(h.find((m) => (m === 2 ? (h.push(9), true) : false))).toBe(2)
+    const g = new RingBufferHistory<number>({ maxMessages: 3 })
+    g.push(1, 2, 3)
+    expect(g.findLast((m) => (m === 2 ? (g.push(9, 8), true) : false))).toBe(2)
+  })
+})

@@ -143,13 +143,66 @@ describe('RingBufferHistory: checkpoint and rollback', () => {
     expect(names(h)).toEqual(['p1', 'u2', 'a2'])
   })
 
-  it('rollback after clear removes only what was pushed after the checkpoint', () => {
+  it('clear() and reset() withdraw every checkpoint made before them', () => {
     const h = new RingBufferHistory<number>()
     h.push(1, 2)
     const cp = h.checkpoint()
     h.push(3)
     h.clear()
-    expect(h.rollback(cp)).toBe(0)
+    expect(() => h.rollback(cp)).toThrow(InvalidCheckpointError)
+    h.push(4)
+    const cp2 = h.checkpoint()
+    h.reset([5, 6])
+    expect(() => h.rollback(cp2)).toThrow(InvalidCheckpointError)
+    expect(h.toArray()).toEqual([5, 6])
+    const cp3 = h.checkpoint()
+    h.push(7)
+    expect(h.rollback(cp3)).toBe(1)
+  })
+
+  it('`length =` withdraws the checkpoints made after the first message it removes, and keeps the others', () => {
+    const h = new RingBufferHistory<number>()
+    h.push(1)
+    const cp1 = h.checkpoint()
+    h.push(2)
+    const cp2 = h.checkpoint()
+    h.push(3)
+    const cp3 = h.checkpoint()
+    h.length = 2 // removes 3: like a rollback to cp2
+    expect(() => h.rollback(cp3)).toThrow(InvalidCheckpointError)
+    h.push(4)
+    expect(h.rollback(cp2)).toBe(1)
+    h.length = 0 // removes 1 and 2, pushed before cp1
+    expect(() => h.rollback(cp1)).toThrow(InvalidCheckpointError)
+    expect(h.length).toBe(0)
+  })
+
+  it('a checkpoint taken after a rollback survives a later rollback that removes nothing (positions do not count rolled-back pushes)', () => {
+    const h = new RingBufferHistory<number>()
+    const cp1 = h.checkpoint()
+    h.push(1)
+    h.rollback(cp1)
+    const cp2 = h.checkpoint()
+    expect(cp2.position).toBe(cp1.position)
+    expect(h.rollback(cp1)).toBe(0)
+    h.push(2)
+    expect(h.rollback(cp2)).toBe(1)
+    expect(h.length).toBe(0)
+  })
+
+  it('rolling back to a checkpoint keeps it and the older ones valid, and the later ones withdrawn', () => {
+    const h = new RingBufferHistory<number>()
+    const cp0 = h.checkpoint()
+    h.push(1)
+    const cp1 = h.checkpoint()
+    h.push(2)
+    const cp2 = h.checkpoint()
+    h.push(3)
+    expect(h.rollback(cp1)).toBe(2)
+    expect(() => h.rollback(cp2)).toThrow(InvalidCheckpointError)
+    h.push(9)
+    expect(h.rollback(cp1)).toBe(1)
+    expect(h.rollback(cp0)).toBe(1)
     expect(h.length).toBe(0)
   })
 

@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import {
   InvalidMeasurementError,
@@ -40,6 +41,8 @@ interface Config {
   pinRule: boolean
   startRule: boolean
   trimTo: number
+  /** a subclass whose constructor pushes this many pinned messages (0: the class itself) */
+  preload: number
 }
 
 type Op =
@@ -49,8 +52,10 @@ type Op =
   | { t: 'setLength'; n: number }
   | { t: 'restore' }
   | { t: 'clear' }
+  | { t: 'clone' }
   | { t: 'checkpoint' }
   | { t: 'rollback'; pick: number }
+  | { t: 'rollbackWithdrawn'; pick: number }
   | { t: 'window'; budget: HistoryBudget }
 
 const customSizeOf = (m: Msg): number => (m.bad ? Number.NaN : m.content.length * 1.5)
@@ -225,9 +230,12 @@ class Model {
     this.cut = undefined
   }
 
+  /** `length = n`: like a rollback to just before the first message it removes. */
   setLength(n: number): void {
-    if (n === 0) this.clear()
-    else if (n < this.entries.length) this.entries = this.entries.slice(0, n)
+    if (n >= this.entries.length) return
+    this.seq = this.entries[n]!.seq - 1
+    this.entries = this.entries.slice(0, n)
+    if (n === 0) this.cut = undefined
   }
 
   /** The first entry of the last stable window. */
@@ -339,6 +347,7 @@ const configArb: fc.Arbitrary<Config> = fc.integer({ min: 1, max: 12 }).chain((m
     pinRule: fc.boolean(),
     startRule: fc.boolean(),
     trimTo: fc.constantFrom(1, 1, 0.75, 0.5, 0.3, 0),
+    preload: fc.constantFrom(0, 0, 1, 2),
   }),
 )
 
@@ -359,8 +368,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('setLength' as const), n: fc.integer({ min: 0, max: 14 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'restore' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'clear' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'clone' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'checkpoint' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('rollback' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('rollbackWithdrawn' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('window' as const), budget: budgetArb }) },
 )
 
@@ -387,9 +398,31 @@ function run(cfg: Config, ops: Op[]): void {
       tokens: measured.reduce((n, e) => n + e.tok, 0),
     })
   })
-  let h = new RingBufferHistory<Msg>(options)
-  let live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
   let nextId = 1
+  const messagesOf = (specs: MsgSpec[]): Msg[] =>
+    specs.map((s) => ({ id: nextId++, role: s.role, content: 'x'.repeat(s.len), pinned: s.pinned, bad: s.bad }))
+  // A subclass whose constructor pushes pinned messages of its own: restore() and clone() must
+  // give back what they copy, not the constructor's messages beside it (issue 17 item 5).
+  const preload = messagesOf(Array.from({ length: cfg.preload }, () => ({ role: 'user' as const, len: 3, pinned: true, bad: false })))
+  // Only a preload that fits untrimmed: a constructor's own trims would be reported on every copy.
+  const tryPreload = new Model(cfg).push(preload, true)
+  if (tryPreload.ok && tryPreload.steps.length === 0) model.push(preload, true)
+  else preload.length = 0
+  class Framed extends RingBufferHistory<Msg> {
+    constructor(o?: RingBufferHistoryOptions<Msg>) {
+      super(o)
+      if (preload.length > 0) this.pushPinned(...preload)
+    }
+  }
+  const Ctor = preload.length > 0 ? Framed : RingBufferHistory
+  let h: RingBufferHistory<Msg> = new Ctor(options)
+  let live: Array<{ cp: HistoryCheckpoint; pos: number }> = []
+  // Checkpoints withdrawn by a rollback, clear, reset or `length =`: a rollback to one throws.
+  const withdrawn: HistoryCheckpoint[] = []
+  const keep = (valid: (c: { pos: number }) => boolean): void => {
+    for (const c of live) if (!valid(c)) withdrawn.push(c.cp)
+    live = live.filter(valid)
+  }
 
   const compare = (where: string): void => {
     const actual = h.toArray()
@@ -407,9 +440,6 @@ function run(cfg: Config, ops: Op[]): void {
       model.entries.flatMap((e, i) => (e.pinned ? [i] : [])),
     )
   }
-
-  const messagesOf = (specs: MsgSpec[]): Msg[] =>
-    specs.map((s) => ({ id: nextId++, role: s.role, content: 'x'.repeat(s.len), pinned: s.pinned, bad: s.bad }))
 
   // push, pushPinned and reset: the same all-or-nothing contract, checked the same way.
   const pushing = (where: string, msgs: Msg[], pinned: boolean, fromEmpty: boolean, call: () => number): void => {
@@ -465,12 +495,17 @@ function run(cfg: Config, ops: Op[]): void {
       }
       case 'reset': {
         const msgs = messagesOf(op.msgs)
+        const before = model.entries
         pushing(where, msgs, false, true, () => h.reset(msgs))
+        // reset() withdraws every checkpoint; a refused reset changes nothing
+        if (model.entries !== before) keep(() => false)
         break
       }
       case 'setLength':
         h.length = op.n
         model.setLength(op.n)
+        // checkpoints made after the first message removed describe a state that no longer exists
+        keep((c) => c.pos <= model.seq)
         expect(log, `${where}: length calls no onTrim`).toEqual([])
         break
       case 'restore': {
@@ -479,20 +514,31 @@ function run(cfg: Config, ops: Op[]): void {
         const snapshot = h.snapshot()
         const parsed = JSON.parse(JSON.stringify(snapshot)) as typeof snapshot
         expect(parsed.messages.map((m) => m.id), `${where}: JSON round trip`).toEqual(model.ids)
-        h = RingBufferHistory.restore(parsed, options)
+        h = Ctor.restore(parsed, options)
         parsed.messages.forEach((m, i) => {
           model.entries[i]!.m = m
         })
         model.cut = undefined
-        live = []
+        keep(() => false)
         expect(log, `${where}: restore of a history within its budgets trims nothing`).toEqual([])
         break
       }
       case 'clear':
         h.clear()
         model.clear()
+        keep(() => false)
         expect(log, `${where}: clear calls no onTrim`).toEqual([])
         break
+      case 'clone': {
+        // An independent copy: the same state, no remembered cut, no checkpoint of the original.
+        const copy = h.clone()
+        expect(copy, `${where}: clone's class`).toBeInstanceOf(Ctor)
+        h = copy
+        model.cut = undefined
+        keep(() => false)
+        expect(log, `${where}: clone calls no onTrim`).toEqual([])
+        break
+      }
       case 'checkpoint':
         live.push({ cp: h.checkpoint(), pos: model.seq })
         break
@@ -502,8 +548,16 @@ function run(cfg: Config, ops: Op[]): void {
         const expectedRemoved = model.rollback(target.pos)
         expect(h.rollback(target.cp), `${where}: rollback returns the number removed`).toBe(expectedRemoved)
         // checkpoints taken after the target describe a state that no longer exists
-        for (let i = live.length - 1; i >= 0; i--) if (live[i]!.pos > target.pos) live.splice(i, 1)
+        keep((c) => c.pos <= target.pos)
         expect(log, `${where}: rollback calls no onTrim`).toEqual([])
+        break
+      }
+      case 'rollbackWithdrawn': {
+        if (withdrawn.length === 0) break
+        const cp = withdrawn[op.pick % withdrawn.length]!
+        expect(() => h.rollback(cp), `${where}: a withdrawn checkpoint is refused`).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_CHECKPOINT' }),
+        )
         break
       }
       case 'window': {
@@ -524,21 +578,61 @@ function run(cfg: Config, ops: Op[]): void {
 
 describe('RingBufferHistory: model-based property test', () => {
   it('matches the reference model after every step of random operation sequences', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 40 }), (cfg, ops) => {
         run(cfg, ops)
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000) // seconds alone; more on a loaded machine
 
   it('matches the reference model under tight budgets and frequent pins', () => {
     const tightConfig = configArb.map((cfg) => ({ ...cfg, pinRule: true, startRule: true }))
-    fc.assert(
+    assertProperty(
       fc.property(tightConfig, fc.array(opArb, { minLength: 1, maxLength: 30 }), (cfg, ops) => {
         run(cfg, ops)
       }),
       { numRuns: 100 },
     )
+  }, 60_000)
+})
+
+// Counterexamples the property found once, kept as fixed cases (issue 24).
+describe('RingBufferHistory: model-based regressions', () => {
+  const spec = (role: MsgSpec['role'], pinned: boolean): MsgSpec => ({ role, len: 0, pinned, bad: true })
+  const base: Config = {
+    maxMessages: 8,
+    maxPinned: undefined,
+    maxBytes: undefined,
+    maxTokens: undefined,
+    sizeMode: 'default',
+    tokenMode: 'default',
+    pinRule: true,
+    startRule: true,
+    trimTo: 1,
+    preload: 0,
+  }
+
+  it('seed 1992372456: a stable window remembers its first message, a protected one included, when windowed with two budgets', () => {
+    run(base, [
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'push', msgs: [spec('user', true), spec('user', false)] },
+      { t: 'window', budget: { maxBytes: 1, trimTo: 0 } },
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'window', budget: { trimTo: 0.5 } },
+      { t: 'push', msgs: [spec('user', true)] },
+    ])
+  })
+
+  it('seed 1054891930: a checkpoint taken after a rollback survives a later rollback that removes nothing', () => {
+    run({ ...base, maxMessages: 9, pinRule: false, startRule: false }, [
+      { t: 'checkpoint' },
+      { t: 'push', msgs: [spec('user', true)] },
+      { t: 'rollback', pick: 0 },
+      { t: 'checkpoint' },
+      { t: 'rollback', pick: 0 },
+      { t: 'rollback', pick: 496129365 },
+      { t: 'window', budget: {} },
+    ])
   })
 })

@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { defaultSizeOf, type RingBufferHistoryOptions, RingBufferHistory } from '../src/index.js'
 
@@ -78,7 +79,7 @@ function state(h: RingBufferHistory<Msg>): unknown {
 
 describe('RingBufferHistory: the plain paths agree with the general path', () => {
   it('after every step of random operation sequences', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, fc.array(opArb, { maxLength: 60 }), (cfg, ops) => {
         const options: RingBufferHistoryOptions<Msg> = { maxMessages: cfg.maxMessages, maxBytes: cfg.maxBytes, maxTokens: cfg.maxTokens }
         if (cfg.customMeasures) {

@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { RingBufferHistory, SESSION_OVERHEAD_BYTES } from '../src/index.js'
 import { asst, isSystem, type Msg, names, stateOf, sys, user } from './helpers/messages.js'
@@ -33,7 +34,7 @@ describe('RingBufferHistory: reset', () => {
   })
 
   it('trims the new content as pushes into an empty history would', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.tuple(fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), fc.integer({ min: 0, max: 20 })), { maxLength: 30 }),
         fc.array(fc.tuple(fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), fc.integer({ min: 0, max: 20 })), { maxLength: 30 }),
@@ -219,5 +220,35 @@ describe('RingBufferHistory: length assignment', () => {
     // The 90 bytes no longer stand beside new messages.
     h.push(user('x'.repeat(99)))
     expect(names(h)).toEqual(['x'.repeat(99)])
+  })
+})
+
+describe('RingBufferHistory: what reset keeps (issue 17 item 12)', () => {
+  it('a message pinned by pushPinned that reset is given again stays pinned, so it is not trimmed', () => {
+    const init = sys('init')
+    const h = new RingBufferHistory<Msg>({ maxMessages: 3 })
+    h.pushPinned(init)
+    h.push(user('u1'), asst('a1'))
+    h.reset([init])
+    expect(h.snapshot().pinned).toEqual([0])
+    h.push(user('u2'), asst('a2'), user('u3'))
+    expect(names(h)).toEqual(['init', 'a2', 'u3'])
+  })
+
+  it('an equal but new object is not pinned: reset pins by `pin` and by identity only', () => {
+    const h = new RingBufferHistory<Msg>({ maxMessages: 3 })
+    h.pushPinned(sys('init'))
+    h.reset([sys('init')])
+    expect(h.snapshot().pinned).toEqual([])
+  })
+
+  it('a rollback to a checkpoint taken before reset throws instead of emptying the history', () => {
+    const h = new RingBufferHistory<Msg>({ maxMessages: 3 })
+    h.push(user('u1'))
+    const cp = h.checkpoint()
+    h.push(asst('a1'))
+    h.reset([sys('init')])
+    expect(() => h.rollback(cp)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CHECKPOINT' }))
+    expect(names(h)).toEqual(['init'])
   })
 })

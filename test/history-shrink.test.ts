@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it, vi } from 'vitest'
 import { type HistoryMeasure, MessageTooLargeError, RingBufferHistory, defaultCountTokens, defaultSizeOf, truncateContent } from '../src/index.js'
 import { asst, isSystem, type Msg, names, stateOf, sys, user } from './helpers/messages.js'
@@ -210,7 +211,7 @@ describe('truncateContent', () => {
   })
 
   it('for any text and room the history can meet, the history stores a result that fits, head and tail of the original', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 400 }), fc.integer({ min: 40, max: 300 }), (content, room) => {
         const h = new RingBufferHistory<Msg>({ maxBytes: room, sizeOf: utf8, shrink: truncateContent })
         h.push(user(content))

@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { type HistorySnapshot, RingBufferHistory, type RingBufferHistoryOptions } from '../src/index.js'
 import { asst, isSystem, isUser, type Msg, names, stateOf, sys, user } from './helpers/messages.js'
@@ -76,7 +77,7 @@ describe('RingBufferHistory: snapshot and restore', () => {
       fc.record({ kind: fc.constantFrom('push' as const, 'pushPinned' as const), role: fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), len: fc.integer({ min: 0, max: 20 }) }),
       fc.record({ kind: fc.constant('length' as const), n: fc.integer({ min: 0, max: 6 }) }),
     )
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(op, { maxLength: 40 }), fc.array(op, { maxLength: 20 }), fc.constantFrom(0, 0.5, 1), (before, after, trimTo) => {
         const o = { ...options, trimTo }
         const h = new RingBufferHistory<Msg>(o)

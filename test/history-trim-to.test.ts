@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { RingBufferHistory, type TrimReason, type TrimSummary } from '../src/index.js'
 import { asst, isSystem, isUser, type Msg, names, sys, tool, user } from './helpers/messages.js'
@@ -25,7 +26,7 @@ const numbered = (n: number, from = 1): Msg[] => Array.from({ length: n }, (_, i
 
 describe('RingBufferHistory: trimTo', () => {
   it('trimTo 1 is the sliding window: the same content as no trimTo after every push', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.integer({ min: 1, max: 8 }),
         fc.option(fc.integer({ min: 20, max: 200 }), { nil: undefined }),
@@ -214,7 +215,7 @@ describe('RingBufferHistory: trimTo', () => {
   })
 
   it('onTrim summaries add up to what left the history, for random pushes', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.constantFrom(0, 0.25, 0.5, 0.75, 1),
         fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 10 })), { maxLength: 80 }),

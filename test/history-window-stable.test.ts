@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { type HistoryBudget, RingBufferHistory } from '../src/index.js'
 import { asst, isSystem, isUser, type Msg, names, sys, user } from './helpers/messages.js'
@@ -98,7 +99,7 @@ describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
   })
 
   it('trimTo 1 or no trimTo is the sliding window of before, for random histories and budgets', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.tuple(fc.constantFrom<Msg['role']>('system', 'user', 'assistant'), fc.integer({ min: 0, max: 12 })), {
           maxLength: 40,
@@ -121,7 +122,7 @@ describe('RingBufferHistory: window with trimTo (cache-stable)', () => {
   })
 
   it('for random pushes: within the budget, protected and newest included, the prefix kept while it fits', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.constantFrom(0, 0.3, 0.5, 0.8),
         fc.record({ maxMessages: fc.integer({ min: 1, max: 10 }), maxBytes: fc.integer({ min: 5, max: 60 }) }, { requiredKeys: [] }),

@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import {
   BoundedSessionStore,
@@ -909,7 +910,7 @@ async function run(cfg: Config, ops: Op[]) {
 
 describe('BoundedSessionStore against a reference model', () => {
   it('agrees on every step of random operation sequences', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(configArb, fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), async (cfg, ops) => {
         await run(cfg, ops)
       }),

@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { assertProperty } from './helpers/property.js'
 import { describe, expect, it } from 'vitest'
 import { BoundedSessionStore } from '../src/index.js'
 
@@ -6,7 +7,7 @@ import { BoundedSessionStore } from '../src/index.js'
 
 describe('sweep without a dispose', () => {
   it('removes exactly the idle expired sessions, in any recency order (a clock that jumps back included), and keeps the counts', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.record({ readAt: fc.integer({ min: 0, max: 100 }), busy: fc.boolean(), leased: fc.boolean() }), { maxLength: 60 }),
         fc.array(fc.nat(), { maxLength: 60 }),
@@ -52,7 +53,7 @@ describe('sweep without a dispose', () => {
   })
 
   it('removes exactly the sessions past maxAgeMs when they are spread through the recency order (runs of them, the most recent one, busy ones between)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.record({ createdAt: fc.integer({ min: 0, max: 100 }), busy: fc.boolean() }), { maxLength: 60 }),
         fc.array(fc.nat(), { maxLength: 80 }),

@@ -1,0 +1,144 @@
+import { InvalidMeasurementError } from '../errors.js'
+
+// The default measures and the rule every measure obeys (a finite number from 0 to 2^32 - 1,
+// rounded up). One definition, used by RingBufferHistory and by bounded-session/redis
+// (src/redis/ imports this module; its Lua scripts take the measured numbers).
+
+/** Bytes counted for a string beyond its characters. */
+export const STRING_HEADER_BYTES = 16
+/** Bytes counted for a message object beyond its strings. */
+export const MESSAGE_OBJECT_BYTES = 64
+/** The largest measure a history accepts. */
+export const MAX_MEASURE = 0xffff_ffff
+
+// The walk of a message that is not the plain string case: module-level accumulators, so that a
+// walk allocates nothing but the set of objects seen (made only for nested objects).
+let walkBytes = 0
+let walkChars = 0
+let seen: Set<object> | undefined
+const MAX_DEPTH = 64
+
+// Fields that name a kind (`role: 'user'`, `type: 'text'`): strings shared between messages,
+// not counted, as the role of `{ role, content }` never was.
+const isKindKey = (key: string): boolean => key === 'role' || key === 'type'
+
+function walk(value: unknown, depth: number): void {
+  if (typeof value === 'string') {
+    walkBytes += STRING_HEADER_BYTES + 2 * value.length
+    walkChars += value.length
+    return
+  }
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Bytes (an image, audio or a file): their length, as bytes and as characters.
+    walkBytes += MESSAGE_OBJECT_BYTES + value.byteLength
+    walkChars += value.byteLength
+    return
+  }
+  if (depth > 0) {
+    seen ??= new Set()
+    if (seen.has(value)) return
+    seen.add(value)
+  }
+  walkBytes += MESSAGE_OBJECT_BYTES
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) walk(value[i], depth + 1)
+    return
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || isKindKey(key)) continue
+    walk((value as Record<string, unknown>)[key], depth + 1)
+  }
+}
+
+/**
+ * Both default measures of one message at once: `bytes` in {@link measured.bytes}, tokens in
+ * {@link measured.tokens}. The hot path of the history calls this once per push.
+ */
+export const measured = { bytes: 0, tokens: 0 }
+
+/** Fills {@link measured} with the default measures of `message`. */
+export function measureDefault(message: unknown): void {
+  if (typeof message === 'object' && message !== null) {
+    const content = (message as { content?: unknown }).content
+    if (typeof content === 'string' && content.length > 0) {
+      measured.bytes = MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+      measured.tokens = Math.ceil(content.length / 4)
+      return
+    }
+  } else {
+    // A string; anything else that is not an object counts as a small object.
+    const n = typeof message === 'string' ? message.length : -1
+    measured.bytes = n < 0 ? MESSAGE_OBJECT_BYTES : STRING_HEADER_BYTES + 2 * n
+    measured.tokens = n < 0 ? 0 : Math.ceil(n / 4)
+    return
+  }
+  walkBytes = 0
+  walkChars = 0
+  seen = undefined
+  try {
+    walk(message, 0)
+  } finally {
+    seen = undefined
+  }
+  measured.bytes = Math.min(walkBytes, MAX_MEASURE)
+  measured.tokens = Math.min(Math.ceil(walkChars / 4), MAX_MEASURE)
+}
+
+/**
+ * The default `sizeOf`: an estimate of the heap bytes a message holds, cheap enough to run on
+ * every push (it never serialises).
+ *
+ * - a string: 16 bytes of header plus 2 bytes per UTF-16 code unit;
+ * - an object with a non-empty string `content` (`{ role, content }`): 64 bytes for the object
+ *   plus the same count for `content` (the other fields are not read: the fast case);
+ * - any other message (content parts or blocks, tool calls and their arguments, tool results,
+ *   Gemini `parts`, a message with no or empty `content`): 64 bytes per object or array, plus
+ *   every string it carries, nested at any depth, counted as above; bytes (`Uint8Array`,
+ *   `ArrayBuffer`: an image, audio or a file) by their length. The fields `role` and `type`
+ *   name a kind, shared between messages, and are not counted. An object met twice is counted
+ *   once; nesting deeper than 64 levels is not counted.
+ *
+ * V8 keeps Latin-1 text at 1 byte per character and other text at 2, so for ASCII text this
+ * counts up to twice the string's real size, and never less: a byte budget built on it is a
+ * safe upper bound. A `format` gives a provider's own measures.
+ *
+ * @example
+ * ```ts
+ * defaultSizeOf({ role: 'user', content: 'hello' }) // 64 + 16 + 10 = 90
+ * defaultSizeOf({ role: 'user', content: [{ type: 'text', text: 'hello' }] }) // 64 + 64 + 64 + 26 = 218
+ * ```
+ */
+export function defaultSizeOf(message: unknown): number {
+  measureDefault(message)
+  return measured.bytes
+}
+
+/**
+ * The default `countTokens`: the usual estimate of one token per 4 characters, rounded up, of
+ * the text {@link defaultSizeOf} counts: the string `content` of `{ role, content }`, or every
+ * string the message carries (content parts, tool inputs and arguments, tool results), and one
+ * token per 4 bytes of binary data. An image sent as base64 text counts as that text, well above
+ * what providers bill for it: a safe upper bound, which a `format` replaces with the provider's
+ * rule.
+ *
+ * @example
+ * ```ts
+ * defaultCountTokens({ role: 'user', content: 'hello' }) // 2
+ * defaultCountTokens({ role: 'user', content: [{ type: 'text', text: 'x'.repeat(10_000) }] }) // 2500
+ * ```
+ */
+export function defaultCountTokens(message: unknown): number {
+  measureDefault(message)
+  return measured.tokens
+}
+
+/** Calls a measure and checks what it returns: rounded up, or {@link InvalidMeasurementError}. */
+export function checkedMeasure<T>(fn: (message: T) => number, message: T, name: 'sizeOf' | 'countTokens'): number {
+  const value = fn(message)
+  // `!(x >= 0)` also catches NaN; a non-number fails the typeof test first.
+  if (typeof value !== 'number' || !(value >= 0) || value > MAX_MEASURE) {
+    throw new InvalidMeasurementError(name, value)
+  }
+  return Math.ceil(value)
+}

@@ -1,0 +1,205 @@
+import { InvalidOptionsError } from '../errors.js'
+import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from '../validate.js'
+import { defaultCountTokens, defaultSizeOf } from './measures.js'
+import { trimTarget } from './budget.js'
+import type { ShrinkMessage, TrimReason, TrimSummary } from './types.js'
+
+// The history's options: their documentation, their rules (a table of predicates, no zod: the
+// history's bundle stays small), and the resolved configuration a history runs on.
+
+/**
+ * Options of {@link RingBufferHistory}. Every field is optional.
+ *
+ * @typeParam T - the message type
+ */
+export interface RingBufferHistoryOptions<T> {
+  /**
+   * The most messages the history holds (its capacity). A positive integer. Storage grows on
+   * demand up to it, so a large capacity costs nothing until it is used.
+   *
+   * @defaultValue 50
+   */
+  maxMessages?: number | undefined
+  /**
+   * The most bytes the history holds, as `sizeOf` counts them, pinned messages included.
+   * A positive integer.
+   *
+   * @defaultValue no byte budget
+   */
+  maxBytes?: number | undefined
+  /**
+   * The most tokens the history holds, as `countTokens` counts them, pinned messages included.
+   * A positive integer.
+   *
+   * @defaultValue no token budget
+   */
+  maxTokens?: number | undefined
+  /**
+   * The size of one message in bytes: a finite number from 0 to 2^32 - 1, rounded up. Called
+   * once per message, when it is pushed.
+   *
+   * @defaultValue {@link defaultSizeOf}
+   */
+  sizeOf?: ((message: T) => number) | undefined
+  /**
+   * The tokens of one message: a finite number from 0 to 2^32 - 1, rounded up. Called once per
+   * message, when it is pushed.
+   *
+   * @defaultValue {@link defaultCountTokens}: characters / 4, rounded up
+   */
+  countTokens?: ((message: T) => number) | undefined
+  /**
+   * Marks messages to keep, such as the prompt that carries the agent's instructions. Of the
+   * messages it marks, the newest `maxPinned` are never trimmed; older ones are trimmed like any
+   * other. Called once per message, when it is pushed.
+   *
+   * @defaultValue nothing is pinned
+   */
+  pin?: ((message: T) => boolean) | undefined
+  /**
+   * How many pinned messages are protected from trimming at once: a non-negative integer smaller
+   * than `maxMessages`.
+   *
+   * @defaultValue 1 (0 when `maxMessages` is 1)
+   */
+  maxPinned?: number | undefined
+  /**
+   * Marks the messages a turn starts with, such as `m => m.role === 'user'`. After a push trims,
+   * it goes on trimming until the oldest unpinned message left starts a turn (or is the newest
+   * message), so a reply or a tool result is never left without what came before it. Called
+   * once per message, when it is pushed.
+   *
+   * @defaultValue trimming does not look at turns
+   */
+  startOn?: ((message: T) => boolean) | undefined
+  /**
+   * Told of every trim, after the history is consistent again: the trimmed messages, oldest
+   * first, the budget that made room for them, and a summary of what went (how many messages,
+   * bytes and tokens: what a host needs to re-seed after a big step). One call per appended
+   * message and reason (a push of several messages may make several calls). Costs nothing when
+   * not given. If it throws, the push has still taken effect: every call is made, then `push`
+   * throws {@link TrimCallbackError} with the first error as its `cause`. Do not push the same
+   * messages again.
+   *
+   * @defaultValue none
+   */
+  onTrim?: ((trimmed: T[], reason: TrimReason, summary: TrimSummary) => void) | undefined
+  /**
+   * How far a trim goes, as a fraction of each budget: a number in [0, 1]. When a push exceeds a
+   * budget, trimming goes on (oldest unprotected whole turns first, never the protected or the
+   * newest message) until every budget that was exceeded is at or below `trimTo ×` that budget.
+   *
+   * - `1`: a sliding window. Every push into a full history trims, so the oldest message a model
+   *   sees changes on every call, and a provider's prompt cache (which matches the prompt by its
+   *   exact prefix) never hits.
+   * - `0.5`: trims in big steps. After a trim, many pushes go by before the next one, and every
+   *   request in between shares its whole prefix with the one before it.
+   * - `0`: generations. A trim keeps only the protected messages and the newest one, like a host
+   *   that starts over from its instructions, without re-seeding them.
+   *
+   * @defaultValue 1
+   */
+  trimTo?: number | undefined
+  /**
+   * Makes a message that cannot fit `maxBytes` or `maxTokens` beside the protected messages fit,
+   * instead of throwing: called with the message, the room left and the history's measures, it
+   * returns the message to store (see {@link truncateContent} for `{ role, content }` messages).
+   * The result is measured again; if it still does not fit, `push` throws
+   * {@link MessageTooLargeError} and the history is unchanged.
+   *
+   * @defaultValue none: such a push throws {@link MessageTooLargeError}
+   */
+  shrink?: ShrinkMessage<T> | undefined
+}
+
+// One rule per option, in the order they are checked.
+const rules = {
+  maxMessages: positiveIntegerRule,
+  maxBytes: positiveIntegerRule,
+  maxTokens: positiveIntegerRule,
+  sizeOf: functionRule,
+  countTokens: functionRule,
+  pin: functionRule,
+  maxPinned: nonNegativeIntegerRule,
+  startOn: functionRule,
+  onTrim: functionRule,
+  trimTo: fractionRule,
+  shrink: functionRule,
+} satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
+const words = wordsOf(rules)
+
+/**
+ * The options, resolved. One object per history made with options; histories made without
+ * share one, so their instances hold only their state.
+ */
+export interface Config<T> {
+  /** The checked options, for clone(). */
+  readonly options: RingBufferHistoryOptions<T> | undefined
+  readonly max: number
+  readonly maxBytes: number
+  readonly maxTokens: number
+  readonly maxPinned: number
+  /** What a trim goes down to: floor(trimTo × budget). */
+  readonly countTarget: number
+  readonly bytesTarget: number
+  readonly tokensTarget: number
+  readonly sizeOf: (message: T) => number
+  readonly countTokens: (message: T) => number
+  readonly pin: ((message: T) => boolean) | undefined
+  readonly startOn: ((message: T) => boolean) | undefined
+  readonly onTrim: ((trimmed: T[], reason: TrimReason, summary: TrimSummary) => void) | undefined
+  readonly shrink: ShrinkMessage<T> | undefined
+  /** Both measures are the defaults: they cannot return an invalid number. */
+  readonly defaultMeasures: boolean
+  /** No pin, startOn or onTrim, default measures, a sliding window: push can take the shortest path. */
+  readonly fast: boolean
+  /** pin or startOn is set: every message carries flags. */
+  readonly flagged: boolean
+}
+
+let defaultConfig: Config<unknown> | undefined
+
+/**
+ * Checks `options` (each read once) and resolves them.
+ *
+ * @throws {@link InvalidOptionsError} when an option is invalid or unknown
+ */
+export function configOf<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T> {
+  if (options === undefined) return (defaultConfig ??= resolve<unknown>(undefined)) as Config<T>
+  return resolve(options)
+}
+
+function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T> {
+  const o = checkOptions(options, rules, words) as RingBufferHistoryOptions<T>
+  const max = o.maxMessages ?? 50
+  const maxPinned = o.maxPinned ?? Math.min(1, max - 1)
+  if (maxPinned >= max) {
+    throw new InvalidOptionsError('maxPinned', maxPinned, `a non-negative integer smaller than \`maxMessages\` (${max})`)
+  }
+  const sizeOf = o.sizeOf ?? defaultSizeOf
+  const countTokens = o.countTokens ?? defaultCountTokens
+  const { pin, startOn, onTrim, shrink } = o
+  const trimTo = o.trimTo ?? 1
+  const maxBytes = o.maxBytes ?? Infinity
+  const maxTokens = o.maxTokens ?? Infinity
+  const defaultMeasures = sizeOf === defaultSizeOf && countTokens === defaultCountTokens
+  return {
+    options: options === undefined ? undefined : o,
+    max,
+    maxBytes,
+    maxTokens,
+    maxPinned,
+    countTarget: trimTarget(trimTo, max),
+    bytesTarget: trimTarget(trimTo, maxBytes),
+    tokensTarget: trimTarget(trimTo, maxTokens),
+    sizeOf,
+    countTokens,
+    pin,
+    startOn,
+    onTrim,
+    shrink,
+    defaultMeasures,
+    flagged: pin !== undefined || startOn !== undefined,
+    fast: pin === undefined && startOn === undefined && onTrim === undefined && defaultMeasures && trimTo === 1,
+  }
+}

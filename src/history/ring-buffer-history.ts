@@ -1,0 +1,547 @@
+import { InvalidArgumentError, InvalidCheckpointError, TrimCallbackError } from '../errors.js'
+import { type HistoryWatcher, watchKey } from '../history-watch.js'
+import { isNonNegativeInteger } from '../validate.js'
+import { budgetOf } from './budget.js'
+import { Checkpoints } from './checkpoints.js'
+import { checkedMeasure, MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
+import { type Config, configOf, type RingBufferHistoryOptions } from './options.js'
+import { HistoryReaders } from './readers.js'
+import { NARROW_TOKENS, PINNED, Ring } from './ring.js'
+import { snapshotFields } from './snapshot.js'
+import { Trimmer } from './trim.js'
+import type { HistoryBudget, HistoryCheckpoint, HistorySnapshot } from './types.js'
+import type { HistoryView } from './view.js'
+import { windowOf } from './window.js'
+
+// The public class. What it holds, each behind its own seam:
+// - #cfg: the options, resolved (options.ts);
+// - #ring: the storage, its counters and the protected set (ring.ts);
+// - #trimmer: measuring, fitting, appending and trimming (trim.ts);
+// - #checkpoints: which checkpoints are valid (checkpoints.ts), made on the first checkpoint();
+// - #watchers: the session stores that weigh this history.
+// Callbacks (watchers, onTrim) run in #afterChange, once the ring is consistent.
+
+/**
+ * A conversation history with a fixed budget: a ring buffer that drops its oldest messages as
+ * new ones arrive, so it can be appended to forever in constant memory. It replaces the plain
+ * array that an agent appends every prompt and reply to, and reads like one: it offers every
+ * reader of `ReadonlyArray` in {@link HistoryView}, and `length` can be assigned.
+ *
+ * - `push` is O(1) whatever the capacity, and allocates nothing once the buffer is full.
+ * - Bounded by message count, and optionally by bytes and tokens.
+ * - The newest `maxPinned` pinned messages (by `pin` or {@link RingBufferHistory.pushPinned}:
+ *   the agent's instructions) are never trimmed.
+ * - With `startOn`, trimming removes whole turns; with `trimTo` below 1 it trims in big steps, so
+ *   the prompt prefix a provider caches stays the same between steps.
+ * - Trimmed messages are no longer referenced, so the garbage collector can reclaim them.
+ *
+ * A reader's callback (`map`, `find`, `forEach`, …) sees the history as it is when it is called;
+ * one that pushes or trims changes what later calls see, as on an array, and `find`/`findLast`
+ * return the message the predicate was given.
+ *
+ * Index access (`history[0]`) is not supported: use `at(0)`, which arrays have too. Answering
+ * `history[0]` would need a `Proxy`, which would cost every read and every push.
+ * `structuredClone(history)` does not work on class instances (it returns `{}`): use
+ * {@link RingBufferHistory.clone}, {@link RingBufferHistory.snapshot} or `toJSON()`.
+ *
+ * @typeParam T - the message type. The defaults suit `{ role: string; content: string }`.
+ *
+ * @example
+ * ```ts
+ * import { RingBufferHistory } from 'bounded-session'
+ *
+ * type Message = { role: 'user' | 'assistant'; content: string }
+ * const history = new RingBufferHistory<Message>({
+ *   maxMessages: 50,
+ *   maxTokens: 100_000,
+ *   trimTo: 0.5,
+ *   startOn: (m) => m.role === 'user',
+ * })
+ * history.pushPinned({ role: 'user', content: '<instructions>…' })
+ * history.push({ role: 'assistant', content: 'ok' })
+ * const request = history.map((m) => ({ role: m.role, parts: [{ text: m.content }] }))
+ * ```
+ */
+export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryView<T> {
+  readonly #cfg: Config<T>
+  readonly #ring: Ring<T>
+  readonly #trimmer: Trimmer<T>
+  #checkpoints: Checkpoints | undefined
+  #watchers: HistoryWatcher[] | undefined
+
+  /**
+   * @param options - budgets and callbacks, see {@link RingBufferHistoryOptions}. Read once:
+   * each option is read a single time and checked, and later changes to the object are not seen.
+   * @throws {@link InvalidOptionsError} when an option is invalid or unknown
+   */
+  constructor(options?: RingBufferHistoryOptions<T>) {
+    const cfg = configOf(options)
+    const ring = new Ring<T>(cfg.max, cfg.maxPinned, cfg.flagged)
+    super(ring)
+    this.#cfg = cfg
+    this.#ring = ring
+    this.#trimmer = new Trimmer(ring, cfg)
+  }
+
+  /**
+   * Makes a history of the class it is called on (`Sub.from(…)` is a `Sub`) and pushes `items`
+   * into it one by one with `push`, trimming as `push` would. If `onTrim` throws meanwhile, `from`
+   * throws {@link TrimCallbackError} and the history is not returned. For a generic subclass
+   * `class G<T> extends RingBufferHistory<T>`, TypeScript cannot infer `T` through `this`: write
+   * `G.from<Msg, G<Msg>>(…)`.
+   *
+   * @param items - the messages, oldest first
+   * @param options - see {@link RingBufferHistoryOptions}
+   * @example
+   * ```ts
+   * const history = RingBufferHistory.from(session.conversationHistory, { maxMessages: 50 })
+   * ```
+   */
+  static from<T, H extends RingBufferHistory<T> = RingBufferHistory<T>>(
+    this: new (options?: RingBufferHistoryOptions<T>) => H,
+    items: Iterable<T>,
+    options?: RingBufferHistoryOptions<T>,
+  ): H {
+    const history = new this(options)
+    // One push per item: spreading a long array would overflow the call stack.
+    for (const item of items) history.push(item)
+    return history
+  }
+
+  /**
+   * Makes a history of the class it is called on from a {@link RingBufferHistory.snapshot}, in
+   * O(n): the same messages, the same pins and the same `evictedCount`. The messages are measured
+   * with `options` (which need not be the original ones); if those are tighter, the history is
+   * trimmed as pushes would trim it (and if `onTrim` throws then, `restore` throws
+   * {@link TrimCallbackError}). Extra fields in the snapshot are ignored.
+   *
+   * @param snapshot - what `snapshot()` returned, possibly through `JSON.stringify`/`JSON.parse`
+   * @param options - see {@link RingBufferHistoryOptions}
+   * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is built
+   * @example
+   * ```ts
+   * await db.put(id, JSON.stringify(history.snapshot()))
+   * // after a restart
+   * const history = RingBufferHistory.restore(JSON.parse(await db.get(id)), options)
+   * ```
+   */
+  static restore<T, H extends RingBufferHistory<T> = RingBufferHistory<T>>(
+    this: new (options?: RingBufferHistoryOptions<T>) => H,
+    snapshot: HistorySnapshot<T>,
+    options?: RingBufferHistoryOptions<T>,
+  ): H {
+    const { messages, pinned, evictedCount } = snapshotFields(snapshot)
+    const history: RingBufferHistory<T> = new this(options)
+    const list = messages as T[]
+    const measured = history.#trimmer.prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true)
+    // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
+    const bytesBefore = history.#ring.bytes
+    history.#checkpoints?.wentBackTo(-1)
+    history.#ring.empty()
+    history.#ring.evicted = evictedCount
+    history.#trimmer.appendAll(list, measured)
+    history.#afterChange(bytesBefore)
+    return history as H
+  }
+
+  /**
+   * How many messages the history holds. Assignable as on arrays: `history.length = n` keeps the
+   * oldest `n` messages (`0` clears), with `bytes`, `tokens` and the weight a session store gives
+   * the history following. A value at or above the length changes nothing (a history never holds
+   * holes). Not counted as trimming; `onTrim` is not called.
+   *
+   * @throws {@link InvalidArgumentError} when assigned anything but a non-negative integer
+   */
+  get length(): number {
+    return this.#ring.len
+  }
+
+  set length(value: number) {
+    if (!isNonNegativeInteger(value)) throw new InvalidArgumentError('length', value, 'a non-negative integer')
+    const ring = this.#ring
+    if (value >= ring.len) return
+    // Like a rollback to just before the first message removed.
+    this.#goBackTo(ring.seqs === undefined ? ring.pushed - (ring.len - value) : (ring.seqs[ring.slot(value)] as number))
+    this.#removeNewest(ring.len - value)
+  }
+
+  /** The most messages it can hold: `maxMessages`. */
+  get capacity(): number {
+    return this.#cfg.max
+  }
+
+  /** The bytes of the messages it holds, as `sizeOf` counted them. */
+  get bytes(): number {
+    return this.#ring.bytes
+  }
+
+  /** The tokens of the messages it holds, as `countTokens` counted them. */
+  get tokens(): number {
+    return this.#ring.tokens
+  }
+
+  /**
+   * How many messages have been trimmed since the history was made: by pushes, and by `reset`,
+   * `restore` or `from` when their messages exceed the budgets. Messages removed by `clear`,
+   * replaced by `reset`, or taken back by `rollback` or `length = n` do not count.
+   */
+  get evictedCount(): number {
+    return this.#ring.evicted
+  }
+
+  /**
+   * Appends messages in order, trimming after each as {@link RingBufferHistoryOptions.trimTo}
+   * says: the oldest unprotected messages go first, and the newest message is always kept.
+   * All or nothing: if any message is rejected, or a measure or `pin`/`startOn`/`shrink` throws,
+   * the history is left exactly as it was.
+   *
+   * @returns the new length
+   * @throws {@link MessageTooLargeError} when a message cannot fit `maxBytes` or `maxTokens`
+   * beside the protected messages, even with everything else trimmed (and `shrink`, if given,
+   * did not make it fit)
+   * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid
+   * number; an error thrown by a callback is passed on as it is
+   * @throws {@link TrimCallbackError} when `onTrim` threw: the push HAS taken effect
+   */
+  push(...messages: T[]): number {
+    // Kept tiny so that it inlines and the rest array is never allocated for one message.
+    if (messages.length === 1) {
+      if (this.#cfg.fast) this.#pushFast(messages[0] as T)
+      else this.#pushOne(messages[0] as T, 0)
+    } else if (messages.length > 1) this.#pushMany(messages, 0)
+    return this.#ring.len
+  }
+
+  /**
+   * Appends messages as `push` does, and pins each of them as `pin` would: the newest
+   * `maxPinned` pinned messages are never trimmed, and these count towards `maxPinned`. Works
+   * with or without the `pin` option, for a host that knows which message is its framing prompt
+   * and need not recognise it by its content.
+   *
+   * @returns the new length
+   * @throws what {@link RingBufferHistory.push} throws
+   * @example
+   * ```ts
+   * history.pushPinned({ role: 'user', content: initPrompt })
+   * ```
+   */
+  pushPinned(...messages: T[]): number {
+    if (messages.length === 1) this.#pushOne(messages[0] as T, PINNED)
+    else if (messages.length > 1) this.#pushMany(messages, PINNED)
+    return this.#ring.len
+  }
+
+  /**
+   * Replaces the whole content with `messages` (trimmed as pushes would trim them), keeping the
+   * options, `evictedCount` and any session store that weighs the history. The call for hosts that
+   * reassign `session.conversationHistory = [initPrompt]`. All or nothing, as `push`.
+   *
+   * What it keeps: a message the history holds pinned (by `pin` or `pushPinned`) that is given
+   * again (the same object, or an equal string) stays pinned, so `reset([initPrompt])` after
+   * `pushPinned(initPrompt)` keeps the prompt protected; other messages are pinned by `pin` only.
+   * Every checkpoint is withdrawn (a rollback to one throws), and the stable window's cut is
+   * forgotten.
+   *
+   * @param messages - the new content, oldest first (none: the history is emptied)
+   * @returns the new length
+   * @throws what {@link RingBufferHistory.push} throws; the history is unchanged, except after
+   * {@link TrimCallbackError}
+   * @example
+   * ```ts
+   * history.reset([initPrompt]) // a new generation, same options
+   * ```
+   */
+  reset(messages: Iterable<T> = []): number {
+    const list = Array.from(messages)
+    const pinned = this.#pinnedMessages()
+    const measured = this.#trimmer.prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
+    const bytesBefore = this.#ring.bytes
+    this.#checkpoints?.wentBackTo(-1)
+    this.#ring.empty()
+    this.#trimmer.appendAll(list, measured)
+    this.#afterChange(bytesBefore)
+    return this.#ring.len
+  }
+
+  /**
+   * An independent copy: the same messages, pins, counters and options, made by the class's own
+   * constructor (called with the history's options). Checkpoints of this history are not valid
+   * on the copy, and no session store weighs it. Use this rather than `structuredClone`, which
+   * returns `{}` for class instances.
+   */
+  clone(): this {
+    const Class = this.constructor as new (options?: RingBufferHistoryOptions<T>) => this
+    const copy = new Class(this.#cfg.options)
+    const other = copy as RingBufferHistory<T>
+    // Replaces whatever the constructor (a subclass's) pushed.
+    other.#checkpoints?.wentBackTo(-1)
+    other.#ring.copyFrom(this.#ring)
+    return copy
+  }
+
+  /**
+   * The messages, which of them are pinned, and the counters, as plain data (JSON-safe when the
+   * messages are): what {@link RingBufferHistory.restore} needs to give back exactly this
+   * history, pins included. `toJSON()` writes the messages only.
+   */
+  snapshot(): HistorySnapshot<T> {
+    const ring = this.#ring
+    const pinned: number[] = []
+    if (ring.flags !== undefined) for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) pinned.push(i)
+    return { version: 1, messages: ring.slice(), pinned, evictedCount: ring.evicted }
+  }
+
+  // The hot path: a history without pin, startOn or onTrim, with the default measures and
+  // trimTo 1 (cfg.fast). Nothing is protected, so once the storage is fully grown and carries no
+  // flags or positions (ring.plain), a full ring overwrites its oldest slot in place and the
+  // budgets drop messages from the front. Anything else takes the general path.
+  #pushFast(message: T): void {
+    const cfg = this.#cfg
+    const ring = this.#ring
+    let size: number
+    let tokens: number
+    const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined
+    if (typeof content === 'string' && content.length > 0) {
+      // The string case, inline: what measureDefault counts for it.
+      size = MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+      // Math.ceil(n / 4), for a length far below 2^31.
+      tokens = (content.length + 3) >>> 2
+    } else {
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
+    }
+    // The one guard, after measuring: reading `content` may have changed the history.
+    if (!ring.plain || size > cfg.maxBytes || tokens > cfg.maxTokens || tokens > NARROW_TOKENS) {
+      this.#pushMeasured(message, size, tokens, 0)
+      return
+    }
+    const bytesBefore = ring.bytes
+    const { buf, sizes, tokenCounts: counts } = ring
+    const cap = buf.length
+    let head = ring.head
+    let len = ring.len
+    let bytes = bytesBefore + size
+    let tokenSum = ring.tokens + tokens
+    let p = head + len
+    let evicted = 0
+    if (len === cap) {
+      // Full: the new message takes the oldest one's slot.
+      p = head
+      if (++head === cap) head = 0
+      bytes -= sizes[p] as number
+      tokenSum -= counts[p] as number
+      evicted = 1
+    } else {
+      if (p >= cap) p -= cap
+      len++
+    }
+    buf[p] = message
+    sizes[p] = size
+    counts[p] = tokens
+    // The newest message fits on its own, so this stops before reaching it.
+    while (bytes > cfg.maxBytes || tokenSum > cfg.maxTokens) {
+      bytes -= sizes[head] as number
+      tokenSum -= counts[head] as number
+      buf[head] = undefined
+      if (++head === cap) head = 0
+      len--
+      evicted++
+    }
+    ring.head = head
+    ring.len = len
+    ring.bytes = bytes
+    ring.tokens = tokenSum
+    ring.pushed++
+    ring.evicted += evicted
+    if (this.#watchers !== undefined) this.#afterChange(bytesBefore)
+  }
+
+  #pushOne(message: T, extraFlags: number): void {
+    const cfg = this.#cfg
+    let size: number
+    let tokens: number
+    if (cfg.defaultMeasures) {
+      // Both defaults in one walk; they cannot return an invalid number.
+      measureDefault(message)
+      size = measured.bytes
+      tokens = measured.tokens
+    } else {
+      size = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
+      tokens = checkedMeasure(cfg.countTokens, message, 'countTokens')
+    }
+    this.#pushMeasured(message, size, tokens, (cfg.flagged ? this.#trimmer.flagsOf(message) : 0) | extraFlags)
+  }
+
+  // The general path once a message is measured: make sure it fits (shrinking it if it must and
+  // may), append it, report the change.
+  #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
+    const fitted = this.#trimmer.fitOne(message, size, tokens, flags)
+    if (fitted !== undefined) {
+      message = fitted.message
+      size = fitted.size
+      tokens = fitted.tokens
+    }
+    const bytesBefore = this.#ring.bytes
+    this.#trimmer.append(message, size, tokens, flags)
+    if (this.#watchers !== undefined || this.#trimmer.hasGroups) this.#afterChange(bytesBefore)
+  }
+
+  #pushMany(messages: T[], extraFlags: number): void {
+    const measured = this.#trimmer.prepare(messages, () => extraFlags, false)
+    const bytesBefore = this.#ring.bytes
+    this.#trimmer.appendAll(messages, measured)
+    this.#afterChange(bytesBefore)
+  }
+
+  // The messages held pinned (by `pin` or pushPinned), for reset(); undefined when none is.
+  #pinnedMessages(): Set<T> | undefined {
+    const ring = this.#ring
+    if (ring.flags === undefined) return undefined
+    let set: Set<T> | undefined
+    for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) (set ??= new Set()).add(ring.at(i))
+    return set
+  }
+
+  // Tells the watchers and onTrim, once the history is consistent. Every one is told even if one
+  // throws; then the first error is thrown.
+  #afterChange(bytesBefore: number): void {
+    const delta = this.#ring.bytes - bytesBefore
+    const watchers = this.#watchers
+    const groups = this.#trimmer.takeGroups()
+    let failed = false
+    let error: unknown
+    if (delta !== 0 && watchers !== undefined) {
+      // A copy: a watcher may unsubscribe meanwhile.
+      for (const watcher of watchers.length === 1 ? watchers : watchers.slice()) {
+        try {
+          watcher.historyResized(delta)
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = e
+          }
+        }
+      }
+    }
+    const onTrim = this.#cfg.onTrim
+    if (groups !== undefined && onTrim !== undefined) {
+      for (const group of groups) {
+        try {
+          onTrim(group.messages, group.reason, { messages: group.messages.length, bytes: group.bytes, tokens: group.tokens })
+        } catch (e) {
+          if (!failed) {
+            failed = true
+            error = new TrimCallbackError(e)
+          }
+        }
+      }
+    }
+    if (failed) throw error
+  }
+
+  /** Removes every message and frees the storage. Not counted as trimming. */
+  clear(): void {
+    this.#checkpoints?.wentBackTo(-1)
+    this.#removeNewest(this.#ring.len)
+  }
+
+  // Removes the newest `count` messages (all of them frees the storage). Not trimming.
+  #removeNewest(count: number): void {
+    const bytesBefore = this.#ring.bytes
+    if (count < this.#ring.len) this.#ring.dropNewest(count)
+    else this.#ring.empty()
+    this.#afterChange(bytesBefore)
+  }
+
+  // The history goes back to `position`: checkpoints made after it are withdrawn, and the next
+  // push takes that position again.
+  #goBackTo(position: number): void {
+    this.#checkpoints?.wentBackTo(position)
+    this.#ring.rewind(position)
+  }
+
+  /**
+   * The messages to send to a model under a tighter budget, as a new array: every protected
+   * pinned message, the newest message, and as many of the messages before it as fit the budget
+   * (protected messages count toward it). If anything was left out, the oldest unprotected
+   * message included starts a turn (`startOn`). The history itself is not changed.
+   *
+   * With `budget.trimTo` below 1 the window is cache-stable: its cut moves in steps rather than
+   * on every call (see {@link HistoryBudget.trimTo} for what that costs).
+   *
+   * @param budget - limits for this window; a field left out is not limited
+   * @throws {@link InvalidOptionsError} when `budget` is not an object, has an unknown field, or
+   * a field is out of range
+   * @example
+   * ```ts
+   * const messages = history.window({ maxMessages: 20, maxTokens: 100_000 })
+   * const cached = history.window({ maxTokens: 100_000, trimTo: 0.5 }) // same prefix until it outgrows the budget
+   * ```
+   */
+  window(budget?: HistoryBudget): T[] {
+    return windowOf(this.#ring, budgetOf(budget), this.#cfg.startOn !== undefined)
+  }
+
+  /**
+   * Marks the current end of the history, so that a failed model call can take back the
+   * messages it pushed: see {@link RingBufferHistory.rollback}.
+   *
+   * @example
+   * ```ts
+   * const mark = history.checkpoint()
+   * history.push(prompt)
+   * try {
+   *   history.push(await callModel(history.toArray()))
+   * } catch (error) {
+   *   history.rollback(mark) // the retry will push the prompt again
+   *   throw error
+   * }
+   * ```
+   */
+  checkpoint(): HistoryCheckpoint {
+    this.#ring.sequence()
+    return (this.#checkpoints ??= new Checkpoints()).issue(this.#ring.pushed)
+  }
+
+  /**
+   * Removes the messages pushed after `checkpoint` that are still held. Messages trimmed since
+   * the checkpoint cannot come back: a rollback never restores anything. Not counted as
+   * trimming; `onTrim` is not called.
+   *
+   * A checkpoint stays valid until the history goes back to a point before it: a rollback to an
+   * older checkpoint, or `length = n` removing a message that was already there when it was made.
+   * `clear()` and `reset()` withdraw every checkpoint, and no checkpoint carries over to a copy
+   * (`clone()`, `restore()`). A rollback to it, or to a later checkpoint, keeps it valid.
+   * Positions do not count rolled-back pushes: after a rollback the next push takes the position
+   * rolled back to, so a checkpoint made then is at that same position.
+   *
+   * @returns how many messages were removed
+   * @throws {@link InvalidCheckpointError} for anything but a checkpoint this history made (a
+   * copy of one is refused too), or one withdrawn by an earlier rollback
+   */
+  rollback(checkpoint: HistoryCheckpoint): number {
+    if (this.#checkpoints === undefined || !this.#checkpoints.isValid(checkpoint)) throw new InvalidCheckpointError(checkpoint)
+    const ring = this.#ring
+    const position = checkpoint.position
+    const seqs = ring.seqs
+    let removed = 0
+    while (seqs !== undefined && removed < ring.len && (seqs[ring.slot(ring.len - 1 - removed)] as number) >= position) removed++
+    this.#goBackTo(position)
+    if (removed > 0) this.#removeNewest(removed)
+    return removed
+  }
+
+  /** @internal Lets a session store follow this history's size. */
+  [watchKey](watcher: HistoryWatcher, subscribe: boolean): void {
+    const watchers = this.#watchers
+    if (subscribe) {
+      if (watchers === undefined) this.#watchers = [watcher]
+      else if (!watchers.includes(watcher)) watchers.push(watcher)
+    } else if (watchers !== undefined) {
+      const i = watchers.indexOf(watcher)
+      if (i >= 0) watchers.splice(i, 1)
+      if (watchers.length === 0) this.#watchers = undefined
+    }
+  }
+}
