@@ -25,7 +25,7 @@ async function run(job: Job): Promise<Result[]> {
     case 'reads':
       return readsSuite(job.capacity, smoke, settings)
     case 'store':
-      return storeSuite(job.sessions, job.keys, settings)
+      return storeSuite(job.sessions, job.keys, settings, input.smoke)
     case 'sweep':
       return sweepSuite(job.sessions, job.keys, job.expiry, settings)
     case 'memory':

@@ -285,6 +285,13 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     addRatio(`${id}-map`, '3', `${what}: vs ${mapName}`, speedup(id, 'BoundedSessionStore', mapName), { kind: 'none', text: '(reference)' })
   }
 
+  // 3. store reads that used to walk every session (issue 17 items 3 and 4)
+  for (const id of [...speed.keys()].filter((k) => k.startsWith('busy-get-') || k.startsWith('size-max-age-'))) {
+    const r = speed.get(id) as SpeedResult
+    const [ours, base] = Object.keys(r.nsPerOp) as [string, string]
+    addRatio(id, '3', `${r.title}: time ÷ time`, timeRatio(id, ours, base), { kind: 'atMost', value: 3, text: '≤ 3.00×' })
+  }
+
   // 4. sweep
   for (const id of [...speed.keys()].filter((k) => k.startsWith('sweep-'))) {
     const r = speed.get(id) as SpeedResult
@@ -579,7 +586,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') ? '3' : r.id.startsWith('redis') ? '8' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

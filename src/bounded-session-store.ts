@@ -3,9 +3,11 @@ import { LRUCache } from 'lru-cache'
 import * as z from 'zod/mini'
 import {
   DisposeTimeoutError,
+  InvalidArgumentError,
   InvalidClockError,
   InvalidMeasurementError,
   SessionClosingError,
+  SessionCreatingError,
   SessionLimitError,
   StoreClosedError,
 } from './errors.js'
@@ -57,12 +59,19 @@ export interface OverflowInfo {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove`
  */
-export interface SessionStoreEvents<K, V> {
+export interface SessionStoreEvents<K, V, R extends string = never> {
   /** A session was added (by `set`, `getOrCreate` or `getOrCreateAsync`). */
   create: [key: K, value: V]
   /** A session was removed from the store; its `dispose` has been called. */
-  remove: [key: K, value: V, reason: RemovalReason]
+  remove: [key: K, value: V, reason: RemovalReason | R]
+  /**
+   * A session has been found busy without a break for longer than `maxBusyMs`: from now on being
+   * busy no longer protects it (it expires when idle for `idleTtlMs` and can be evicted). Once
+   * per stretch: a session found idle again, or stored again, starts afresh.
+   */
+  stranded: [key: K, value: V, busyForMs: number]
   /** A bound could not be met because the sessions over it are busy or leased. */
   overflow: [info: OverflowInfo]
   /**
@@ -94,6 +103,36 @@ export interface SessionLease<K, V> {
   [Symbol.dispose](): void
 }
 
+/** Why a key's session left, and when: what {@link BoundedSessionStore.lastRemoval} returns. */
+export interface RemovalRecord<R extends string = never> {
+  /** The reason given to `dispose` and the `remove` event. */
+  readonly reason: RemovalReason | R
+  /** When, by the store's clock (`now`; `Date.now()` by default), in milliseconds. */
+  readonly at: number
+}
+
+/** Options of {@link BoundedSessionStore.delete} and {@link BoundedSessionStore.remove}. */
+export interface DeleteOptions<R extends string = never> {
+  /**
+   * The host's own reason for the removal (such as `'generator-exited'`), given to `dispose`, the
+   * `remove` event and `lastRemoval` instead of `'delete'`; counted as `delete` in `stats()`.
+   *
+   * @defaultValue 'delete'
+   */
+  reason?: R | 'delete' | undefined
+}
+
+/** Options of {@link BoundedSessionStore.set} and {@link BoundedSessionStore.getOrCreate}. */
+export interface SetOptions {
+  /**
+   * What to do for this call with a key whose previous session is still being torn down, as the
+   * store-wide `whenReserved` option (which it overrides).
+   *
+   * @defaultValue the store's `whenReserved`
+   */
+  whenReserved?: 'reject' | 'allow' | undefined
+}
+
 /** Counters returned by {@link BoundedSessionStore.stats}. */
 export interface SessionStoreStats {
   /** Live sessions held now (what iteration yields), as `size`. */
@@ -121,8 +160,9 @@ export interface SessionStoreStats {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove`
  */
-export interface BoundedSessionStoreOptions<K, V> {
+export interface BoundedSessionStoreOptions<K, V, R extends string = never> {
   /**
    * The most sessions held. A positive integer. When it is reached, adding a session evicts the
    * least recently active idle one (or throws, with `whenFull: 'reject'`).
@@ -158,7 +198,8 @@ export interface BoundedSessionStoreOptions<K, V> {
    * is added or set again, and again after every push to one of its histories.
    *
    * @defaultValue {@link SESSION_OVERHEAD_BYTES} plus the `bytes` of every `RingBufferHistory`
-   * among the session's own enumerable properties (found when it is added or set again)
+   * among the session's own enumerable properties (found when it is added or set again), or of
+   * the session itself when it is a `RingBufferHistory`
    */
   sizeOf?: ((value: V, key: K) => number) | undefined
   /**
@@ -166,6 +207,11 @@ export interface BoundedSessionStoreOptions<K, V> {
    * `s => s.generatorPromise !== null`). Busy sessions are never removed by `idle`, `max-age`,
    * `capacity`, `size` or `pressure`, and being found busy counts as activity. Called only when
    * such a removal is considered. It must not call back into the store.
+   *
+   * Over a bound with every session busy, the store does not ask again on every operation: it
+   * asks again once something can have become idle (a lease released, a `sweep()` (every
+   * `sweepIntervalMs`), a `set`, a `touch` of any session), so a host whose session finished its
+   * work can `touch` it to have the bound settled at once.
    *
    * @defaultValue never busy
    */
@@ -179,11 +225,23 @@ export interface BoundedSessionStoreOptions<K, V> {
    *
    * @defaultValue none
    */
-  dispose?: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
+  dispose?: ((value: V, key: K, reason: RemovalReason | R) => void | Promise<void>) | undefined
+  /**
+   * The longest a session may be found busy without a break (by `isBusy` or a lease) and still be
+   * protected, in milliseconds: past it the session is stranded (buffered work nothing will
+   * resume), a `stranded` event fires once, and from then on being busy no longer protects it.
+   * Busy is found by the sweep and the eviction scans, so a stretch counts from the first time
+   * one found it busy. Any finite positive number.
+   *
+   * @defaultValue no limit
+   */
+  maxBusyMs?: number | undefined
   /**
    * How long `close()`, `remove()`, `settled()` and a key's reservation wait for a `dispose`
-   * promise, in milliseconds. A teardown that takes longer is reported as an `error`
-   * ({@link DisposeTimeoutError}, `ERR_DISPOSE_TIMEOUT`) and no longer waited for.
+   * promise, in milliseconds, from 1 to 2^31 - 1 (what `setTimeout` can wait; about 24.8
+   * days). A teardown that takes longer is reported as an `error` ({@link DisposeTimeoutError},
+   * `ERR_DISPOSE_TIMEOUT`) and no longer waited for. Timed by `monotonicNow`, so a wall clock
+   * that goes back cannot keep a teardown pending.
    *
    * @defaultValue 30_000
    */
@@ -230,6 +288,14 @@ export interface BoundedSessionStoreOptions<K, V> {
    * `unref()`ed 1 ms timer clears it, as lru-cache's `ttlResolution` does)
    */
   now?: (() => number) | undefined
+  /**
+   * The monotonic clock, in milliseconds, that times teardowns against `disposeTimeoutMs`.
+   * Inject one for deterministic tests; a reading that is not a finite number is reported as an
+   * `error` ({@link InvalidClockError}) and replaced by `performance.now()`.
+   *
+   * @defaultValue `performance.now`
+   */
+  monotonicNow?: (() => number) | undefined
 }
 
 /**
@@ -248,12 +314,14 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: callback(),
     isBusy: callback(),
     dispose: callback(),
-    disposeTimeoutMs: positiveNumber(),
+    maxBusyMs: positiveNumber(),
+    disposeTimeoutMs: z.optional(z.number().check(z.positive(), z.lte(2 ** 31 - 1))),
     whenFull: z.optional(z.enum(['evict', 'reject'])),
     whenReserved: z.optional(z.enum(['reject', 'allow'])),
     sweepIntervalMs: z.optional(z.number().check(z.int(), z.nonnegative(), z.lte(2 ** 31 - 1))),
     heapHighWaterBytes: positiveInteger(),
     now: callback(),
+    monotonicNow: callback(),
   }),
   expected: {
     maxSessions: 'an integer from 1 to 2147483647',
@@ -263,12 +331,14 @@ const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     sizeOf: 'a function',
     isBusy: 'a function',
     dispose: 'a function',
-    disposeTimeoutMs: 'a positive finite number',
+    maxBusyMs: 'a positive finite number',
+    disposeTimeoutMs: 'a positive number up to 2147483647',
     whenFull: "'evict' or 'reject'",
     whenReserved: "'reject' or 'allow'",
     sweepIntervalMs: 'an integer from 0 to 2147483647',
     heapHighWaterBytes: 'a positive integer',
     now: 'a function',
+    monotonicNow: 'a function',
   },
 }))
 
@@ -291,16 +361,18 @@ interface Options<K, V> {
   maxBytes: number
   sizeOf: ((value: V, key: K) => number) | undefined
   isBusy: ((value: V, key: K) => boolean) | undefined
-  dispose: ((value: V, key: K, reason: RemovalReason) => void | Promise<void>) | undefined
+  dispose: ((value: V, key: K, reason: string) => void | Promise<void>) | undefined
+  maxBusy: number
   disposeTimeout: number
   reject: boolean
   allowReserved: boolean
   heapHighWater: number
   now: (() => number) | undefined
+  monotonicNow: (() => number) | undefined
 }
 
 // Set once by the store's static block: lets a watcher reach its store's private resize handler.
-let resized: <K, V>(store: BoundedSessionStore<K, V>, entry: Entry<K, V>, delta: number) => void
+let resized: <K, V>(store: BoundedSessionStore<K, V, string>, entry: Entry<K, V>, delta: number) => void
 
 /**
  * What the store knows of one session. Its times are milliseconds since the store's first clock
@@ -318,7 +390,7 @@ class Entry<K, V> {
     readonly key: K,
     readonly value: V,
     public lastActive: number,
-    readonly created: number,
+    public created: number,
   ) {}
 
   /** Whether the session has left the store. */
@@ -333,12 +405,76 @@ class Watcher<K, V> implements HistoryWatcher {
     readonly entry: Entry<K, V>,
     readonly histories: WatchableHistory[],
     // The store, held weakly: a history the host keeps must not keep the store alive.
-    readonly store: WeakRef<BoundedSessionStore<K, V>>,
+    readonly store: WeakRef<BoundedSessionStore<K, V, string>>,
   ) {}
 
   historyResized(delta: number): void {
     const store = this.store.deref()
     if (store !== undefined && !this.entry.gone) resized(store, this.entry, delta)
+  }
+}
+
+// The sessions in order of creation, kept with maxAgeMs: those past their max age are a run from
+// the head while creation times rise (`ordered`; the clock going back clears it until the next
+// compaction sorts the slots). A slot whose session left, or was born again by a set of the same
+// value (its `created` no longer matches the slot's stamp), is stale and skipped; stale slots are
+// compacted away once they outnumber the live ones, so a removed session is not held for long.
+class CreationOrder<K, V> {
+  #entries: Entry<K, V>[] = []
+  #stamps: number[] = []
+  #head = 0
+  #ordered = true
+
+  add(entry: Entry<K, V>, live: number): void {
+    const n = this.#stamps.length
+    if (n > this.#head && (this.#stamps[n - 1] as number) > entry.created) this.#ordered = false
+    this.#entries.push(entry)
+    this.#stamps.push(entry.created)
+    if (n - this.#head > 2 * live + 64) this.#compact()
+  }
+
+  // The live sessions past `maxAge` at `now` (busy or not), oldest first.
+  *pastMaxAge(now: number, maxAge: number): Generator<Entry<K, V>, undefined, undefined> {
+    const entries = this.#entries
+    const stamps = this.#stamps
+    for (let i = this.#head; i < entries.length; i++) {
+      const entry = entries[i] as Entry<K, V>
+      if (entry.gone || entry.created !== stamps[i]) {
+        if (i === this.#head) this.#drop()
+        continue
+      }
+      if (now - entry.created < maxAge) {
+        if (this.#ordered) return undefined
+        continue
+      }
+      yield entry
+    }
+    return undefined
+  }
+
+  clear(): void {
+    this.#entries = []
+    this.#stamps = []
+    this.#head = 0
+    this.#ordered = true
+  }
+
+  #drop(): void {
+    this.#entries[this.#head] = undefined as never
+    if (++this.#head > 1024 && this.#head * 2 > this.#entries.length) this.#compact()
+  }
+
+  #compact(): void {
+    const kept: Entry<K, V>[] = []
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i] as Entry<K, V>
+      if (entry !== undefined && !entry.gone && entry.created === this.#stamps[i]) kept.push(entry)
+    }
+    if (!this.#ordered) kept.sort((a, b) => a.created - b.created)
+    this.#entries = kept
+    this.#stamps = kept.map((entry) => entry.created)
+    this.#head = 0
+    this.#ordered = true
   }
 }
 
@@ -352,7 +488,8 @@ interface Teardown {
 
 type Task<K, V> =
   | ['create', K, V]
-  | ['remove', Entry<K, V>, RemovalReason]
+  | ['remove', Entry<K, V>, string]
+  | ['stranded', Entry<K, V>, number]
   | ['overflow', OverflowInfo]
   | ['error', unknown, K | undefined]
 
@@ -363,6 +500,8 @@ const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
 
 function historiesOf(value: unknown): WatchableHistory[] | undefined {
   if (value === null || typeof value !== 'object') return undefined
+  // A history stored as the session itself (a `Map<id, history>` port) is weighed and followed.
+  if (isWatchableHistory(value)) return [value]
   let found: WatchableHistory[] | undefined
   // for…in over an object's own keys allocates nothing, unlike Object.keys.
   for (const name in value) {
@@ -384,6 +523,14 @@ function noRemovals(): Record<RemovalReason, number> {
   return { idle: 0, 'max-age': 0, capacity: 0, size: 0, pressure: 0, delete: 0, replace: 0, clear: 0, close: 0 }
 }
 
+// The reason a delete gives: 'delete', or the host's own (a string).
+function reasonOf(options: { reason?: unknown } | undefined): string {
+  const reason = options?.reason
+  if (reason === undefined) return 'delete'
+  if (typeof reason !== 'string' || reason === '') throw new InvalidArgumentError('reason', reason, 'a non-empty string')
+  return reason
+}
+
 function isThenable(value: unknown): value is PromiseLike<void> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<void>).then === 'function'
 }
@@ -400,6 +547,7 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  *
  * @typeParam K - the key type
  * @typeParam V - the session type
+ * @typeParam R - the host's own removal reasons, given to `delete` and `remove` (none by default)
  *
  * @example
  * ```ts
@@ -418,14 +566,14 @@ function isThenable(value: unknown): value is PromiseLike<void> {
  * const session = await sessions.getOrCreateAsync(sessionDbId, loadSession)
  * ```
  */
-export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K, V>> {
+export class BoundedSessionStore<K, V, R extends string = never> extends EventEmitter<SessionStoreEvents<K, V, R>> {
   static {
     resized = (store, entry, delta) => store.#resized(entry, delta)
   }
 
   readonly #o: Options<K, V>
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
-  readonly #self = new WeakRef(this)
+  readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
@@ -437,11 +585,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #oversized = 0 // sessions that alone outweigh maxBytes
   readonly #leases = new Map<Entry<K, V>, number>() // the leased sessions: how many leases each
   #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
+  readonly #byAge = new CreationOrder<K, V>() // with maxAgeMs
+  // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
+  // too): no scan runs again until something can have become idle (see the isBusy option).
+  #allBusy = false
   #latest = -Infinity // the latest activity stamped
   #ordered = true // activity times rise from the least recently active end (false after the clock went back)
   #overflowed = false
   #closing: Promise<void> | undefined
   readonly #tearingDown = new Map<K, Teardown>()
+  #running = 0 // dispose promises still running, timed-out ones excluded
+  #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
+  // Why the newest removed keys left (at most maxSessions, oldest first); storing a key forgets it.
+  readonly #removals_ = new Map<K, RemovalRecord<R>>()
+  // With maxBusyMs: when each session found busy was first found so without a break, and the
+  // sessions found stranded.
+  readonly #busySince = new Map<Entry<K, V>, number>()
+  readonly #stranded = new Set<Entry<K, V>>()
   #creating: Map<K, Promise<V>> | undefined
   #queue: Task<K, V>[] = []
   #next = 0 // the next task of the queue to run
@@ -455,7 +615,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * @param options - bounds and callbacks, see {@link BoundedSessionStoreOptions}
    * @throws {@link InvalidOptionsError} when an option is invalid
    */
-  constructor(options?: BoundedSessionStoreOptions<K, V>) {
+  constructor(options?: BoundedSessionStoreOptions<K, V, R>) {
     super()
     const o = parseOptions(options)
     this.#o = {
@@ -466,11 +626,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       sizeOf: o.sizeOf as Options<K, V>['sizeOf'],
       isBusy: o.isBusy as Options<K, V>['isBusy'],
       dispose: o.dispose as Options<K, V>['dispose'],
+      maxBusy: o.maxBusyMs ?? Infinity,
       disposeTimeout: o.disposeTimeoutMs ?? 30_000,
       reject: o.whenFull === 'reject',
       allowReserved: o.whenReserved === 'allow',
       heapHighWater: o.heapHighWaterBytes ?? Infinity,
       now: o.now as Options<K, V>['now'],
+      monotonicNow: o.monotonicNow as Options<K, V>['now'],
     }
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
@@ -478,7 +640,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
 
   // The timer holds the store weakly, so a store dropped without close() can still be collected.
   // (A static method: a closure made in the constructor would hold `this`.)
-  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V>>, interval: number): ReturnType<typeof setInterval> {
+  static #startSweeps<K, V>(store: WeakRef<BoundedSessionStore<K, V, string>>, interval: number): ReturnType<typeof setInterval> {
     const timer = setInterval(() => {
       const self = store.deref()
       if (self === undefined) clearInterval(timer)
@@ -492,7 +654,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   get size(): number {
     const size = this.#lru.size
     if (size === 0) return 0
-    return size - this.#checked(() => this.#findExpired(this.#clock(), false).length)
+    return size - this.#checked(() => this.#countExpired(this.#clock(), false))
   }
 
   /**
@@ -501,9 +663,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    */
   get bytes(): number {
     if (this.#lru.size === 0) return 0
-    let expired = 0
-    for (const entry of this.#checked(() => this.#findExpired(this.#clock(), false))) expired += entry.weight
-    return this.#bytes - expired
+    return this.#bytes - this.#checked(() => this.#countExpired(this.#clock(), true))
   }
 
   /**
@@ -521,12 +681,16 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   /**
-   * Refreshes a session's idle time and recency, as `get` does.
+   * Refreshes a session's idle time and recency, as `get` does, and tells the store that sessions
+   * may have become idle: a bound that busy sessions kept exceeded is settled again.
    *
    * @returns whether a live session was found
    */
   touch(key: K): boolean {
-    return this.#read(key, this.#clock()) !== undefined
+    const now = this.#clock()
+    // A touch says the session changed: a bound that busy sessions kept exceeded is looked at again.
+    this.#allBusy = false
+    return this.#read(key, now) !== undefined
   }
 
   /** The live session under `key`, refreshing nothing and removing nothing. */
@@ -555,16 +719,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * active idle one (reason `capacity`), or throws with `whenFull: 'reject'`.
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
+   * @param options - `whenReserved` for this call only
    * @throws {@link SessionClosingError} when no session is under `key` but the teardown of a previous one is still running (unless `whenReserved: 'allow'`)
    * @throws {@link InvalidMeasurementError} when `sizeOf` returns an invalid number (the store is unchanged)
    * @throws {@link StoreClosedError} once `close()` was called
+   * @throws {@link InvalidArgumentError} when `options.whenReserved` is not `'reject'` or `'allow'` (the store is unchanged)
    */
-  set(key: K, value: V): this {
+  set(key: K, value: V, options?: SetOptions): this {
     this.#assertOpen('set')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     this.#depth++
     try {
-      this.#put(key, value, now)
+      this.#put(key, value, now, allowReserved)
     } finally {
       this.#end(true)
     }
@@ -579,28 +746,32 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    *
    * @throws {@link SessionLimitError} with `whenFull: 'reject'` when `maxSessions` live sessions are held
    * @throws {@link SessionClosingError} when the teardown of a previous session under `key` is still running (unless `whenReserved: 'allow'`)
+   * @throws {@link SessionCreatingError} when no live session is under `key` and a `getOrCreateAsync` of it is still creating one
    * @throws {@link StoreClosedError} once `close()` was called
    * @example
    * ```ts
    * const session = store.getOrCreate(id, (id) => createSession(id))
    * ```
    */
-  getOrCreate(key: K, create: (key: K) => V): V {
+  getOrCreate(key: K, create: (key: K) => V, options?: SetOptions): V {
     this.#assertOpen('getOrCreate')
+    const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
     const found = this.#peekLive(key, now)
     if (found !== undefined) return found.value
     // A dispose run by settling a bound may have closed the store.
     this.#assertOpen('getOrCreate')
+    // One create per key: a session made now would be replaced when the async one is stored.
+    if (this.#creating !== undefined && this.#creating.has(key)) throw new SessionCreatingError(key)
     this.#stats.misses++
     this.#depth++
     try {
-      this.#admit(key, now)
+      this.#admit(key, now, allowReserved)
       // create runs before anything else changes, so that if it throws, even an expired session
       // under this key is still in place.
       const value = create(key)
       this.#assertOpen('getOrCreate')
-      this.#put(key, value, this.#clock())
+      this.#put(key, value, this.#clock(), allowReserved)
       return value
     } finally {
       this.#end(true)
@@ -666,9 +837,17 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * session is disposed with its own reason. Like `Map#delete`, it does not wait for the
    * teardown: see {@link BoundedSessionStore.remove}.
    *
+   * @param options - `reason`: the host's own reason, given to `dispose`, the `remove` event and
+   * `lastRemoval` instead of `'delete'`
    * @returns whether a live session was removed
+   * @throws {@link InvalidArgumentError} when `options.reason` is not a string (nothing is removed)
+   * @example
+   * ```ts
+   * sessions.delete(id, { reason: 'generator-exited' })
+   * ```
    */
-  delete(key: K): boolean {
+  delete(key: K, options?: DeleteOptions<R>): boolean {
+    const reason = reasonOf(options)
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
     const now = this.#clock()
@@ -676,7 +855,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     try {
       const expiry = this.#expiry(entry, now, false)
       if (entry.gone) return false
-      this.#take(entry, expiry ?? 'delete')
+      this.#take(entry, expiry ?? reason)
       if (this.#overflowed) this.#enforce(undefined, now)
       return expiry === undefined
     } finally {
@@ -688,17 +867,18 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
    * Removes the session under `key` as `delete` does, and resolves once its `dispose` has settled
    * (or `disposeTimeoutMs` has passed): then nothing of the old session runs any more.
    *
-   * @returns whether a live session was removed
+   * @param options - `reason`, as for `delete`
+   * @returns whether a live session was removed (it rejects with `delete`'s errors)
    * @example
    * ```ts
    * await store.remove(id) // the old session's teardown is over
    * const fresh = await store.getOrCreateAsync(id, load)
    * ```
    */
-  remove(key: K): Promise<boolean> {
+  remove(key: K, options?: DeleteOptions<R>): Promise<boolean> {
     let removed: boolean
     try {
-      removed = this.delete(key)
+      removed = this.delete(key, options)
     } catch (error) {
       return this.settled(key).then(() => Promise.reject(error))
     }
@@ -717,12 +897,29 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   /**
-   * Whether the session under `key` is busy: leased, or busy by `isBusy`. `false` when there is
-   * no live session under `key`. Refreshes nothing.
+   * Why the session under `key` left the store, and when, for the newest `maxSessions` removals
+   * (a key stored again is forgotten): tells an eviction (`'capacity'`, `'idle'`, …) from the
+   * host's own `delete` (`'delete'` or its `reason`). `undefined` for a key never removed, stored
+   * again since, or removed longer ago.
+   *
+   * @example
+   * ```ts
+   * const gone = sessions.lastRemoval(id)
+   * if (gone?.reason === 'capacity') resumeFromDatabase(id) // evicted, not a worker restart
+   * ```
+   */
+  lastRemoval(key: K): RemovalRecord<R> | undefined {
+    return this.#removals_.get(key)
+  }
+
+  /**
+   * Whether the session under `key` is busy: leased, or busy by `isBusy`, and not stranded (see
+   * `maxBusyMs`). `false` when there is no live session under `key`. Refreshes nothing.
    */
   isBusy(key: K): boolean {
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
+    if (this.#o.maxBusy !== Infinity) this.#clock() // the stretch is timed by now
     return this.#checked(() => this.#busy(entry))
   }
 
@@ -752,6 +949,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const held = this.#leases.get(entry) ?? 1
       if (held > 1) this.#leases.set(entry, held - 1)
       else this.#leases.delete(entry)
+      this.#allBusy = false
       const now = this.#clock()
       this.#stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
@@ -792,8 +990,12 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       // The teardowns of this operation (or of the one running it, from a dispose) start first.
       await undefined
       while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
+      if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer)
+      this.#timeoutTimer = undefined
       if (failed) throw error
     })()
+    // The host now waits for the teardowns: their timeout must keep the process alive.
+    this.#timeoutTimer?.ref?.()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
     this.#sweepTimer = undefined
     if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
@@ -851,7 +1053,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       misses: s.misses,
       removed: { ...s.removed },
       errors: s.errors,
-      tearingDown: [...this.#tearingDown.values()].reduce((n, t) => n + t.running, 0),
+      tearingDown: this.#running,
     }
   }
 
@@ -878,7 +1080,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       }
     }
     this.#epoch ??= now
-    return now - this.#epoch
+    this.#lastNow = now - this.#epoch
+    return this.#lastNow
   }
 
   #assertOpen(method: string): void {
@@ -944,16 +1147,22 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
         const dispose = this.#o.dispose
         if (dispose !== undefined) {
           let result: unknown
+          let thenable = false
           try {
             result = dispose(value, key, task[2])
+            // A `then` getter may throw too: that is the dispose's error, not the operation's.
+            thenable = isThenable(result)
           } catch (error) {
             this.#report(error, key)
           }
-          if (isThenable(result)) this.#track(key, result)
+          if (thenable) this.#track(key, result as PromiseLike<void>)
         }
-        if (this.#hears('remove')) this.emit('remove', key, value, task[2])
+        if (this.#hears('remove')) this.emit('remove', key, value, task[2] as RemovalReason | R)
         return
       }
+      case 'stranded':
+        this.emit('stranded', task[1].key, task[1].value, task[2])
+        return
       case 'overflow':
         this.emit('overflow', task[1])
         return
@@ -988,9 +1197,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     this.#queue.push(['error', error, key])
   }
 
+  // The monotonic time that teardowns are timed by (never throws: a teardown must be tracked).
+  #monotonic(): number {
+    const clock = this.#o.monotonicNow
+    if (clock === undefined) return performance.now()
+    const now = clock()
+    if (typeof now === 'number' && Number.isFinite(now)) return now
+    this.#report(new InvalidClockError(now), undefined)
+    return performance.now()
+  }
+
   // A teardown promise: the key stays reserved until it settles or times out.
   #track(key: K, result: PromiseLike<void>): void {
-    const now = this.#clock()
+    const now = this.#monotonic()
     let teardown = this.#tearingDown.get(key)
     if (teardown !== undefined && teardown.deadline <= now) {
       this.#giveUp(key, teardown)
@@ -1006,10 +1225,13 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
     const t = teardown
     t.running++
+    this.#running++
     t.deadline = now + this.#o.disposeTimeout
     this.#scheduleTimeouts(this.#o.disposeTimeout)
     const settle = (): void => {
-      if (this.#tearingDown.get(key) !== t || --t.running > 0) return
+      if (this.#tearingDown.get(key) !== t) return
+      this.#running--
+      if (--t.running > 0) return
       this.#tearingDown.delete(key)
       t.finish()
       if (this.#tearingDown.size === 0 && this.#timeoutTimer !== undefined) {
@@ -1024,24 +1246,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     })
   }
 
-  // One timer for every running teardown, set for the earliest deadline.
+  // One timer for every running teardown, set for the earliest deadline. It is unref'd, but for
+  // while the host awaits close(): then it is what the host waits for.
   #scheduleTimeouts(delay: number): void {
     if (this.#timeoutTimer !== undefined) return
     this.#timeoutTimer = setTimeout(() => {
       this.#timeoutTimer = undefined
       this.#timeOut()
     }, delay)
-    this.#timeoutTimer.unref?.()
+    if (this.#closing === undefined) this.#timeoutTimer.unref?.()
   }
 
   #timeOut(): void {
-    let now: number
-    try {
-      now = this.#clock()
-    } catch (error) {
-      now = Infinity // a broken clock must not leave close() waiting forever
-      this.#report(error, undefined)
-    }
+    const now = this.#monotonic()
     let next = Infinity
     for (const [key, t] of this.#tearingDown) {
       if (t.deadline > now) next = Math.min(next, t.deadline - now)
@@ -1054,6 +1271,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // Stops waiting for a teardown past its deadline, and says so.
   #giveUp(key: K, t: Teardown): void {
     this.#tearingDown.delete(key)
+    this.#running -= t.running
     t.finish()
     this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
   }
@@ -1063,8 +1281,8 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   #reserved(key: K): boolean {
     const t = this.#tearingDown.size > 0 ? this.#tearingDown.get(key) : undefined
     if (t !== undefined) {
-      // Past its deadline by the store's clock, it no longer holds the key (the timer may not have run yet).
-      if (t.deadline > this.#clock()) return true
+      // Past its deadline, it no longer holds the key (the timer may not have run yet).
+      if (t.deadline > this.#monotonic()) return true
       this.#checked(() => this.#giveUp(key, t))
     }
     // Teardowns queued but not yet run (a dispose or listener calling back into the store).
@@ -1079,15 +1297,19 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // `lease`), or undefined. A lease is held before a pending bound is settled.
   #read(key: K, now: number, lease = false): Entry<K, V> | undefined {
     const entry = this.#lru.get(key as IndexKey<K>)
+    const settle = this.#overflowed && (!this.#allBusy || this.#hears('overflow'))
     if (entry === undefined) {
-      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
+      if (settle) this.#checked(() => this.#enforce(undefined, now))
       return undefined
     }
-    if (this.#timeUp(entry, now) !== undefined || this.#overflowed) {
+    if (settle || this.#timeUp(entry, now) !== undefined) {
       this.#checked(() => {
         const expiry = this.#expiry(entry, now, false)
-        if (expiry !== undefined && !entry.gone) this.#take(entry, expiry)
-        else {
+        if (expiry !== undefined && !entry.gone) {
+          this.#take(entry, expiry)
+          // A session past its time was found idle: others may be idle too.
+          this.#allBusy = false
+        } else {
           this.#stamp(entry, now)
           if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
         }
@@ -1112,14 +1334,23 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   }
 
   // Checks, before `create` runs, that a new session may be stored under `key`.
-  #admit(key: K, now: number): void {
+  #admit(key: K, now: number, allowReserved = this.#o.allowReserved): void {
     // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
     if (this.#lru.has(key as IndexKey<K>)) return
-    if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+    if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
   }
 
+  // Whether busy protects the session: leased or busy by isBusy, and (with maxBusyMs) not stranded.
   #busy(entry: Entry<K, V>): boolean {
+    if (this.#o.maxBusy !== Infinity) {
+      if (this.#stranded.size > 0 && this.#stranded.has(entry)) return false
+      return this.#strandCheck(entry, this.#foundBusy(entry))
+    }
+    return this.#foundBusy(entry)
+  }
+
+  #foundBusy(entry: Entry<K, V>): boolean {
     if (this.#leases.size > 0 && this.#leases.has(entry)) return true
     const isBusy = this.#o.isBusy
     if (isBusy === undefined) return false
@@ -1137,10 +1368,80 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
   }
 
+  // With maxBusyMs: times the stretch a session has been found busy; past maxBusyMs it is stranded.
+  #strandCheck(entry: Entry<K, V>, busy: boolean): boolean {
+    if (!busy) {
+      if (this.#busySince.size > 0) this.#busySince.delete(entry)
+      return false
+    }
+    const now = this.#lastNow
+    const since = this.#busySince.get(entry)
+    if (since === undefined) {
+      this.#busySince.set(entry, now)
+      return true
+    }
+    if (now - since <= this.#o.maxBusy) return true
+    this.#busySince.delete(entry)
+    this.#stranded.add(entry)
+    if (this.#hears('stranded')) this.#queue.push(['stranded', entry, now - since])
+    return false
+  }
+
+  #unstrand(entry: Entry<K, V>): void {
+    this.#busySince.delete(entry)
+    this.#stranded.delete(entry)
+  }
+
+  // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
+  #remember(key: K, reason: string): void {
+    const removals = this.#removals_
+    removals.delete(key)
+    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow })
+    if (removals.size > this.#o.maxSessions) removals.delete(removals.keys().next().value as K)
+  }
+
+  #allowReserved(options: SetOptions | undefined): boolean {
+    if (options === undefined) return this.#o.allowReserved
+    const when = (options as SetOptions | null)?.whenReserved
+    if (when === undefined) return this.#o.allowReserved
+    if (when !== 'reject' && when !== 'allow') throw new InvalidArgumentError('whenReserved', when, "'reject' or 'allow'")
+    return when === 'allow'
+  }
+
   // Which time limit the session is past (busy or not), if any.
   #timeUp(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
     if (now - entry.created >= this.#o.maxAge) return 'max-age'
     return now - entry.lastActive >= this.#o.idleTtl ? 'idle' : undefined
+  }
+
+  // Starts a session's life at `now` (with maxAgeMs).
+  #born(entry: Entry<K, V>, now: number): void {
+    entry.created = now
+    if (now < this.#oldestCreated) this.#oldestCreated = now
+    this.#byAge.add(entry, this.#lru.size)
+  }
+
+  // How many expired sessions (past a time limit and not busy) are held, or what they weigh
+  // (`weigh`). Reads only the expired ones: the idle ones are a run from the least recently
+  // active end, and the ones past their max age a run from the oldest end of the creation order.
+  #countExpired(now: number, weigh: boolean): number {
+    let n = 0
+    if (!this.#ordered) {
+      for (const entry of this.#findExpired(now, false)) n += weigh ? entry.weight : 1
+      return n
+    }
+    const idleTtl = this.#o.idleTtl
+    for (const entry of this.#entries(true)) {
+      if (now - entry.lastActive < idleTtl) break
+      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
+    }
+    if (this.#o.maxAge === Infinity || now - this.#oldestCreated < this.#o.maxAge) return n
+    for (const entry of this.#byAge.pastMaxAge(now, this.#o.maxAge)) {
+      // Idle past its time too: counted by the walk above.
+      if (now - entry.lastActive >= idleTtl) continue
+      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
+    }
+    return n
   }
 
   // Marks the session active at `now`; it is (or is about to be made) the most recent.
@@ -1208,27 +1509,33 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
   // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
   // whether it is still in the LRU index (every session that is not gone is, but for the ones
   // `pop()` and `clear()` just took out).
-  #take(entry: Entry<K, V>, reason: RemovalReason, indexed = true): void {
+  #take(entry: Entry<K, V>, reason: string, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
     entry.weight = -1
     if (this.#leases.size > 0) this.#leases.delete(entry)
+    if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
     this.#watch(entry, undefined)
-    this.#stats.removed[reason]++
+    this.#remember(entry.key, reason)
+    this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
   }
 
   // set() and the insert half of getOrCreate().
-  #put(key: K, value: V, now: number): void {
+  #put(key: K, value: V, now: number, allowReserved = this.#o.allowReserved): void {
     const histories = historiesOf(value)
     const weight = this.#weigh(key, value, histories)
     // One lookup: a session found becomes the most recent (a different one leaves at once).
     const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined && Object.is(found.value, value)) {
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
+      // Past its max age it starts a new life, as an insert would (else it would still be expired).
+      this.#allBusy = false
+      if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(found)
+      if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
       this.#stamp(found, now)
       this.#watch(found, histories)
       this.#setWeight(found, weight)
@@ -1236,16 +1543,18 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       return
     }
     if (found === undefined) {
-      if (!this.#o.allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
+      if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
       const expiry = this.#expiry(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
+    this.#allBusy = false
     if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
-    const entry = new Entry(key, value, now, this.#o.maxAge === Infinity ? 0 : now)
+    const entry = new Entry(key, value, now, 0)
     this.#stamp(entry, now)
-    if (entry.created < this.#oldestCreated) this.#oldestCreated = entry.created
+    if (this.#o.maxAge !== Infinity) this.#born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
+    if (this.#removals_.size > 0) this.#removals_.delete(key)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
@@ -1278,20 +1587,35 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       overflowed = true
       if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
     }
+    if (over && this.#allBusy) {
+      // Nothing can have become idle since every session was found busy: no scan, the same report.
+      if (!reject && this.#lru.size > maxSessions) report('maxSessions', maxSessions)
+      if (this.#bytes > maxBytes) report('maxBytes', maxBytes)
+      return
+    }
+    let blocked = false
     // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
     const hopeless = exclude !== undefined && exclude.weight > maxBytes
     if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
     // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
     if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
+      blocked = true
       report('maxSessions', maxSessions)
     }
     if (this.#bytes > maxBytes) {
       // The session this operation uses alone outweighs maxBytes: evicting the others for it
       // would only empty the store. They stay, the overflow is reported, and the next operation
       // that does not use it evicts it.
-      if (hopeless || this.#evictWhile(true, maxBytes, 'size', exclude, now)) report('maxBytes', maxBytes)
+      if (hopeless) report('maxBytes', maxBytes)
+      else if (this.#evictWhile(true, maxBytes, 'size', exclude, now)) {
+        blocked = true
+        report('maxBytes', maxBytes)
+      }
     }
     this.#overflowed = overflowed
+    // Every session the scans met was busy; so is the excluded one (else the next operation that
+    // does not use it may evict it, and must look).
+    this.#allBusy = blocked && (exclude === undefined || exclude.gone || this.#busy(exclude))
   }
 
   // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
@@ -1356,6 +1680,7 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
     }
     let removed = 0
     this.#depth++
+    this.#allBusy = false
     try {
       this.#findExpired(now, true)
       this.#enforce(undefined, now)
@@ -1406,7 +1731,9 @@ export class BoundedSessionStore<K, V> extends EventEmitter<SessionStoreEvents<K
       const entries = [...this.#entries(true)]
       this.#lru.clear()
       for (const entry of entries) this.#take(entry, reason, false)
+      this.#byAge.clear()
       this.#overflowed = false
+      this.#allBusy = false
     } finally {
       this.#end(surface)
     }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ERR_SESSION_LIMIT'
   | 'ERR_STORE_CLOSED'
   | 'ERR_SESSION_CLOSING'
+  | 'ERR_SESSION_CREATING'
   | 'ERR_DISPOSE_TIMEOUT'
   | 'ERR_INVALID_CLOCK'
   | 'ERR_REDIS_COMMAND'
@@ -236,6 +237,25 @@ export class SessionClosingError extends Error {
   constructor(key: unknown) {
     super(`Expected the teardown of the session under ${describeValue(key)} to have settled, but its \`dispose\` is still running`)
     this.name = 'SessionClosingError'
+    this.key = key
+  }
+}
+
+/**
+ * Thrown by `getOrCreate` for a key with no live session while a `getOrCreateAsync` of the same
+ * key is still creating one: a second session would be made and then replaced (and disposed)
+ * while its caller uses it. Nothing is created. Await `getOrCreateAsync` instead.
+ */
+export class SessionCreatingError extends Error {
+  /** Always `'ERR_SESSION_CREATING'`. */
+  readonly code = 'ERR_SESSION_CREATING' as const
+  /** The key whose session is being created. */
+  readonly key: unknown
+
+  /** @param key - the key being created */
+  constructor(key: unknown) {
+    super(`Expected no \`getOrCreateAsync\` of ${describeValue(key)} in flight for \`getOrCreate()\`, but its \`create\` is still running`)
+    this.name = 'SessionCreatingError'
     this.key = key
   }
 }

@@ -22,6 +22,7 @@ export {
   InvalidSnapshotError,
   MessageTooLargeError,
   SessionClosingError,
+  SessionCreatingError,
   SessionLimitError,
   StoreClosedError,
   TrimCallbackError,
@@ -30,8 +31,11 @@ export type { ErrorCode } from './errors.js'
 export { BoundedSessionStore, SESSION_OVERHEAD_BYTES } from './bounded-session-store.js'
 export type {
   BoundedSessionStoreOptions,
+  DeleteOptions,
   OverflowInfo,
   RemovalReason,
+  RemovalRecord,
+  SetOptions,
   SessionLease,
   SessionStoreEvents,
   SessionStoreStats,

@@ -216,6 +216,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_SESSION_LIMIT'
       | 'ERR_STORE_CLOSED'
       | 'ERR_SESSION_CLOSING'
+      | 'ERR_SESSION_CREATING'
       | 'ERR_DISPOSE_TIMEOUT'
       | 'ERR_INVALID_CLOCK'
       | 'ERR_REDIS_COMMAND'

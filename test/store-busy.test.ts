@@ -132,14 +132,29 @@ describe('isBusy', () => {
     expect(store.size).toBe(2)
   })
 
-  it('the excess is removed on the next operation once the busy session is idle', () => {
+  it('the excess is removed once the store is told a session may be idle (touch, set, release)', () => {
     const { store, disposed } = setup({ maxSessions: 2 })
     const a = session('a', true)
     store.set('a', a).set('b', session('b', true)).set('c', session('c', true))
     a.busy = false
+    // Every session was found busy: a get does not ask isBusy of them all again.
     store.get('c')
+    expect(disposed).toEqual([])
+    store.touch('b') // (a touch never evicts the session it touches)
     expect(disposed).toEqual([['a', 'capacity']])
     expect(store.size).toBe(2)
+  })
+
+  it('over maxSessions with every session busy, a get asks isBusy of none of the others', () => {
+    const calls: string[] = []
+    const { store } = setup({ maxSessions: 2, isBusy: (s: TestSession, key: string) => (calls.push(key), s.busy) })
+    for (const key of ['a', 'b', 'c', 'd']) store.set(key, session(key, true))
+    calls.length = 0
+    for (let i = 0; i < 10; i++) store.get('a')
+    expect(calls).toEqual([])
+    const lease = store.acquire('b')
+    lease?.release() // a release may have made a session idle: one scan
+    expect(calls.length).toBeGreaterThan(0)
   })
 
   it('the excess is removed on the next operation even when that operation finds an expired session', () => {

@@ -54,6 +54,7 @@ interface Config {
   maxBytes: number | undefined
   whenFull: 'evict' | 'reject'
   whenReserved: 'reject' | 'allow'
+  maxBusyMs: number | undefined
 }
 
 /** What a dispose (or the remove listener) of an armed session does to the store. */
@@ -64,7 +65,8 @@ type Action =
 
 type Op =
   | { kind: 'set'; key: Key; same: boolean; busy: boolean; init: number[] }
-  | { kind: 'get' | 'peek' | 'has' | 'touch' | 'delete' | 'acquire' | 'flip'; key: Key }
+  | { kind: 'get' | 'peek' | 'has' | 'touch' | 'acquire' | 'flip'; key: Key }
+  | { kind: 'delete'; key: Key; reason: 'host-reason' | undefined }
   | { kind: 'getOrCreate'; key: Key; fail: boolean; busy: boolean; init: number[] }
   | { kind: 'release'; index: number; viaDispose: boolean }
   | { kind: 'clear' | 'sweep' }
@@ -73,6 +75,8 @@ type Op =
   | { kind: 'tick'; which: number }
   | { kind: 'arm'; key: Key; action: Action | undefined; via: 'dispose' | 'listener'; teardown: 'sync' | 'async' }
   | { kind: 'settle'; index: number; reject: boolean }
+  | { kind: 'createAsync'; key: Key; busy: boolean; init: number[] }
+  | { kind: 'finishCreate'; index: number }
 
 interface MEntry {
   key: Key
@@ -82,7 +86,7 @@ interface MEntry {
   leases: number
 }
 
-type Departure = [key: Key, uid: number, reason: RemovalReason]
+type Departure = [key: Key, uid: number, reason: RemovalReason | 'host-reason']
 
 /** A key's running async teardowns, as the store keeps them. */
 interface MTeardown {
@@ -111,8 +115,18 @@ class Model {
   misses = 0
   closed = false
   draining = false
+  /** Over a bound, the last scan found every session busy: no scan until one may be idle. */
+  allBusy = false
   errors: string[] = []
   teardowns = new Map<Key, MTeardown>()
+  /** With maxBusyMs: when each session was first found busy without a break; the stranded ones. */
+  busySince = new Map<MEntry, number>()
+  stranded = new Set<MEntry>()
+  strandedLog: Array<[Key, number, number]> = []
+  /** Why the newest maxSessions removed keys left, oldest first. */
+  tombstones = new Map<Key, { reason: string; at: number }>()
+  /** Keys with a getOrCreateAsync create in flight. */
+  creating = new Set<Key>()
   /** Armed sessions by uid: what their teardown does. */
   armed = new Map<number, Extract<Op, { kind: 'arm' }>>()
 
@@ -139,8 +153,26 @@ class Model {
     return this.entries.reduce((sum, e) => sum + this.bytesOf(e), 0)
   }
 
+  /** Whether busy protects the session: leased or busy, and (with maxBusyMs) not stranded. */
   busy(e: MEntry) {
-    return e.leases > 0 || e.value.busy
+    const found = e.leases > 0 || e.value.busy
+    const max = this.cfg.maxBusyMs
+    if (max === undefined) return found
+    if (this.stranded.has(e)) return false
+    if (!found) {
+      this.busySince.delete(e)
+      return false
+    }
+    const since = this.busySince.get(e)
+    if (since === undefined) {
+      this.busySince.set(e, this.now)
+      return true
+    }
+    if (this.now - since <= max) return true
+    this.busySince.delete(e)
+    this.stranded.add(e)
+    this.strandedLog.push([e.key, e.value.uid, this.now - since])
+    return false
   }
 
   outOfTime(e: MEntry) {
@@ -155,7 +187,9 @@ class Model {
   }
 
   expiry(e: MEntry): RemovalReason | null {
-    return this.busy(e) ? null : this.timeReason(e)
+    // Busy is asked only of a session past its time (as the store does: asking starts a stretch).
+    const reason = this.timeReason(e)
+    return reason === null || this.busy(e) ? null : reason
   }
 
   find(key: Key) {
@@ -166,11 +200,14 @@ class Model {
     return this.entries.filter((e) => this.expiry(e) === null)
   }
 
-  depart(e: MEntry, reason: RemovalReason) {
+  depart(e: MEntry, reason: RemovalReason | 'host-reason') {
     const i = this.entries.indexOf(e)
     if (i < 0) throw new Error('model: departing an absent entry')
     this.entries.splice(i, 1)
     this.removed.push([e.key, e.value.uid, reason])
+    this.tombstones.delete(e.key)
+    this.tombstones.set(e.key, { reason, at: this.now })
+    if (this.tombstones.size > this.cfg.maxSessions) this.tombstones.delete(this.tombstones.keys().next().value as Key)
   }
 
   toFront(e: MEntry) {
@@ -206,12 +243,13 @@ class Model {
     for (const e of picked) this.depart(e, this.timeReason(e) ?? reason)
   }
 
-  evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude?: MEntry) {
+  /** Whether it had to stop with every session left busy (or excluded). */
+  evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude?: MEntry): boolean {
     for (;;) {
       const excess = bytes ? this.heldBytes - limit : this.entries.length - limit
-      if (excess <= 0) return
+      if (excess <= 0) return false
       const picked = this.pickIdle(exclude, excess, bytes, -1)
-      if (picked.length === 0) return
+      if (picked.length === 0) return true
       this.evict(picked, reason)
     }
   }
@@ -223,10 +261,18 @@ class Model {
   enforce(exclude?: MEntry) {
     const max = this.cfg.maxSessions
     const over = this.entries.length > max || this.heldBytes > this.maxBytes
+    if (!over) {
+      this.allBusy = false
+      return
+    }
+    // Every session was found busy, and nothing since can have made one idle: no scan.
+    if (this.allBusy) return
     const hopeless = exclude !== undefined && this.bytesOf(exclude) > this.maxBytes
+    let blocked = false
     if (over && this.oversized() > (hopeless ? 1 : 0)) this.evict(this.pickIdle(exclude, Infinity, false, this.maxBytes), 'size')
-    if (this.cfg.whenFull === 'evict' && this.entries.length > max) this.evictWhile(false, max, 'capacity', exclude)
-    if (this.heldBytes > this.maxBytes && !hopeless) this.evictWhile(true, this.maxBytes, 'size', exclude)
+    if (this.cfg.whenFull === 'evict' && this.entries.length > max && this.evictWhile(false, max, 'capacity', exclude)) blocked = true
+    if (this.heldBytes > this.maxBytes && !hopeless && this.evictWhile(true, this.maxBytes, 'size', exclude)) blocked = true
+    this.allBusy = blocked && (exclude === undefined || !this.entries.includes(exclude) || this.busy(exclude))
   }
 
   /** The sweep's walk: expired sessions go, busy ones past their time count as active now. */
@@ -257,6 +303,11 @@ class Model {
 
   reserved(key: Key) {
     if (this.cfg.whenReserved === 'allow') return false
+    return this.tearingDown(key)
+  }
+
+  /** Whether a teardown under `key` runs or is queued (what getOrCreateAsync waits for). */
+  tearingDown(key: Key) {
     const t = this.teardowns.get(key)
     if (t !== undefined) {
       if (t.deadline > this.now) return true
@@ -272,6 +323,7 @@ class Model {
   insert(key: Key, value: Val): MEntry {
     const e: MEntry = { key, value, created: this.now, lastRead: this.now, leases: 0 }
     this.entries.unshift(e)
+    this.tombstones.delete(key)
     this.enforce(e)
     return e
   }
@@ -279,12 +331,19 @@ class Model {
   put(key: Key, value: Val) {
     const e = this.find(key)
     if (e && e.value === value) {
+      this.allBusy = false
+      // Stored again: a stretch of busy starts afresh.
+      this.busySince.delete(e)
+      this.stranded.delete(e)
+      // Past its max age, the same value starts a new life: a get right after finds it.
+      if (this.timeReason(e) === 'max-age' && !this.busy(e)) e.created = this.now
       this.refresh(e)
       this.enforce(e)
       return
     }
     if (!e && this.reserved(key)) throw new Signal('ERR_SESSION_CLOSING')
     if (e) this.depart(e, this.expiry(e) ?? 'replace')
+    this.allBusy = false
     if (this.entries.length >= this.cfg.maxSessions) this.makeRoom()
     this.insert(key, value)
   }
@@ -304,14 +363,18 @@ class Model {
     if (e) this.toFront(e)
     const r = e ? this.expiry(e) : null
     if (!e || r) {
-      if (e && r) this.depart(e, r)
+      if (e && r) {
+        this.depart(e, r)
+        this.allBusy = false
+      }
       if (count) this.misses++
       this.enforce()
       return undefined
     }
     e.lastRead = this.now
-    this.enforce(e)
+    // The lease is held before the pending bound is settled (it is busy for that settling).
     if (lease) e.leases++
+    this.enforce(e)
     if (!this.draining) this.drain()
     if (!this.entries.includes(e)) {
       if (count) this.misses++
@@ -326,6 +389,7 @@ class Model {
   }
 
   touch(key: Key) {
+    this.allBusy = false
     return this.read(key, false) !== undefined
   }
 
@@ -338,6 +402,7 @@ class Model {
     record.released = true
     if (!this.entries.includes(record.entry)) return
     record.entry.leases--
+    this.allBusy = false
     this.refresh(record.entry)
     this.enforce()
   }
@@ -359,6 +424,8 @@ class Model {
       e = this.find(key)
       this.assertOpen()
     }
+    // One create per key: a getOrCreateAsync of it is still creating.
+    if (this.creating.has(key)) throw new Signal('ERR_SESSION_CREATING')
     this.misses++
     if (!e && this.reserved(key)) throw new Signal('ERR_SESSION_CLOSING')
     // A new key that a full 'reject' store cannot take is refused before create() runs.
@@ -368,17 +435,29 @@ class Model {
     return value
   }
 
-  delete(key: Key) {
+  /** A getOrCreateAsync's create resolved: its session is stored as by set (or refused once closed). */
+  finishCreate(key: Key, value: Val): Val {
+    this.creating.delete(key)
+    if (this.closed) {
+      this.removed.push([key, value.uid, 'close'])
+      throw new Signal('ERR_STORE_CLOSED')
+    }
+    this.set(key, value)
+    return value
+  }
+
+  delete(key: Key, reason?: 'host-reason') {
     const e = this.find(key)
     if (!e) return false
     const r = this.expiry(e)
-    this.depart(e, r ?? 'delete')
+    this.depart(e, r ?? reason ?? 'delete')
     this.enforce()
     return r === null
   }
 
   sweep() {
     const before = this.removed.length
+    this.allBusy = false
     this.expireAll()
     this.enforce()
     return this.removed.length - before
@@ -386,12 +465,14 @@ class Model {
 
   clear() {
     for (const e of [...this.entries].reverse()) this.depart(e, 'clear')
+    this.allBusy = false
   }
 
   close() {
     if (this.closed) return
     this.closed = true
     for (const e of [...this.entries].reverse()) this.depart(e, 'close')
+    this.allBusy = false
   }
 
   perform(action: Action) {
@@ -477,7 +558,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('peek' as const), key: keyArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('has' as const), key: keyArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('touch' as const), key: keyArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb, reason: fc.constantFrom(undefined, 'host-reason' as const) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('acquire' as const), key: keyArb }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flip' as const), key: keyArb }) },
   {
@@ -508,7 +592,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('pushStale' as const), index: fc.nat(20), length: fc.integer({ min: 0, max: 400 }) }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('tick' as const), which: fc.integer({ min: 0, max: 6 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('tick' as const), which: fc.integer({ min: 0, max: 7 }) }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -520,6 +604,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('settle' as const), index: fc.nat(20), reject: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('createAsync' as const), key: keyArb, busy: busyArb, init: initArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('finishCreate' as const), index: fc.nat(20) }) },
 )
 
 const configArb: fc.Arbitrary<Config> = fc.record({
@@ -532,6 +618,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   ),
   whenFull: fc.constantFrom('evict' as const, 'reject' as const),
   whenReserved: fc.constantFrom('reject' as const, 'reject' as const, 'allow' as const),
+  maxBusyMs: fc.option(fc.constantFrom(5, 120, 1200), { nil: undefined }),
 })
 
 const sortDepartures = (d: Departure[]) => [...d].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
@@ -569,7 +656,7 @@ async function run(cfg: Config, ops: Op[]) {
   // Async teardowns: the store's promise and the model's record, settled together by 'settle'.
   const pending: Array<{ uid: number; key: Key; resolve: () => void; reject: (e: unknown) => void; model?: MTeardown }> = []
   const storeArmed = new Map<number, Extract<Op, { kind: 'arm' }>>()
-  let store!: BoundedSessionStore<Key, Val>
+  let store!: BoundedSessionStore<Key, Val, 'host-reason'>
   const perform = (action: Action | undefined) => {
     if (action === undefined) return
     switch (action.kind) {
@@ -588,8 +675,9 @@ async function run(cfg: Config, ops: Op[]) {
     }
   }
 
-  store = new BoundedSessionStore<Key, Val>({
+  store = new BoundedSessionStore<Key, Val, 'host-reason'>({
     now: () => clock.t,
+    monotonicNow: () => clock.t,
     sweepIntervalMs: 0,
     maxSessions: cfg.maxSessions,
     idleTtlMs: cfg.idleTtlMs,
@@ -597,6 +685,7 @@ async function run(cfg: Config, ops: Op[]) {
     ...(cfg.maxBytes === undefined ? {} : { maxBytes: cfg.maxBytes }),
     whenFull: cfg.whenFull,
     whenReserved: cfg.whenReserved,
+    ...(cfg.maxBusyMs === undefined ? {} : { maxBusyMs: cfg.maxBusyMs }),
     disposeTimeoutMs: DISPOSE_TIMEOUT,
     isBusy: (v) => v.busy,
     dispose: (value, key, reason) => {
@@ -630,6 +719,8 @@ async function run(cfg: Config, ops: Op[]) {
       errorLog.push(codeOf(error))
     }
   })
+  const strandedLog: Array<[Key, number, number]> = []
+  store.on('stranded', (key, value, busyForMs) => strandedLog.push([key, value.uid, busyForMs]))
   store.on('error', (error) => {
     const code = codeOf(error)
     // Timeouts are found by the store's timer or by its next use of the key, whichever comes first.
@@ -655,6 +746,8 @@ async function run(cfg: Config, ops: Op[]) {
     else problems.push(`model: async teardown of ${key}#${uidOf} that the store did not start`)
   })
   const leases: Array<{ lease: SessionLease<Key, Val>; entry: MEntry; released: boolean }> = []
+  // getOrCreateAsync calls whose create has not resolved yet, and what their promise gave.
+  const creates: Array<{ key: Key; value: Val; resolve: (v: Val) => void; outcome?: { value?: Val; error?: unknown } }> = []
 
   for (const [step, op] of ops.entries()) {
     const where = `step ${step}: ${JSON.stringify(op)} at t=${clock.t}`
@@ -717,8 +810,8 @@ async function run(cfg: Config, ops: Op[]) {
         break
       case 'delete':
         both(
-          () => store.delete(op.key),
-          () => model.delete(op.key),
+          () => store.delete(op.key, op.reason === undefined ? undefined : { reason: op.reason }),
+          () => model.delete(op.key, op.reason),
         )
         break
       case 'acquire': {
@@ -814,7 +907,8 @@ async function run(cfg: Config, ops: Op[]) {
       }
       case 'tick': {
         const ttl = cfg.idleTtlMs
-        const amounts = [1, Math.floor(ttl / 2), ttl - 1, ttl, cfg.maxAgeMs ?? 2 * ttl, 3 * ttl, DISPOSE_TIMEOUT]
+        // The last one sets the clock back (a wall clock can go back; teardowns use their own).
+        const amounts = [1, Math.floor(ttl / 2), ttl - 1, ttl, cfg.maxAgeMs ?? 2 * ttl, 3 * ttl, DISPOSE_TIMEOUT, -ttl]
         clock.t += amounts[op.which]!
         break
       }
@@ -823,6 +917,43 @@ async function run(cfg: Config, ops: Op[]) {
         if (!e || model.armed.has(e.value.uid)) break
         model.armed.set(e.value.uid, op)
         storeArmed.set(e.value.uid, op)
+        break
+      }
+      case 'createAsync': {
+        // Only where the call goes straight to create (no live session, no teardown to wait for,
+        // no create in flight, an open store that evicts to make room).
+        if (cfg.whenFull !== 'evict' || model.closed || model.creating.has(op.key) || model.tearingDown(op.key)) break
+        const e = model.find(op.key)
+        if (e && model.expiry(e) === null) break
+        const value = newValue(op.init, op.busy)
+        const record: (typeof creates)[number] = { key: op.key, value, resolve: () => {} }
+        const made = new Promise<Val>((resolve) => (record.resolve = resolve))
+        store.getOrCreateAsync(op.key, () => made).then(
+          (v) => (record.outcome = { value: v }),
+          (error: unknown) => (record.outcome = { error }),
+        )
+        creates.push(record)
+        model.creating.add(op.key)
+        model.misses++
+        await settleMicrotasks()
+        break
+      }
+      case 'finishCreate': {
+        const record = creates[op.index % Math.max(1, creates.length)]
+        // A create that resolves while a teardown runs under its key waits for it: not modelled.
+        if (!record || (!model.closed && model.tearingDown(record.key))) break
+        creates.splice(creates.indexOf(record), 1)
+        record.resolve(record.value)
+        await settleMicrotasks()
+        try {
+          modelResult = model.finishCreate(record.key, record.value)
+        } catch (e) {
+          modelError = e
+        }
+        model.drain()
+        if (record.outcome === undefined) problems.push('getOrCreateAsync did not settle once its create resolved')
+        else if ('error' in record.outcome) storeError = record.outcome.error
+        else storeResult = record.outcome.value
         break
       }
       case 'settle': {
@@ -883,9 +1014,20 @@ async function run(cfg: Config, ops: Op[]) {
     expect(stats.size, `${where}: stats.size`).toBe(store.size)
     expect(stats.bytes, `${where}: stats.bytes`).toBe(store.bytes)
     const counted: Record<string, number> = {}
-    for (const [, , reason] of model.removed) counted[reason] = (counted[reason] ?? 0) + 1
+    // A host's own reason counts as a delete.
+    for (const [, , reason] of model.removed) {
+      const as = reason === 'host-reason' ? 'delete' : reason
+      counted[as] = (counted[as] ?? 0) + 1
+    }
     for (const [reason, n] of Object.entries(stats.removed)) {
       expect(n, `${where}: removed.${reason}`).toBe(counted[reason] ?? 0)
+    }
+
+    // Stranded sessions (with maxBusyMs), and why each key left.
+    expect([...strandedLog].sort(), `${where}: stranded`).toEqual([...model.strandedLog].sort())
+    for (const key of KEYS) {
+      const expected = model.tombstones.get(key)
+      expect(store.lastRemoval(key), `${where}: lastRemoval(${key})`).toEqual(expected)
     }
 
     expect(problems, `${where}: problems`).toEqual([])

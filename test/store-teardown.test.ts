@@ -292,18 +292,24 @@ describe('disposeTimeoutMs', () => {
     expect(store.peek('a')?.id).toBe('a2')
   })
 
-  it('a key whose teardown is past its deadline by the store’s clock is free even before the timer runs', () => {
-    const { store, clock } = setupStore<TestSession>({ disposeTimeoutMs: 100, dispose: () => new Promise<void>(() => {}) })
+  it('a key whose teardown is past its deadline by the monotonic clock is free even before the timer runs', () => {
+    const mono = { t: 0 }
+    const { store, clock } = setupStore<TestSession>({
+      monotonicNow: () => mono.t,
+      disposeTimeoutMs: 100,
+      dispose: () => new Promise<void>(() => {}),
+    })
     const errors: unknown[] = []
     store.on('error', (e) => errors.push(e))
     store.set('a', session('a'))
     store.delete('a')
-    clock.t = 99
+    mono.t = 99
     expect(() => store.set('a', session('a2'))).toThrow(SessionClosingError)
-    clock.t = 100
+    mono.t = 100
     store.set('a', session('a2'))
     expect(errors).toEqual([expect.objectContaining({ code: 'ERR_DISPOSE_TIMEOUT', key: 'a' })])
     const closing = store.close() // a2's teardown never settles either: close() gives up on it by the deadline
+    mono.t = 1000
     clock.t = 1000
     return closing
   })

@@ -5,11 +5,15 @@ import {
   InvalidClockError,
   RingBufferHistory,
   SessionClosingError,
+  SessionCreatingError,
   SESSION_OVERHEAD_BYTES,
   SessionLimitError,
   StoreClosedError,
   type BoundedSessionStoreOptions,
+  type DeleteOptions,
   type RemovalReason,
+  type RemovalRecord,
+  type SetOptions,
   type OverflowInfo,
   type SessionLease,
   type SessionStoreEvents,
@@ -221,5 +225,42 @@ describe('BoundedSessionStore types', () => {
     expectTypeOf<InvalidClockError['code']>().toEqualTypeOf<'ERR_INVALID_CLOCK'>()
     expectTypeOf<SessionStoreStats['errors']>().toEqualTypeOf<number>()
     expectTypeOf<SessionStoreStats['tearingDown']>().toEqualTypeOf<number>()
+  })
+
+  it('host reasons (R), lastRemoval, stranded, per-call whenReserved and maxBusyMs', () => {
+    type Why = 'generator-exited' | 'deleted-by-request'
+    const typed = new BoundedSessionStore<number, ActiveSession, Why>({
+      maxBusyMs: 60_000,
+      dispose: (_session, _id, reason) => {
+        expectTypeOf(reason).toEqualTypeOf<RemovalReason | Why>()
+      },
+    })
+    typed.delete(1, { reason: 'generator-exited' })
+    typed.delete(1, { reason: 'delete' })
+    void typed.remove(1, { reason: 'deleted-by-request' })
+    // @ts-expect-error a reason the store was not declared with
+    typed.delete(1, { reason: 'restart' })
+    // @ts-expect-error a store without host reasons takes none but 'delete'
+    store.delete(1, { reason: 'generator-exited' })
+    expectTypeOf(typed.lastRemoval(1)).toEqualTypeOf<RemovalRecord<Why> | undefined>()
+    expectTypeOf(store.lastRemoval(1)).toEqualTypeOf<RemovalRecord | undefined>()
+    expectTypeOf<RemovalRecord<Why>['reason']>().toEqualTypeOf<RemovalReason | Why>()
+    expectTypeOf<RemovalRecord['at']>().toEqualTypeOf<number>()
+    expectTypeOf<DeleteOptions<Why>['reason']>().toEqualTypeOf<Why | 'delete' | undefined>()
+    typed.on('remove', (_id, _session, reason) => expectTypeOf(reason).toEqualTypeOf<RemovalReason | Why>())
+    typed.on('stranded', (id, value, busyForMs) => {
+      expectTypeOf(id).toEqualTypeOf<number>()
+      expectTypeOf(value).toEqualTypeOf<ActiveSession>()
+      expectTypeOf(busyForMs).toEqualTypeOf<number>()
+    })
+    expectTypeOf<SessionStoreEvents<number, ActiveSession>['stranded']>().toEqualTypeOf<[key: number, value: ActiveSession, busyForMs: number]>()
+    expectTypeOf<SetOptions['whenReserved']>().toEqualTypeOf<'reject' | 'allow' | undefined>()
+    store.set(1, session, { whenReserved: 'allow' })
+    store.getOrCreate(1, () => session, { whenReserved: 'reject' })
+    // @ts-expect-error whenReserved takes 'reject' or 'allow'
+    store.set(1, session, { whenReserved: 'yes' })
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['maxBusyMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<BoundedSessionStoreOptions<number, ActiveSession>['monotonicNow']>().toEqualTypeOf<(() => number) | undefined>()
+    expectTypeOf<SessionCreatingError['code']>().toEqualTypeOf<'ERR_SESSION_CREATING'>()
   })
 })

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache'
 import { type Variant, type Settings, type SpeedResult, compare, sink } from '../harness.js'
 import { type KeyKind, indexes, keysOf, prng } from '../data.js'
 import { lib } from '../library.js'
+import { busySuite } from './store-busy.js'
 
 const { BoundedSessionStore } = lib
 const OPS = 1000
@@ -19,7 +20,9 @@ interface Session {
 
 type Key = number | string
 
-export function storeSuite(sessions: number, kind: KeyKind, settings: Settings): SpeedResult[] {
+export function storeSuite(sessions: number, kind: KeyKind, settings: Settings, smoke = false): SpeedResult[] {
+  // The busy and max-age read cases run once, with the smallest store size of number keys.
+  const extra = kind === 'number' && sessions <= 10_000 ? busySuite(settings, smoke) : []
   const rand = prng(0x5eed_0003)
   // The first `sessions` keys fill the structures; the rest are new keys for inserts.
   const keys = keysOf(kind, 2 * sessions, rand)
@@ -170,5 +173,5 @@ export function storeSuite(sessions: number, kind: KeyKind, settings: Settings):
   if (store.size !== sessions || lru.size !== sessions || map.size !== sessions) throw new Error('store: sizes drifted')
   const evicted = store.stats().removed.capacity
   if (evicted === 0) throw new Error('store: inserts did not evict')
-  return results
+  return [...results, ...extra]
 }
