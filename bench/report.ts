@@ -356,7 +356,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: 'soak-ratio', section: '6', figure: 'peak retained heap, unbounded ÷ bounded', value: x(ratio), range: '', goal, met: check(goal, ratio), raw: ratio })
   }
 
-  // 6. stranded sessions: what each design still holds 6 h after a quota pause nothing resumed.
+  // 6. stranded sessions: what each design still holds 8 h after a quota pause nothing resumed.
   const strandedToday = memory.get('soak-stranded-today')
   if (strandedToday !== undefined) {
     for (const r of [...memory.values()].filter((m) => m.id.startsWith('soak-stranded-'))) {

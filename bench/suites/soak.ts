@@ -20,7 +20,7 @@ export type SoakDesign = Design | StrandedDesign
  * through v13 (a Map that keeps paused sessions) and the port (a truthful `isBusy`: work queued),
  * without and with the store's `maxBusyMs`.
  */
-export const strandedDesigns = ['stranded-today', 'stranded-bounded'] as const
+export const strandedDesigns = ['stranded-today', 'stranded-bounded', 'stranded-bounded-maxbusy'] as const
 export type StrandedDesign = (typeof strandedDesigns)[number]
 
 export interface SoakSettings {
@@ -67,9 +67,11 @@ async function strandedSuite(design: StrandedDesign, settings: SoakSettings): Pr
   const resolved = resolveSessionSettings({}, silentLogger)
   const sessions = settings.scale < 1 ? 120 : 1_000
   const events = strandedTraffic({ sessions })
-  const endAt = (events[events.length - 1]?.at ?? 0) + 6 * 3_600_000
+  const endAt = (events[events.length - 1]?.at ?? 0) + 8 * 3_600_000
   const base = design === 'stranded-today' ? 'today' : 'bounded'
-  const stack = createStack(base, { settings: resolved, logger: silentLogger, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M] }, outagesOf(events))
+  // The port without a limit (the store's default), and with the example's (6 h).
+  const maxBusyMs = design === 'stranded-bounded' ? { maxBusyMs: Infinity } : {}
+  const stack = createStack(base, { settings: resolved, logger: silentLogger, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M], ...maxBusyMs }, outagesOf(events))
   const baseline = retainedBytes()
   let peak = 0
   let lastRetained = 0
@@ -82,12 +84,16 @@ async function strandedSuite(design: StrandedDesign, settings: SoakSettings): Pr
   })
   const held = stack.layer.getActiveSessionCount()
   sink.value = stack
-  const label = { 'stranded-today': 'v13 (Map, paused sessions kept)', 'stranded-bounded': 'the port, isBusy: generator or work queued' }[design]
+  const label = {
+    'stranded-today': 'v13 (Map, paused sessions kept)',
+    'stranded-bounded': 'the port, isBusy: generator or work queued, no maxBusyMs',
+    'stranded-bounded-maxbusy': 'the port with maxBusyMs (6 h)',
+  }[design]
   return [
     {
       kind: 'memory',
       id: `soak-${design}`,
-      title: `${sessions.toLocaleString('en-US')} sessions stranded by a quota pause, 6 h after: ${label}`,
+      title: `${sessions.toLocaleString('en-US')} sessions stranded by a quota pause, 8 h after: ${label}`,
       bytes: lastRetained,
       per: 1,
       detail: { peak, held, sessions, maxSessions: resolved.maxSessions },

@@ -59,6 +59,8 @@ export interface StackOptions {
   trimTo?: number
   /** How often the worker resumes paused sessions whose pause is over; 0: never (#4109). @defaultValue 60_000 */
   resumeSweepMs?: number
+  /** The port's `maxBusyMs`. @defaultValue the port's, 6 h */
+  maxBusyMs?: number
   /** The price tables the calls are billed under. @defaultValue every table, {@link PRICE_TABLES} */
   priceTables?: readonly CachePricing[]
 }
@@ -123,7 +125,8 @@ export function createStack(design: Design, options: StackOptions = {}, outages:
     }
     case 'bounded': {
       const trimTo = options.trimTo === undefined ? {} : { trimTo: options.trimTo }
-      const layer = new SessionManager(db, { clock, ...options.settings, ...logger, ...trimTo })
+      const maxBusyMs = options.maxBusyMs === undefined ? {} : { maxBusyMs: options.maxBusyMs }
+      const layer = new SessionManager(db, { clock, ...options.settings, ...logger, ...trimTo, ...maxBusyMs })
       return { design, clock, db, meter, layer, worker: new ObserverWorker(db, layer, workerOptions) }
     }
   }

@@ -280,14 +280,17 @@ describe('claude-mem worker on bounded-session: busy sessions', () => {
     expect(busy?.abortController.signal.aborted).toBe(false)
     expect([...s.manager.sessions.keys()].sort()).toEqual([busyId, d, e].sort())
 
-    // Once its work is done and its generator has finished, the long-idle session goes.
+    // Once its work is done and its generator has finished, the store is back within its bound
+    // at the next sweep, and the session goes once it has been idle for the TTL (being found
+    // busy counted as activity: its idle time starts when its work ended).
     g.releaseAll()
     await s.clock.advance(4 * MINUTE)
     expect(busy?.generatorPromise).toBeNull()
     await s.clock.advance(MINUTE)
-    expect(evictions.map(([id]) => id)).toContain(busyId)
-    expect(busy?.abortController.signal.aborted).toBe(true)
     expect(s.manager.getActiveSessionCount()).toBeLessThanOrEqual(2)
+    await s.clock.advance(60 * MINUTE)
+    expect(evictions).toContainEqual([busyId, 'idle'])
+    expect(busy?.abortController.signal.aborted).toBe(true)
   })
 })
 
@@ -870,8 +873,12 @@ describe('stranded sessions (claude-mem #4109, #4204): paused work that nothing 
   const settings = { maxSessions: 100, idleTtlMs: 60 * MINUTE, budgetChars: 400_000 }
   const events = strandedTraffic({ sessions: 150 })
   const end = (events.at(-1)?.at ?? 0) + 6 * HOUR
-  const run = async (design: 'today' | 'bounded', extra: { maxBusyMs?: number } = {}) => {
-    const stack = createStack(design, { settings: { ...settings, ...extra }, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M] }, outagesOf(events))
+  const run = async (design: 'today' | 'bounded', maxBusyMs?: number) => {
+    const stack = createStack(
+      design,
+      { settings, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M], ...(maxBusyMs === undefined ? {} : { maxBusyMs }) },
+      outagesOf(events),
+    )
     await replay(stack, events, end)
     return stack
   }
@@ -880,11 +887,33 @@ describe('stranded sessions (claude-mem #4109, #4204): paused work that nothing 
     const today = await run('today')
     expect(today.layer.getActiveSessionCount()).toBe(150)
     expect([...today.layer.heldSessions()].every((s) => s.pausedReason === 'quota')).toBe(true)
-    const port = await run('bounded')
+    const port = await run('bounded', Infinity)
     if (port.design !== 'bounded') throw new Error('unreachable')
     // Busy (work queued) is true of each of them, so none can go: 150 held under maxSessions 100.
     expect(port.layer.getActiveSessionCount()).toBe(150)
     expect(port.layer.getTotalQueueDepth()).toBe(300)
+  })
+
+  it('with maxBusyMs a stranded session is no longer protected: each is torn down once, its queued work kept for when it comes back', async () => {
+    // Per session object: one evicted for room before the outage and re-created by its next
+    // observation is two sessions under one id.
+    const torn = new Map<object, number>()
+    const stack = createStack(
+      'bounded',
+      { settings, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M], maxBusyMs: 2 * HOUR },
+      outagesOf(events),
+    )
+    if (stack.design !== 'bounded') throw new Error('unreachable')
+    const stranded: number[] = []
+    stack.layer.sessions.on('stranded', (id) => void stranded.push(id))
+    stack.layer.sessions.on('remove', (_id, session) => void torn.set(session, (torn.get(session) ?? 0) + 1))
+    await replay(stack, events, end)
+    expect(stack.layer.getActiveSessionCount()).toBe(0)
+    expect(new Set(stranded).size).toBe(150)
+    expect(torn.size).toBe(stack.layer.side.opened)
+    expect([...torn.values()].every((n) => n === 1)).toBe(true)
+    // Nothing queued was lost: it waits in the database for the session's next event.
+    expect(stack.db.getPendingCount(1)).toBe(2)
   })
 })
 
