@@ -10,6 +10,7 @@ import { cacheSuite } from './suites/prompt-cache.js'
 import { soakSuite } from './suites/soak.js'
 import { sweepSuite } from './suites/store-sweep.js'
 import { storeSuite } from './suites/store-ops.js'
+import { tokensSuite } from './suites/tokens.js'
 
 const input = JSON.parse(process.argv[2] ?? '') as ChildInput
 
@@ -36,6 +37,8 @@ async function run(job: Job): Promise<Result[]> {
       return cacheSuite(job)
     case 'redis':
       return redisSuite(job.part, smoke, settings)
+    case 'tokens':
+      return tokensSuite(smoke)
   }
 }
 

@@ -56,7 +56,26 @@ export interface CacheResult {
   detail: Record<string, number>
 }
 
-export type Result = SpeedResult | MemoryResult | CacheResult
+/** Relative errors of a token count: median, 95th percentile and largest. */
+export interface ErrorSpread {
+  p50: number
+  p95: number
+  max: number
+}
+
+/** What a child reports for the token-accuracy comparison (counts, not times). */
+export interface TokenResult {
+  kind: 'tokens'
+  id: string
+  title: string
+  conversations: number
+  /** Per variant: the error after k calibrations (k = 0: none), and the largest exact count ÷ the budget. */
+  variants: Record<string, { errors: Record<string, ErrorSpread>; peakAfterCalibration: number; peakSettled: number; peakSent: number }>
+  /** The error of characters ÷ 4 by the kind of content a conversation leans on. */
+  leanErrors: Record<string, { p50: number; p95: number }>
+}
+
+export type Result = SpeedResult | MemoryResult | CacheResult | TokenResult
 
 // Keeps results alive so that the optimiser cannot drop the work that produced them.
 export const sink: { value: unknown } = { value: undefined }

@@ -1,7 +1,7 @@
 // `npm run bench`: runs every comparison of issue 5 in child processes and prints the tables.
 //   --write   also regenerate BENCHMARKS.md at the repository root
 //   --smoke   tiny counts, all jobs in two children: checks the harness works (npm test runs it)
-//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis
+//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis, tokens
 // BENCH_LIBRARY=dist measures the built package (run `npm run build` first); BENCH_LIBRARY=<path to
 // an index.ts or .js> measures another copy, to try a change side by side.
 import { execFileSync, spawn } from 'node:child_process'
@@ -47,6 +47,8 @@ const memoryJobs: Job[] = [
   smoke
     ? { suite: 'cache', observations: 40, budgetChars: 40_000, days: 1, sessionsPerDay: 4 }
     : { suite: 'cache', observations: 2_000, budgetChars: 400_000, days: 3, sessionsPerDay: 150 },
+  // Counts, not times (issue 21): token accuracy against gpt-tokenizer's o200k.
+  { suite: 'tokens' },
 ]
 
 // The Redis suite needs redis-server on PATH (each of its children starts one on a free port).

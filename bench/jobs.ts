@@ -17,6 +17,7 @@ export type Job =
   | { suite: 'soak'; design: SoakDesign }
   | { suite: 'cache'; observations: number; budgetChars: number; days: number; sessionsPerDay: number }
   | { suite: 'redis'; part: RedisPart }
+  | { suite: 'tokens' }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

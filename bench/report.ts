@@ -2,7 +2,7 @@
 // whether it is met.
 import * as os from 'node:os'
 import { cacheShare, meanContextTokens } from '../examples/claude-mem-worker/prompt-cache.js'
-import type { CacheResult, MemoryResult, Result, Settings, SpeedResult } from './harness.js'
+import type { CacheResult, MemoryResult, Result, Settings, SpeedResult, TokenResult } from './harness.js'
 import { median } from './harness.js'
 import { BASE_PUSH, BASE_READ, OURS_PUSH, OURS_READ } from './suites/redis.js'
 import type { SoakSettings } from './suites/soak.js'
@@ -69,6 +69,17 @@ const LIMITS: Record<string, string> = {
     'of the calls with more than half the budget (quota outages included). Each saves at most the quarter of the budget ' +
     'a warm history carries above half on average, written at 1.25×, plus the trim it postpones: a few percent in all. ' +
     'Traffic with longer pauses inside long sessions would show more.',
+  'tokens-peak-history':
+    'What limits it: one correction for the whole history. A calibration makes the count of what was just sent ' +
+    'exact (a higher reading is taken at once), but the next push adds messages and trims others whose own ' +
+    'ratio of provider tokens to characters differs from the history\u2019s mean (o200k: about 0.7 on prose, 1.1 on ' +
+    'code and JSON, 2.5 on CJK), and a single tool output can be a tenth of the budget. The worst case is the first ' +
+    'calibration of a history filled by the ÷ 4 estimate: its correction jumps (1 to 1.6 on CJK-heavy ' +
+    'conversations), the next push trims two fifths of it, and what is left is not the mix that was measured ' +
+    '(1.11×); from the fifth calibration on the drift stays near 3% (1.03×). A history is never above its budget ' +
+    'by the exact count only with an exact counter in `countTokens` (1.00×, and the test ' +
+    '`history-exact-counter`); with calibration, keep `inputBudget({ headroom })` above the drift (0.05 covers ' +
+    'every settled request measured here), or ask `fits()` before a request that must not cross it.',
   'cache-context-trimTo 0.5':
     'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +
     '(an observation prompt of up to ~32k characters, 8% of the budget) below half, and the history then averages ' +
@@ -149,9 +160,11 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
   const speed = new Map<string, SpeedResult>()
   const memory = new Map<string, MemoryResult>()
   const caches: CacheResult[] = []
+  const tokens: TokenResult[] = []
   for (const r of results) {
     if (r.kind === 'speed') speed.set(r.id, r)
     else if (r.kind === 'memory') memory.set(r.id, r)
+    else if (r.kind === 'tokens') tokens.push(r)
     else caches.push(r)
   }
   const rows: Row[] = []
@@ -429,7 +442,46 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: r.id, section: '8', figure, value: x(growth), range: '', goal, met: check(goal, growth), raw: growth })
   }
 
+  // 9. token accuracy
+  for (const r of tokens) tokenRows(r, rows)
+
   return document(rows, speed, info)
+}
+
+// Issue 21: the error of each way of counting a full history's tokens against the o200k count of
+// what is sent, and how far past the budget the exact count of the history goes.
+function tokenRows(r: TokenResult, rows: Row[]): void {
+  const add = (key: string, figure: string, value: string, raw: number, goal: Goal): void => {
+    rows.push({ key: `tokens-${key}`, section: '9', figure, value, range: '', goal, met: check(goal, raw), raw })
+  }
+  const spread = (e: { p50: number; p95: number; max: number }): string => `${pct(e.p95)} (median ${pct(e.p50)}, max ${pct(e.max)})`
+  const reference: Goal = { kind: 'none', text: '(reference)' }
+  for (const [variant, v] of Object.entries(r.variants)) {
+    for (const [k, e] of Object.entries(v.errors)) {
+      const calibrated = variant === 'calibrated'
+      if (calibrated && k === '0') continue
+      const what = calibrated ? `calibrated, after ${k} calibration${k === '1' ? '' : 's'}` : variant
+      const goal: Goal = calibrated && k === '5' ? { kind: 'atMost', value: 0.03, text: '≤ 3.0%' } : reference
+      add(`error-${variant}-${k}`, `${what}: p95 error of a full history's count (${r.conversations} conversations)`, spread(e), e.p95, goal)
+    }
+  }
+  for (const [lean, e] of Object.entries(r.leanErrors)) {
+    add(`lean-${lean}`, `characters ÷ 4 on conversations of ${lean === 'mix' ? 'mixed content' : lean}: p95 error`, `${pct(e.p95)} (median ${pct(e.p50)})`, e.p95, reference)
+  }
+  const calibrated = r.variants.calibrated
+  if (calibrated !== undefined) {
+    add('peak-history', 'calibrated: largest exact count of the history ÷ maxTokens once calibrated (after every push from the first calibration on)', x(calibrated.peakAfterCalibration), calibrated.peakAfterCalibration, {
+      kind: 'atMost',
+      value: 1,
+      text: '≤ 1.00×',
+    })
+    add('peak-settled', 'calibrated: the same from the fifth calibration on', x(calibrated.peakSettled), calibrated.peakSettled, reference)
+    add('peak-sent', 'calibrated: largest exact count of what a request sent ÷ maxTokens, from the first calibration on', x(calibrated.peakSent), calibrated.peakSent, reference)
+  }
+  for (const [variant, v] of Object.entries(r.variants)) {
+    if (variant === 'calibrated') continue
+    add(`peak-${variant}`, `${variant}: largest exact count of the history ÷ maxTokens`, x(v.peakAfterCalibration), v.peakAfterCalibration, reference)
+  }
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`
@@ -503,6 +555,7 @@ const SECTIONS: Record<string, string> = {
   '6': '6. claude-mem soak (headless)',
   '7': '7. Prompt cache on the claude-mem traffic',
   '8': '8. Redis (bounded-session/redis) on a local redis-server',
+  '9': '9. Token accuracy (o200k counts of what is sent)',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -560,7 +613,12 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token, nothing under 1,024 tokens cached. ' +
       'Its "clocks" rows replay the claude-mem traffic (every burst of observations a conversation, each call at its time) ' +
       'under every price table of the meter (Anthropic 5 min, 1 h, 0.05× read; OpenAI GPT-5.6 with billed writes, 30 min): ' +
-      'a call more than the table\'s lifetime after the previous one reads nothing.\n',
+      'a call more than the table\'s lifetime after the previous one reads nothing.\n\n' +
+      'Section 9 counts tokens too (`bench/suites/tokens.ts`): conversations of a seeded corpus (prose, code, JSON ' +
+      'tool output, CJK, emoji and a mix; `test/fixtures/token-corpus.ts`) fill a history to its `maxTokens`, then ' +
+      'make 20 requests that each send the whole history. The provider is simulated exactly: it reports the o200k ' +
+      'count (gpt-tokenizer) of every message sent plus a fixed overhead, which the calibrated history is given as ' +
+      '`overheadTokens`. The error is |`history.tokens` − the exact count| ÷ the exact count, at each request.\n',
   )
 
   parts.push('\n## Goals\n\n')

@@ -10,6 +10,9 @@ export type {
   TrimSummary,
 } from './history/index.js'
 export type { HistoryView } from './history/index.js'
+export type { CalibrationOutcome, CalibrationResult, CalibrationState } from './history/calibration.js'
+export { inputBudget } from './input-budget.js'
+export type { InputBudgetOptions } from './input-budget.js'
 export { truncateContent } from './truncate-content.js'
 export type { ContentMessage } from './truncate-content.js'
 export {

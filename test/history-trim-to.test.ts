@@ -234,7 +234,7 @@ describe('RingBufferHistory: trimTo', () => {
             expect(c.summary.bytes).toBe(c.trimmed.reduce((s, m) => s + m.bytes, 0))
             expect(c.summary.tokens).toBe(c.trimmed.reduce((s, m) => s + m.tokens, 0))
           }
-          const sum = (k: keyof TrimSummary) => calls.reduce((s, c) => s + c.summary[k], 0)
+          const sum = (k: 'messages' | 'bytes' | 'tokens') => calls.reduce((s, c) => s + c.summary[k], 0)
           expect(sum('messages')).toBe(h.evictedCount)
           expect(sum('bytes')).toBe(pushedBytes - h.bytes)
           expect(sum('tokens')).toBe(pushedTokens - h.tokens)

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
+  type CalibrationState,
   type HistorySnapshot,
   type HistoryView,
   RingBufferHistory,
@@ -93,7 +94,7 @@ describe('RingBufferHistory types for issue 10', () => {
   it('onTrim gets a TrimSummary as its third parameter', () => {
     type OnTrim = NonNullable<RingBufferHistoryOptions<Msg>['onTrim']>
     expectTypeOf<Parameters<OnTrim>[2]>().toEqualTypeOf<TrimSummary>()
-    expectTypeOf<TrimSummary>().toEqualTypeOf<{ readonly messages: number; readonly bytes: number; readonly tokens: number }>()
+    expectTypeOf<TrimSummary>().toEqualTypeOf<{ readonly messages: number; readonly bytes: number; readonly tokens: number; readonly cold?: true }>()
     new RingBufferHistory<Msg>({
       onTrim: (trimmed, reason, summary) => {
         expectTypeOf(trimmed).toEqualTypeOf<Msg[]>()
@@ -115,6 +116,12 @@ describe('RingBufferHistory types for issue 10', () => {
     expectTypeOf(history.reset).toBeCallableWith(new Set<Msg>())
     expectTypeOf(history.snapshot()).toEqualTypeOf<HistorySnapshot<Msg>>()
     expectTypeOf(history.clone()).toEqualTypeOf<RingBufferHistory<Msg>>()
-    expectTypeOf<HistorySnapshot<Msg>>().toEqualTypeOf<{ version: 1; messages: Msg[]; pinned: number[]; evictedCount: number }>()
+    expectTypeOf<HistorySnapshot<Msg>>().toEqualTypeOf<{
+      version: 1
+      messages: Msg[]
+      pinned: number[]
+      evictedCount: number
+      calibration?: CalibrationState | undefined
+    }>()
   })
 })

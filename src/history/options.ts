@@ -2,6 +2,8 @@ import { InvalidOptionsError } from '../errors.js'
 import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from '../validate.js'
 import { defaultCountTokens, defaultSizeOf } from './measures.js'
 import { trimTarget } from './budget.js'
+import type { TokenCalibration } from './calibration.js'
+import { CacheClock } from './cold-cache.js'
 import type { ShrinkMessage, TrimReason, TrimSummary } from './types.js'
 
 // The history's options: their documentation, their rules (a table of predicates, no zod: the
@@ -28,8 +30,9 @@ export interface RingBufferHistoryOptions<T> {
    */
   maxBytes?: number | undefined
   /**
-   * The most tokens the history holds, as `countTokens` counts them, pinned messages included.
-   * A positive integer.
+   * The most tokens the history holds, as `countTokens` counts them, pinned messages included
+   * (times the correction once {@link RingBufferHistory.calibrate} has learnt one: see
+   * {@link inputBudget} for a budget from a model's context window). A positive integer.
    *
    * @defaultValue no token budget
    */
@@ -110,7 +113,39 @@ export interface RingBufferHistoryOptions<T> {
    * @defaultValue none: such a push throws {@link MessageTooLargeError}
    */
   shrink?: ShrinkMessage<T> | undefined
+  /**
+   * Provider tokens every request carries beside the history (system prompt, tool definitions):
+   * a finite number from 0 up. {@link RingBufferHistory.calibrate} takes it off each reported
+   * count, so that it does not inflate the correction. Not counted in `tokens` or against
+   * `maxTokens` (give {@link inputBudget} the same number to keep it out of the budget).
+   *
+   * @defaultValue 0
+   */
+  overheadTokens?: number | undefined
+  /**
+   * How long the provider's prompt cache lives after a request, in ms: a positive finite number
+   * (`300_000` for Anthropic's 5-minute cache). When the previous push is more than this old, the
+   * cache has expired and the next request pays the full write whatever it sends: that push
+   * trims the history down to `trimTo ×` every budget it is above (exceeded or not), before its
+   * first message goes in, in whole turns; `onTrim` gets `summary.cold === true`. A trim made
+   * then is free, and it postpones the next trim, which would break a warm cache. No effect with
+   * `trimTo: 1`.
+   *
+   * @defaultValue no cold trims
+   */
+  cacheTtlMs?: number | undefined
+  /**
+   * The clock for `cacheTtlMs`, in ms (inject one in tests). Read once per push, and only with
+   * `cacheTtlMs`; a reading that is not a finite number makes the push throw
+   * {@link InvalidClockError}, changing nothing.
+   *
+   * @defaultValue `Date.now`
+   */
+  now?: (() => number) | undefined
 }
+
+const finiteNonNegativeRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, expected: 'a finite number from 0 up' }
+const positiveMsRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, expected: 'a positive finite number of ms' }
 
 // One rule per option, in the order they are checked.
 const rules = {
@@ -125,6 +160,9 @@ const rules = {
   onTrim: functionRule,
   trimTo: fractionRule,
   shrink: functionRule,
+  overheadTokens: finiteNonNegativeRule,
+  cacheTtlMs: positiveMsRule,
+  now: functionRule,
 } satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
 const words = wordsOf(rules)
 
@@ -155,6 +193,17 @@ export interface Config<T> {
   readonly fast: boolean
   /** pin or startOn is set: every message carries flags. */
   readonly flagged: boolean
+  readonly trimTo: number
+  /**
+   * maxTokens as given. `maxTokens` and `tokensTarget` above are in estimated tokens: divided by
+   * the correction once the history is calibrated.
+   */
+  readonly declaredMaxTokens: number
+  readonly overheadTokens: number
+  /** Set by calibrate() (calibratedConfig in calibration.ts): each calibrated history has its own config. */
+  readonly calibration: TokenCalibration | undefined
+  /** With cacheTtlMs (the history's own config). */
+  readonly clock: CacheClock | undefined
 }
 
 let defaultConfig: Config<unknown> | undefined
@@ -183,6 +232,7 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
   const maxBytes = o.maxBytes ?? Infinity
   const maxTokens = o.maxTokens ?? Infinity
   const defaultMeasures = sizeOf === defaultSizeOf && countTokens === defaultCountTokens
+  const clock = o.cacheTtlMs === undefined ? undefined : new CacheClock(o.cacheTtlMs, o.now ?? (() => Date.now()))
   return {
     options: options === undefined ? undefined : o,
     max,
@@ -200,6 +250,11 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     shrink,
     defaultMeasures,
     flagged: pin !== undefined || startOn !== undefined,
-    fast: pin === undefined && startOn === undefined && onTrim === undefined && defaultMeasures && trimTo === 1,
+    fast: pin === undefined && startOn === undefined && onTrim === undefined && defaultMeasures && trimTo === 1 && clock === undefined,
+    trimTo,
+    declaredMaxTokens: maxTokens,
+    overheadTokens: o.overheadTokens ?? 0,
+    calibration: undefined,
+    clock,
   }
 }

@@ -2,6 +2,16 @@ import { InvalidArgumentError, InvalidCheckpointError, TrimCallbackError } from 
 import { type HistoryWatcher, watchKey } from '../history-watch.js'
 import { isNonNegativeInteger } from '../validate.js'
 import { budgetOf } from './budget.js'
+import {
+  type CalibrationResult,
+  type CalibrationState,
+  TokenCalibration,
+  calibratedBudget,
+  calibratedConfig,
+  estimateOfSent,
+} from './calibration.js'
+import type { CacheClock } from './cold-cache.js'
+import { fitsBudgets } from './fits.js'
 import { Checkpoints } from './checkpoints.js'
 import { checkedMeasure, MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
 import { type Config, configOf, type RingBufferHistoryOptions } from './options.js'
@@ -14,7 +24,8 @@ import type { HistoryView } from './view.js'
 import { windowOf } from './window.js'
 
 // The public class. What it holds, each behind its own seam:
-// - #cfg: the options, resolved (options.ts);
+// - #cfg: the options, resolved (options.ts); replaced by a calibrated copy (calibration.ts)
+//   when calibrate() moves the token correction, so that the push paths compare estimates;
 // - #ring: the storage, its counters and the protected set (ring.ts);
 // - #trimmer: measuring, fitting, appending and trimming (trim.ts);
 // - #checkpoints: which checkpoints are valid (checkpoints.ts), made on the first checkpoint();
@@ -63,7 +74,7 @@ import { windowOf } from './window.js'
  * ```
  */
 export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryView<T> {
-  readonly #cfg: Config<T>
+  #cfg: Config<T>
   readonly #ring: Ring<T>
   readonly #trimmer: Trimmer<T>
   #checkpoints: Checkpoints | undefined
@@ -130,8 +141,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     snapshot: HistorySnapshot<T>,
     options?: RingBufferHistoryOptions<T>,
   ): H {
-    const { messages, pinned, evictedCount } = snapshotFields(snapshot)
+    const { messages, pinned, evictedCount, calibration } = snapshotFields(snapshot)
     const history: RingBufferHistory<T> = new this(options)
+    // The correction first, so that a tighter budget trims by it.
+    if (calibration !== undefined) history.#useCalibration(calibration)
     const list = messages as T[]
     const measured = history.#trimmer.prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true)
     // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
@@ -175,9 +188,14 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     return this.#ring.bytes
   }
 
-  /** The tokens of the messages it holds, as `countTokens` counted them. */
+  /**
+   * The tokens of the messages it holds, as `countTokens` counted them, times the correction once
+   * {@link RingBufferHistory.calibrate} has learnt one (rounded up): the count `maxTokens` is
+   * checked against.
+   */
   get tokens(): number {
-    return this.#ring.tokens
+    const calibration = this.#cfg.calibration
+    return calibration === undefined ? this.#ring.tokens : Math.ceil(this.#ring.tokens * calibration.correction)
   }
 
   /**
@@ -207,8 +225,12 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // Kept tiny so that it inlines and the rest array is never allocated for one message.
     if (messages.length === 1) {
       if (this.#cfg.fast) this.#pushFast(messages[0] as T)
-      else this.#pushOne(messages[0] as T, 0)
-    } else if (messages.length > 1) this.#pushMany(messages, 0)
+      else if (this.#cfg.clock === undefined) this.#pushOne(messages[0] as T, 0)
+      else this.#pushTimed(messages, 0)
+    } else if (messages.length > 1) {
+      if (this.#cfg.clock === undefined) this.#pushMany(messages, 0)
+      else this.#pushTimed(messages, 0)
+    }
     return this.#ring.len
   }
 
@@ -226,9 +248,29 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   pushPinned(...messages: T[]): number {
-    if (messages.length === 1) this.#pushOne(messages[0] as T, PINNED)
+    if (this.#cfg.clock !== undefined && messages.length > 0) this.#pushTimed(messages, PINNED)
+    else if (messages.length === 1) this.#pushOne(messages[0] as T, PINNED)
     else if (messages.length > 1) this.#pushMany(messages, PINNED)
     return this.#ring.len
+  }
+
+  // A push with cacheTtlMs: the clock is read first (a bad reading changes nothing); a push that
+  // finds the cache cold trims cold before its first message goes in (trim.ts). The push counts
+  // for the clock once it has taken effect (also when onTrim threw afterwards).
+  #pushTimed(messages: T[], extraFlags: number): void {
+    const clock = this.#cfg.clock as CacheClock
+    const at = clock.read()
+    clock.coldPush = clock.isCold(at)
+    try {
+      if (messages.length === 1) this.#pushOne(messages[0] as T, extraFlags)
+      else this.#pushMany(messages, extraFlags)
+    } catch (error) {
+      if (error instanceof TrimCallbackError) clock.commit(at)
+      throw error
+    } finally {
+      clock.coldPush = false
+    }
+    clock.commit(at)
   }
 
   /**
@@ -276,6 +318,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // Replaces whatever the constructor (a subclass's) pushed.
     other.#checkpoints?.wentBackTo(-1)
     other.#ring.copyFrom(this.#ring)
+    const calibration = this.#cfg.calibration
+    if (calibration !== undefined) other.#useCalibration(calibration.state())
     return copy
   }
 
@@ -288,7 +332,92 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     const ring = this.#ring
     const pinned: number[] = []
     if (ring.flags !== undefined) for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) pinned.push(i)
-    return { version: 1, messages: ring.slice(), pinned, evictedCount: ring.evicted }
+    const snapshot: HistorySnapshot<T> = { version: 1, messages: ring.slice(), pinned, evictedCount: ring.evicted }
+    const calibration = this.#cfg.calibration
+    if (calibration !== undefined) snapshot.calibration = calibration.state()
+    return snapshot
+  }
+
+  /**
+   * Learns how the provider counts, from what it reported for the request just made: from then
+   * on `tokens`, the `maxTokens` check of every push, `window({ maxTokens })` and `fits()` count
+   * `countTokens`' estimate times a correction, in provider tokens. Each message keeps the
+   * estimate it was measured with; only the correction moves. Nothing is trimmed here: a history
+   * the new correction puts over `maxTokens` trims at its next push (`fits()` already answers
+   * with it).
+   *
+   * The reading is `(reportedInputTokens - overheadTokens) / the estimate of the messages sent`.
+   * A reading above the correction is taken at once (the budget never counts less than was just
+   * measured), one below moves it half way; the correction stays in [0.5, 4]. Not used: requests
+   * estimated below 256 tokens or whose count is not above the overhead (`'tooSmall'`), and, once,
+   * a reading more than 2× away from the correction (`'outlier'`; a second one on the same side
+   * is taken as it is: the content has changed). The correction lasts through `clear()` and
+   * `reset()`; `snapshot()`, `restore()` and `clone()` carry it.
+   *
+   * @param reportedInputTokens - the provider's input count of the request (`usage.input_tokens`,
+   * `usage.prompt_tokens`, `usageMetadata.promptTokenCount`), overhead included
+   * @param sent - the messages the request carried when they were not the whole history: a
+   * `window()` result (found in the history by identity, in order). Calibrate before pushing the
+   * reply, while they are all held.
+   * @returns what was done with the reading, and the correction now in effect
+   * @throws {@link InvalidArgumentError} when `reportedInputTokens` is not a finite number from 0
+   * up or is more than 32× away from the estimate (overhead taken off): not a count of these
+   * messages; or when `sent` holds a message this history does not hold (in that order).
+   * Nothing is changed.
+   * @example
+   * ```ts
+   * const messages = history.window({ maxTokens: 150_000 })
+   * const response = await client.messages.create({ model, system, messages, max_tokens: 8_000 })
+   * history.calibrate(response.usage.input_tokens, messages)
+   * history.push({ role: 'assistant', content: response.content })
+   * ```
+   */
+  calibrate(reportedInputTokens: number, sent?: readonly T[]): CalibrationResult {
+    const estimated = sent === undefined ? this.#ring.tokens : estimateOfSent(this.#ring, sent)
+    const cfg = this.#cfg
+    const calibration = cfg.calibration ?? new TokenCalibration(cfg.overheadTokens)
+    const before = calibration.correction
+    const result = calibration.calibrate(reportedInputTokens, estimated)
+    if (result.outcome === 'applied' && (cfg.calibration === undefined || result.correction !== before)) this.#setConfig(calibratedConfig(cfg, calibration))
+    return result
+  }
+
+  /** The token correction in effect: provider tokens per estimated token (1 until {@link RingBufferHistory.calibrate} learns one). */
+  get tokenCorrection(): number {
+    return this.#cfg.calibration?.correction ?? 1
+  }
+
+  /**
+   * Whether pushing `messages` would keep the history within every budget (`maxMessages`,
+   * `maxBytes`, `maxTokens`, calibrated) without trimming anything; with none, whether it is
+   * within them now. Changes nothing. For a host that must act before the request that would
+   * cross its budget is paid, such as retiring a generation.
+   *
+   * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid
+   * number; an error thrown by one of them is passed on as it is
+   * @example
+   * ```ts
+   * if (!history.fits(observation)) {
+   *   await retireGeneration() // abort the provider's session; the next one starts fresh
+   *   history.reset([initPrompt])
+   * }
+   * history.push(observation)
+   * ```
+   */
+  fits(...messages: T[]): boolean {
+    return fitsBudgets(this.#ring, this.#cfg, messages)
+  }
+
+  // Takes over a correction (a snapshot's, the original's of a clone).
+  #useCalibration(state: CalibrationState): void {
+    const calibration = new TokenCalibration(this.#cfg.overheadTokens)
+    calibration.load(state)
+    this.#setConfig(calibratedConfig(this.#cfg, calibration))
+  }
+
+  #setConfig(cfg: Config<T>): void {
+    this.#cfg = cfg
+    this.#trimmer.cfg = cfg
   }
 
   // The hot path: a history without pin, startOn or onTrim, with the default measures and
@@ -428,7 +557,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     if (groups !== undefined && onTrim !== undefined) {
       for (const group of groups) {
         try {
-          onTrim(group.messages, group.reason, { messages: group.messages.length, bytes: group.bytes, tokens: group.tokens })
+          const summary = { messages: group.messages.length, bytes: group.bytes, tokens: group.tokens }
+          onTrim(group.messages, group.reason, group.cold ? { ...summary, cold: true } : summary)
         } catch (e) {
           if (!failed) {
             failed = true
@@ -480,7 +610,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   window(budget?: HistoryBudget): T[] {
-    return windowOf(this.#ring, budgetOf(budget), this.#cfg.startOn !== undefined)
+    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined)
   }
 
   /**

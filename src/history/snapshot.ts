@@ -1,5 +1,6 @@
 import { InvalidSnapshotError } from '../errors.js'
 import { isNonNegativeInteger } from '../validate.js'
+import { type CalibrationState, calibrationExpected, calibrationStateProblem } from './calibration.js'
 
 // What a snapshot must hold, checked once. One definition, used by RingBufferHistory.restore and
 // by bounded-session/redis (src/redis/ imports this module).
@@ -9,6 +10,8 @@ export interface SnapshotFields {
   messages: unknown[]
   pinned: Set<number>
   evictedCount: number
+  /** The token correction, when the snapshot carries one. */
+  calibration: CalibrationState | undefined
 }
 
 /**
@@ -20,7 +23,7 @@ export function snapshotFields(snapshot: unknown): SnapshotFields {
   if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) {
     throw new InvalidSnapshotError('snapshot', snapshot, 'an object made by snapshot()')
   }
-  const { version, messages, pinned, evictedCount } = snapshot as Record<string, unknown>
+  const { version, messages, pinned, evictedCount, calibration } = snapshot as Record<string, unknown>
   if (version !== 1) throw new InvalidSnapshotError('version', version, '1')
   if (!Array.isArray(messages)) throw new InvalidSnapshotError('messages', messages, 'an array')
   if (!Array.isArray(pinned)) throw new InvalidSnapshotError('pinned', pinned, 'an array of indexes')
@@ -34,5 +37,15 @@ export function snapshotFields(snapshot: unknown): SnapshotFields {
     previous = index
   }
   if (!isNonNegativeInteger(evictedCount)) throw new InvalidSnapshotError('evictedCount', evictedCount, 'a non-negative integer')
-  return { messages: messages.slice(), pinned: set, evictedCount }
+  return { messages: messages.slice(), pinned: set, evictedCount, calibration: calibrationOf(calibration) }
+}
+
+// Each field read once, into a plain copy that is checked and kept.
+function calibrationOf(calibration: unknown): CalibrationState | undefined {
+  if (calibration === undefined) return undefined
+  const { correction, readings } = (typeof calibration === 'object' && calibration !== null ? calibration : {}) as Record<string, unknown>
+  const state = { correction, readings }
+  const problem = calibrationStateProblem(state)
+  if (problem !== undefined) throw new InvalidSnapshotError(`calibration.${problem}`, state[problem], calibrationExpected[problem])
+  return state as CalibrationState
 }

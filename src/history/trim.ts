@@ -1,4 +1,5 @@
 import { MessageTooLargeError } from '../errors.js'
+import type { CacheClock } from './cold-cache.js'
 import { checkedMeasure } from './measures.js'
 import type { Config } from './options.js'
 import { PINNED, type Ring, STARTS_TURN } from './ring.js'
@@ -15,6 +16,8 @@ import type { TrimReason } from './types.js'
 /** What one onTrim call reports. */
 export interface TrimGroup<T> {
   reason: TrimReason
+  /** A cold trim (cacheTtlMs) rather than one for an exceeded budget. */
+  cold: boolean
   messages: T[]
   bytes: number
   tokens: number
@@ -41,7 +44,8 @@ export class Trimmer<T> {
 
   constructor(
     readonly ring: Ring<T>,
-    readonly cfg: Config<T>,
+    /** Replaced, with the history's, by a calibrated copy when calibrate() moves the correction. */
+    public cfg: Config<T>,
   ) {}
 
   /** The trims since the last call, for onTrim (undefined: none). */
@@ -171,13 +175,24 @@ export class Trimmer<T> {
     const overCount = ring.len >= cfg.max
     const overBytes = ring.bytes + size > cfg.maxBytes
     const overTokens = ring.tokens + tokens > cfg.maxTokens
-    if (overCount || overBytes || overTokens) this.#trim(overCount, overBytes, overTokens, size, tokens)
+    if (cfg.clock !== undefined && cfg.clock.coldPush) this.#trimCold(size, tokens)
+    else if (overCount || overBytes || overTokens) this.#trim(overCount, overBytes, overTokens, size, tokens)
     ring.write(message, size, tokens, flags)
+  }
+
+  // The first message of a push that found the prompt cache cold (cacheTtlMs): every budget the
+  // history would be above trimTo × of with it is trimmed down to that, by the same rules as a
+  // push over the budget (whole turns, never the protected or the new message).
+  #trimCold(size: number, tokens: number): void {
+    const cfg = this.cfg
+    const ring = this.ring
+    ;(cfg.clock as CacheClock).coldPush = false
+    this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true)
   }
 
   // Trims the oldest unprotected messages until every budget the incoming message exceeds is at
   // or below its target (trimTo × the budget), then, with startOn, on to the start of a turn.
-  #trim(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number): void {
+  #trim(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold = false): void {
     const cfg = this.cfg
     const ring = this.ring
     let reason: TrimReason | undefined
@@ -189,18 +204,18 @@ export class Trimmer<T> {
       const index = ring.firstUnprotected()
       // Only protected messages are left (the incoming one is kept): the targets cannot be met.
       if (index >= ring.len) break
-      this.#trimOne(index, reason)
+      this.#trimOne(index, reason, cold)
     }
     if (reason !== undefined && cfg.startOn !== undefined) {
       for (;;) {
         const index = ring.firstUnprotected()
         if (index >= ring.len || (ring.flagAt(index) & STARTS_TURN) !== 0) break
-        this.#trimOne(index, reason)
+        this.#trimOne(index, reason, cold)
       }
     }
   }
 
-  #trimOne(index: number, reason: TrimReason): void {
+  #trimOne(index: number, reason: TrimReason, cold = false): void {
     const ring = this.ring
     const p = ring.slot(index)
     const size = ring.sizes[p] as number
@@ -209,15 +224,17 @@ export class Trimmer<T> {
     if (this.cfg.onTrim === undefined) return
     const groups = (this.#groups ??= [])
     const last = groups[groups.length - 1]
-    if (last !== undefined && last.reason === reason && !this.#newStep) {
+    if (last !== undefined && last.reason === reason && last.cold === cold && !this.#newStep) {
       last.messages.push(message)
       last.bytes += size
       last.tokens += tokens
-    } else groups.push({ reason, messages: [message], bytes: size, tokens })
+    } else groups.push({ reason, cold, messages: [message], bytes: size, tokens })
     this.#newStep = false
   }
 }
 
-function tooLarge(cfg: { maxBytes: number; maxTokens: number }, bytes: number, tokens: number): MessageTooLargeError {
-  return bytes > cfg.maxBytes ? new MessageTooLargeError('bytes', cfg.maxBytes, bytes) : new MessageTooLargeError('tokens', cfg.maxTokens, tokens)
+// `tokens` is an estimate: the error names the budget as given and the need in provider tokens.
+function tooLarge(cfg: Pick<Config<unknown>, 'maxBytes' | 'declaredMaxTokens' | 'calibration'>, bytes: number, tokens: number): MessageTooLargeError {
+  if (bytes > cfg.maxBytes) return new MessageTooLargeError('bytes', cfg.maxBytes, bytes)
+  return new MessageTooLargeError('tokens', cfg.declaredMaxTokens, Math.ceil(tokens * (cfg.calibration?.correction ?? 1)))
 }

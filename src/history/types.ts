@@ -1,5 +1,6 @@
 // The history's public types (other than its options): budgets, trim reports, measures,
 // snapshots and checkpoints. Shared by RingBufferHistory and bounded-session/redis.
+import type { CalibrationState } from './calibration.js'
 
 /** Why a message was trimmed: the budget that was exceeded. */
 export type TrimReason = 'count' | 'bytes' | 'tokens'
@@ -12,7 +13,7 @@ export interface HistoryBudget {
   maxMessages?: number | undefined
   /** At most this many bytes, as the history's `sizeOf` counts them. */
   maxBytes?: number | undefined
-  /** At most this many tokens, as the history's `countTokens` counts them. */
+  /** At most this many tokens, as the history's `tokens` counts them (calibrated, once `calibrate()` has learnt a correction). */
   maxTokens?: number | undefined
   /**
    * Makes the window cache-stable: a number in [0, 1]. Below 1, the window's first message (its
@@ -39,8 +40,14 @@ export interface TrimSummary {
   readonly messages: number
   /** Their bytes, as `sizeOf` counted them. */
   readonly bytes: number
-  /** Their tokens, as `countTokens` counted them. */
+  /** Their tokens, as `countTokens` counted them (estimates: not calibrated). */
   readonly tokens: number
+  /**
+   * Present, and `true`, on a cold trim: the prompt cache had expired (`cacheTtlMs`), so the push
+   * trimmed the history down to `trimTo ×` the budget named by the reason, which it was above
+   * (whether or not it exceeded it). Absent on a trim made because a budget was exceeded.
+   */
+  readonly cold?: true
 }
 
 /** Bytes and tokens, as a history's `sizeOf` and `countTokens` count them. */
@@ -74,6 +81,11 @@ export interface HistorySnapshot<T> {
   pinned: number[]
   /** {@link RingBufferHistory.evictedCount} when the snapshot was made. */
   evictedCount: number
+  /**
+   * The token correction learnt by {@link RingBufferHistory.calibrate}, when there is one:
+   * `restore` takes it over (drop the field when restoring with another `countTokens`).
+   */
+  calibration?: CalibrationState | undefined
 }
 
 /**

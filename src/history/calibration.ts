@@ -1,0 +1,198 @@
+import { InvalidArgumentError } from '../errors.js'
+import { type Budget, trimTarget } from './budget.js'
+import type { Config } from './options.js'
+import type { Ring } from './ring.js'
+
+// The correction of a history's token estimate from the counts a provider reports. Invariant:
+// `correction` always lies in [CORRECTION_MIN, CORRECTION_MAX], so a calibrated budget binds
+// whatever is reported (at most 1 / CORRECTION_MIN estimated tokens per budget token).
+
+/** The smallest correction: a calibrated count is never below half the estimate. */
+export const CORRECTION_MIN = 0.5
+/** The largest correction: a calibrated count is never above four times the estimate. */
+export const CORRECTION_MAX = 4
+/** How far a lower reading moves the correction towards it: half way. A higher reading is taken at once. */
+export const CORRECTION_SMOOTHING = 0.5
+/** Requests whose messages are estimated below this many tokens are not used: per-message framing dominates them. */
+export const MIN_CALIBRATION_TOKENS = 256
+/** A reading more than this factor away from the correction is an outlier: set aside until the next reading agrees. */
+export const OUTLIER_FACTOR = 2
+/** A reading more than this factor away from the estimate (either way) cannot be of these messages: an error. */
+export const ABSURD_FACTOR = 32
+
+/**
+ * What {@link RingBufferHistory.calibrate} did with one reading.
+ *
+ * - `'applied'`: the correction moved (a reading above it is taken at once, one below it half way).
+ * - `'tooSmall'`: not used: the messages sent were estimated below 256 tokens, or the reported
+ *   count was not above the overhead.
+ * - `'outlier'`: not used yet: the reading is more than 2× away from the correction. If the next
+ *   reading is an outlier in the same direction too, the content has changed and it is applied.
+ */
+export type CalibrationOutcome = 'applied' | 'tooSmall' | 'outlier'
+
+/** The result of {@link RingBufferHistory.calibrate}. */
+export interface CalibrationResult {
+  /** What was done with the reading. */
+  readonly outcome: CalibrationOutcome
+  /** The correction now in effect: provider tokens per estimated token, in [0.5, 4]. */
+  readonly correction: number
+  /** This reading's ratio, `(reported - overheadTokens) / estimated`, before clamping (undefined when too small). */
+  readonly ratio: number | undefined
+}
+
+/** A correction as plain data, for snapshots and for a shared store. */
+export interface CalibrationState {
+  /** Provider tokens per estimated token, in [0.5, 4]. */
+  correction: number
+  /** How many readings have been applied. */
+  readings: number
+}
+
+const clampCorrection = (ratio: number): number => Math.min(CORRECTION_MAX, Math.max(CORRECTION_MIN, ratio))
+
+/**
+ * One history's token correction. Starts at 1 (the estimate as it is) and learns from readings:
+ * the provider's reported input count of a request and the estimate of the messages it carried.
+ * Every method checks its input before it changes anything.
+ */
+export class TokenCalibration {
+  #correction = 1
+  #readings = 0
+  // The ratio of an outlier set aside, to accept the next one that agrees with it.
+  #heldOutlier: number | undefined
+
+  /**
+   * @param overheadTokens - provider tokens of every request that are not in the history (system
+   * prompt, tool definitions): subtracted from each reported count
+   */
+  constructor(readonly overheadTokens = 0) {}
+
+  /** Provider tokens per estimated token, in [{@link CORRECTION_MIN}, {@link CORRECTION_MAX}]. */
+  get correction(): number {
+    return this.#correction
+  }
+
+  /** How many readings have been applied. */
+  get readings(): number {
+    return this.#readings
+  }
+
+  /**
+   * Learns from one request. The checks come first: nothing changes when this throws.
+   *
+   * @param reported - the provider's input tokens for the request
+   * @param estimated - the history's estimate of the messages it carried
+   * @throws {@link InvalidArgumentError} when `reported` is not a finite number from 0 up, or is
+   * more than 32× away from the estimate (with the overhead taken off): not a count of these messages
+   */
+  calibrate(reported: number, estimated: number): CalibrationResult {
+    if (typeof reported !== 'number' || !Number.isFinite(reported) || reported < 0) {
+      throw new InvalidArgumentError('reportedInputTokens', reported, 'a finite number from 0 up')
+    }
+    const own = reported - this.overheadTokens
+    if (estimated < MIN_CALIBRATION_TOKENS || own <= 0) return { outcome: 'tooSmall', correction: this.#correction, ratio: undefined }
+    const ratio = own / estimated
+    if (ratio > ABSURD_FACTOR || ratio < 1 / ABSURD_FACTOR) {
+      throw new InvalidArgumentError(
+        'reportedInputTokens',
+        reported,
+        `a count within ${ABSURD_FACTOR}× of the estimate of the messages sent (${estimated} tokens, plus ${this.overheadTokens} of overhead)`,
+      )
+    }
+    const reading = clampCorrection(ratio)
+    const current = this.#correction
+    if (this.#readings > 0 && (reading > current * OUTLIER_FACTOR || reading * OUTLIER_FACTOR < current)) {
+      const held = this.#heldOutlier
+      if (held === undefined || held > current !== reading > current) {
+        this.#heldOutlier = reading
+        return { outcome: 'outlier', correction: current, ratio }
+      }
+      // Two in a row on the same side: the content changed. Start again from this reading.
+      this.#set(reading)
+      return { outcome: 'applied', correction: reading, ratio }
+    }
+    this.#set(this.#readings === 0 || reading > current ? reading : current + CORRECTION_SMOOTHING * (reading - current))
+    return { outcome: 'applied', correction: this.#correction, ratio }
+  }
+
+  #set(correction: number): void {
+    this.#correction = clampCorrection(correction)
+    this.#readings++
+    this.#heldOutlier = undefined
+  }
+
+  /** The correction as plain data. */
+  state(): CalibrationState {
+    return { correction: this.#correction, readings: this.#readings }
+  }
+
+  /**
+   * Takes over a correction made elsewhere (a snapshot, another worker). Checked first.
+   *
+   * @throws {@link InvalidArgumentError} when `state` is not a {@link CalibrationState} in range
+   */
+  load(state: CalibrationState): void {
+    const problem = calibrationStateProblem(state)
+    if (problem !== undefined) throw new InvalidArgumentError(`calibration.${problem}`, fieldOf(state, problem), calibrationExpected[problem])
+    this.#correction = state.correction
+    this.#readings = state.readings
+    this.#heldOutlier = undefined
+  }
+}
+
+/** What each field of a {@link CalibrationState} must be, in words. */
+export const calibrationExpected = {
+  correction: `a number from ${CORRECTION_MIN} to ${CORRECTION_MAX}`,
+  readings: 'a non-negative integer',
+} as const
+
+const fieldOf = (state: unknown, field: string): unknown =>
+  typeof state === 'object' && state !== null ? (state as Record<string, unknown>)[field] : state
+
+/** The field of a would-be {@link CalibrationState} that is wrong, or undefined when it is valid. */
+export function calibrationStateProblem(state: unknown): 'correction' | 'readings' | undefined {
+  const record = (typeof state === 'object' && state !== null ? state : {}) as Record<string, unknown>
+  const { correction, readings } = record
+  if (typeof correction !== 'number' || !(correction >= CORRECTION_MIN && correction <= CORRECTION_MAX)) return 'correction'
+  if (typeof readings !== 'number' || !Number.isSafeInteger(readings) || readings < 0) return 'readings'
+  return undefined
+}
+
+/**
+ * A calibrated history's config: the token budget and its trim target in estimated tokens
+ * (`floor(maxTokens / correction)`), so that every path, the fast push included, keeps comparing
+ * estimates at no extra cost per push.
+ */
+export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibration): Config<T> {
+  const declared = cfg.declaredMaxTokens
+  const maxTokens = declared === Infinity ? Infinity : Math.floor(declared / calibration.correction)
+  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens) }
+}
+
+/** A window's budget in estimated tokens, for a calibrated history (the budget itself otherwise). */
+export function calibratedBudget(budget: Budget, calibration: TokenCalibration | undefined): Budget {
+  if (calibration === undefined || budget.maxTokens === Infinity) return budget
+  return { ...budget, maxTokens: Math.floor(budget.maxTokens / calibration.correction) }
+}
+
+/**
+ * The estimate of the messages a request carried: each found in the ring by identity, in order
+ * (a window of it, or the whole), its stored estimate summed.
+ *
+ * @throws {@link InvalidArgumentError} when `sent` is not an array, or holds a message the ring
+ * does not hold in that order
+ */
+export function estimateOfSent<T>(ring: Ring<T>, sent: readonly T[]): number {
+  if (!Array.isArray(sent)) throw new InvalidArgumentError('sent', sent, 'an array of messages this history holds')
+  let total = 0
+  let i = 0
+  for (let k = 0; k < sent.length; k++) {
+    const message = sent[k] as T
+    while (i < ring.len && ring.at(i) !== message) i++
+    if (i === ring.len) throw new InvalidArgumentError(`sent[${k}]`, message, 'a message this history holds, in its order (as window() returns them)')
+    total += ring.tokenCounts[ring.slot(i)] as number
+    i++
+  }
+  return total
+}

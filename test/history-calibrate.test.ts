@@ -1,0 +1,167 @@
+import { describe, expect, it, vi } from 'vitest'
+import { RingBufferHistory, type TrimReason } from '../src/index.js'
+import { type Msg, asst, stateOf, user } from './helpers/messages.js'
+
+// 4 characters a token by default: a message of n × 4 characters is estimated at n tokens.
+const of = (tokens: number, tag = ''): string => `${tag}${'x'.repeat(tokens * 4 - tag.length)}`
+
+describe('RingBufferHistory.calibrate', () => {
+  it('makes tokens, the maxTokens check and window() count estimate × correction; each message keeps its estimate', () => {
+    const trims: Array<[string[], TrimReason]> = []
+    const h = new RingBufferHistory<Msg>({ maxTokens: 3_000, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
+    h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
+    expect(h.tokens).toBe(2_000)
+    expect(h.tokenCorrection).toBe(1)
+    expect(h.calibrate(3_000)).toEqual({ outcome: 'applied', correction: 1.5, ratio: 1.5 })
+    expect(h.tokens).toBe(3_000)
+    expect(h.tokenCorrection).toBe(1.5)
+    expect(h.fits()).toBe(true)
+    expect(h.fits(user(of(1)))).toBe(false)
+    // 3,000 provider tokens hold 2,000 estimated: the next 1,000 push the oldest out.
+    h.push(user(of(1_000, 'c')))
+    expect(h.toArray().map((m) => m.content[0])).toEqual(['b', 'c'])
+    expect(trims).toEqual([[['a'], 'tokens']])
+    expect(h.tokens).toBe(3_000)
+    expect(h.window({ maxTokens: 1_500 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 2_999 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_000 }).map((m) => m.content[0])).toEqual(['b', 'c'])
+  })
+
+  it('calibrates from a window that was sent, found in the history by identity', () => {
+    const h = new RingBufferHistory<Msg>()
+    const [a, b, c] = [user(of(1_000, 'a')), asst(of(500, 'b')), user(of(500, 'c'))]
+    h.push(a, b, c)
+    const sent = h.window({ maxTokens: 1_000 })
+    expect(sent).toEqual([b, c])
+    expect(h.calibrate(2_000, sent).correction).toBe(2)
+    expect(h.tokens).toBe(4_000)
+  })
+
+  it('takes the overhead off every reported count', () => {
+    const h = new RingBufferHistory<Msg>({ overheadTokens: 1_200 })
+    h.push(user(of(1_000)))
+    expect(h.calibrate(2_200).correction).toBe(1)
+    expect(h.calibrate(3_200).correction).toBe(2)
+  })
+
+  it('ignores tiny prompts and keeps a history uncalibrated by them', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 1_000 })
+    h.push(user(of(10)))
+    expect(h.calibrate(400).outcome).toBe('tooSmall')
+    expect(h.tokenCorrection).toBe(1)
+    expect(h.snapshot().calibration).toBeUndefined()
+  })
+
+  it('does not trim by itself: a history the correction puts over maxTokens trims at its next push', () => {
+    const onTrim = vi.fn()
+    const h = new RingBufferHistory<Msg>({ maxTokens: 2_000, onTrim })
+    h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
+    h.calibrate(4_000)
+    expect(h.length).toBe(2)
+    expect(h.tokens).toBe(4_000)
+    expect(h.fits()).toBe(false)
+    expect(onTrim).not.toHaveBeenCalled()
+    // 2,000 provider tokens now hold 1,000 estimated.
+    h.push(user(of(500, 'c')))
+    expect(h.toArray().map((m) => m.content[0])).toEqual(['c'])
+    expect(h.tokens).toBe(1_000)
+  })
+
+  it('reports MessageTooLargeError in provider tokens, against maxTokens as given', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 2_000 })
+    h.push(user(of(1_000)))
+    h.calibrate(2_000)
+    expect(() => h.push(user(of(1_001)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_002 }))
+  })
+
+  it('snapshot/restore and clone carry the correction; clear and reset keep it', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    h.push(user(of(1_000)))
+    h.calibrate(1_700)
+    const snapshot = h.snapshot()
+    expect(snapshot.calibration).toEqual({ correction: 1.7, readings: 1 })
+    const restored = RingBufferHistory.restore(JSON.parse(JSON.stringify(snapshot)) as typeof snapshot, { maxTokens: 10_000 })
+    expect(restored.tokenCorrection).toBe(1.7)
+    expect(restored.tokens).toBe(1_700)
+    expect(h.clone().tokenCorrection).toBe(1.7)
+    expect(h.clone().tokens).toBe(1_700)
+    // The copy's correction is its own.
+    const copy = h.clone()
+    copy.calibrate(3_000)
+    expect(h.tokenCorrection).toBe(1.7)
+    h.reset([user(of(100))])
+    h.clear()
+    expect(h.tokenCorrection).toBe(1.7)
+  })
+
+  it('restore trims with the restored correction', () => {
+    const h = new RingBufferHistory<Msg>()
+    h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
+    h.calibrate(4_000)
+    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_000 })
+    expect(restored.toArray().map((m) => m.content[0])).toEqual(['b'])
+  })
+
+  it.each([
+    [{ correction: 0.1, readings: 1 }, 'calibration.correction'],
+    [{ correction: 1, readings: -1 }, 'calibration.readings'],
+    [null, 'calibration.correction'],
+  ])('restore refuses a snapshot calibration of %j (ERR_INVALID_SNAPSHOT, field %s)', (calibration, field) => {
+    expect(() => RingBufferHistory.restore({ version: 1, messages: [], pinned: [], evictedCount: 0, calibration: calibration as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT', field }),
+    )
+  })
+
+  describe('bad input: a coded error, nothing changed', () => {
+    const setup = () => {
+      const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+      h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
+      h.calibrate(2_400)
+      return h
+    }
+    it.each([NaN, Infinity, -1, '100', undefined, 2_000 * 1_000])('reportedInputTokens %s', (bad) => {
+      const h = setup()
+      const before = { ...stateOf(h), correction: h.tokenCorrection, snapshot: h.snapshot() }
+      expect(() => h.calibrate(bad as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'reportedInputTokens' }))
+      expect({ ...stateOf(h), correction: h.tokenCorrection, snapshot: h.snapshot() }).toEqual(before)
+    })
+
+    it('sent messages the history does not hold, or not in its order', () => {
+      const h = setup()
+      const [a, b] = h.toArray() as [Msg, Msg]
+      const before = { ...stateOf(h), correction: h.tokenCorrection }
+      expect(() => h.calibrate(3_000, [user(of(1_000, 'a'))])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'sent[0]' }))
+      expect(() => h.calibrate(3_000, [b, a])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'sent[1]' }))
+      expect(() => h.calibrate(3_000, 'ab' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'sent' }))
+      expect({ ...stateOf(h), correction: h.tokenCorrection }).toEqual(before)
+      // A message pushed twice counts twice, in order.
+      h.push(b)
+      expect(h.calibrate(3 * 1_000 * 1.2, [a, b, b]).correction).toBeCloseTo(1.2)
+    })
+  })
+
+  it('the overheadTokens option must be a finite number from 0 up', () => {
+    for (const bad of [-1, NaN, Infinity, '5']) {
+      expect(() => new RingBufferHistory({ overheadTokens: bad as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', field: 'overheadTokens' }))
+    }
+  })
+})
+
+describe('RingBufferHistory.fits', () => {
+  it('says whether pushing the messages stays within every budget without trimming', () => {
+    const h = new RingBufferHistory<Msg>({ maxMessages: 3, maxBytes: 2_000, maxTokens: 100 })
+    h.push(user(of(40)))
+    expect(h.fits()).toBe(true)
+    expect(h.fits(user(of(60)))).toBe(true)
+    expect(h.fits(user(of(61)))).toBe(false)
+    expect(h.fits(user(of(10)), asst(of(10)))).toBe(true)
+    expect(h.fits(user(''), asst(''), user(''))).toBe(false) // 4 messages > maxMessages
+    expect(new RingBufferHistory<Msg>({ maxBytes: 100 }).fits(user('x'.repeat(20)))).toBe(false)
+    expect(h.length).toBe(1)
+  })
+
+  it('measures with the history’s callbacks and reports a bad measure as a coded error', () => {
+    const h = new RingBufferHistory<Msg>({ countTokens: () => NaN })
+    expect(() => h.fits(user('a'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MEASUREMENT', measure: 'countTokens' }))
+  })
+})
