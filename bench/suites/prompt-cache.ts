@@ -129,7 +129,7 @@ export async function cacheSuite(settings: CacheSettings): Promise<CacheResult[]
 }
 
 /** The variants of the clocks part, in the order of the report. */
-export const clockVariants = ['sliding window (trimTo 1)', 'trimTo 0.5', 'trimTo 0', 'generation recycle (claude-mem v13)'] as const
+export const clockVariants = ['sliding window (trimTo 1)', 'trimTo 0.5', 'trimTo 0.5 + cacheTtlMs', 'trimTo 0', 'generation recycle (claude-mem v13)'] as const
 export type ClockVariant = (typeof clockVariants)[number]
 
 // The conversations of the traffic: one per burst (a prompt and the observations after it), each
@@ -146,8 +146,14 @@ function* bursts(events: readonly TrafficEvent[]): Generator<{ session: number; 
   yield* open.values()
 }
 
-function clockHolder(variant: ClockVariant, framing: ConversationMessage, budgetChars: number, _pricing: CachePricing): Holder {
+function clockHolder(variant: ClockVariant, framing: ConversationMessage, budgetChars: number, pricing: CachePricing, now: () => number): Holder {
   switch (variant) {
+    case 'trimTo 0.5 + cacheTtlMs': {
+      // Cold-cache trims: a push more than the table's lifetime after the previous one trims to half.
+      const history = createConversationHistory(budgetChars, { trimTo: 0.5, cacheTtlMs: pricing.ttlMs, now })
+      history.pushPinned(framing)
+      return { push: (m) => void history.push(m), beforeObservation() {}, prompt: () => history }
+    }
     case 'generation recycle (claude-mem v13)':
       return holder('generation recycle (claude-mem v13)', framing, budgetChars)
     case 'trimTo 0.5':
@@ -193,11 +199,13 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
     for (const [t, table] of PRICE_TABLES.entries()) {
       for (const variant of clockVariants) {
         const meter = meters[t]?.get(variant) as PromptCacheMeter
-        const h = clockHolder(variant, framing, settings.budgetChars, table)
+        let at = startAt
+        const h = clockHolder(variant, framing, settings.budgetChars, table, () => at)
         meter.record(id, h.prompt(), startAt)
         h.push({ role: 'assistant', content: '<ack>observing</ack>' })
         let previousAt = startAt
         for (const turn of turns) {
+          at = turn.at
           if (variant === 'trimTo 0.5') {
             let chars = 0
             for (const m of h.prompt()) chars += m.content.length

@@ -64,9 +64,17 @@ export const PORT_TRIM_TO = 0.5
  */
 export function createConversationHistory(
   budgetChars: number,
-  options: { trimTo?: number; logger?: Logger; sessionDbId?: number } = {},
+  options: {
+    trimTo?: number
+    logger?: Logger
+    sessionDbId?: number
+    /** The provider's cache lifetime: trim when the cache has gone cold (`RingBufferHistory` `cacheTtlMs`). */
+    cacheTtlMs?: number
+    /** The clock of `cacheTtlMs`. */
+    now?: () => number
+  } = {},
 ): RingBufferHistory<ConversationMessage> {
-  const { logger, sessionDbId } = options
+  const { logger, sessionDbId, cacheTtlMs, now } = options
   return new RingBufferHistory<ConversationMessage>({
     // No count bound of its own (the worker removed count-based trimming in v13.9.2): a backstop
     // far above what the character budget lets in. Storage grows on demand, so it costs nothing.
@@ -76,6 +84,8 @@ export function createConversationHistory(
     maxPinned: 1,
     startOn: isUserTurn,
     trimTo: options.trimTo ?? PORT_TRIM_TO,
+    ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
+    ...(now === undefined ? {} : { now }),
     shrink(message, room, measure) {
       const shrunk = truncateContent(message, room, measure)
       logger?.warn('SESSION', 'Message exceeds the conversation budget, truncated', {
@@ -104,15 +114,6 @@ export const REPLY_RESERVE_CHARS = 4_096
 const RESERVED_REPLY: ConversationMessage = { role: 'assistant', content: ' '.repeat(REPLY_RESERVE_CHARS) }
 
 /**
- * Whether pushing `messages` would keep the history within its budget without trimming.
- * (`RingBufferHistory.fits`, once the tokens work lands, asks the history itself; until then the
- * same check by hand, exact here because the history measures characters.)
- */
-export function fits(history: RingBufferHistory<ConversationMessage>, budgetChars: number, ...messages: ConversationMessage[]): boolean {
-  return history.bytes + messages.reduce((sum, m) => sum + m.content.length, 0) <= budgetChars
-}
-
-/**
  * The port, on both provider paths:
  * - every path: the framing prompt is pinned as it is pushed; prompts and replies are plain pushes;
  * - the stateless paths (Gemini, OpenRouter send the whole history on every call): the history
@@ -126,7 +127,7 @@ export function fits(history: RingBufferHistory<ConversationMessage>, budgetChar
  *   checked again, so a retire can never loop without progress (an observation larger than a
  *   whole fresh generation is shrunk by the history, as on every path).
  */
-export function ringHistory(budgetChars: number): HistoryPolicy<ActiveSession> {
+export function ringHistory(): HistoryPolicy<ActiveSession> {
   const seeds = new WeakMap<ActiveSession, ConversationMessage>()
   // Observations recorded in the current generation, per session.
   const recorded = new WeakMap<ActiveSession, number>()
@@ -149,9 +150,9 @@ export function ringHistory(budgetChars: number): HistoryPolicy<ActiveSession> {
       const history = session.conversationHistory
       // The first observation of a generation goes in whatever its size (the history shrinks one
       // that cannot fit beside the seed); only a history holding more than the seed is retired for it.
-      if (count === 0 && history.length <= 2 && fits(history, budgetChars, next)) return 'ok'
+      if (count === 0 && history.length <= 2 && history.fits(next)) return 'ok'
       if (count === 0 && history.length <= 1) return 'ok'
-      if (fits(history, budgetChars, next, RESERVED_REPLY)) return 'ok'
+      if (history.fits(next, RESERVED_REPLY)) return 'ok'
       const seed = seeds.get(session)
       if (seed === undefined) return 'ok'
       startGeneration(session, seed)

@@ -87,7 +87,7 @@ export class SessionManager implements SessionLayer<ActiveSession> {
       maxSessions: options.maxSessions ?? 100,
       budgetChars: options.budgetChars ?? 400_000,
     }
-    this.history = ringHistory(this.settings.budgetChars)
+    this.history = ringHistory()
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000
     const clock = this.#clock
     this.sessions = new BoundedSessionStore<number, ActiveSession>({

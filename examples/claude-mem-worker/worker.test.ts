@@ -521,7 +521,7 @@ describe('claude-mem worker on bounded-session: what the model is sent', () => {
   })
 
   it('tolerates the same assistant reply pushed twice', () => {
-    const policy = ringHistory(40_000)
+    const policy = ringHistory()
     const session = { conversationHistory: createConversationHistory(40_000) } as ActiveSession
     policy.seed(session, framingPrompt({ project: 'p', contentSessionId: 'c', userPrompt: 'u', lastPromptNumber: 1 }))
     for (let i = 0; i < 40; i++) {
