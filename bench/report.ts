@@ -378,7 +378,7 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       rows.push({
         key: r.id,
         section: '6',
-        figure: `${r.title}: retained heap (peak ${mb(d.peak ?? 0)}), ${(d.held ?? 0).toLocaleString('en-US')} sessions held (maxSessions ${d.maxSessions ?? '?'}), ${x(ratio)} v13's`,
+        figure: `${r.title}: heap held by the sessions (all retained: ${mb(d.retained ?? 0)}, the queued work in the database included), ${(d.held ?? 0).toLocaleString('en-US')} sessions held (maxSessions ${d.maxSessions ?? '?'}), ${x(ratio)} v13's`,
         value: mb(r.bytes),
         range: '',
         goal: { kind: 'none', text: '(measured)' },

@@ -165,7 +165,7 @@ export function observationFor(event: Extract<TrafficEvent, { kind: 'observation
 }
 
 export interface StrandedTrafficOptions {
-  /** Sessions, started 10 s apart. */
+  /** Sessions, started 10 ms apart. */
   sessions: number
   /** Observations each session answers before the outage. @defaultValue 3 */
   before?: number
@@ -186,14 +186,15 @@ export function strandedTraffic(options: StrandedTrafficOptions): TrafficEvent[]
   const during = options.during ?? 2
   const chars = options.chars ?? 12_000
   const events: TrafficEvent[] = []
-  const lastStart = (options.sessions - 1) * 10_000
-  const outageAt = lastStart + (before + 1) * 20_000
+  // Every session starts within a few seconds and is mid-burst (its generator running, its
+  // history holding what it answered) when the quota runs out.
+  const outageAt = (before + 1) * 20_000
   for (let session = 1; session <= options.sessions; session++) {
-    const start = (session - 1) * 10_000
+    const start = (session - 1) * 10
     events.push({ kind: 'prompt', at: start, session, promptNumber: 1 })
     for (let i = 1; i <= before; i++) events.push({ kind: 'observation', at: start + i * 20_000, session, promptNumber: 1, chars, seed: session * 1_000 + i })
     for (let i = 1; i <= during; i++) {
-      events.push({ kind: 'observation', at: outageAt + session * 100 + i * 10, session, promptNumber: 1, chars, seed: session * 1_000 + before + i })
+      events.push({ kind: 'observation', at: outageAt + 5_000 + start + i * 1_000, session, promptNumber: 1, chars, seed: session * 1_000 + before + i })
     }
   }
   events.push({ kind: 'quota', at: outageAt, until: outageAt + 30 * MINUTE, session: 0 })
