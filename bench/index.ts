@@ -13,7 +13,7 @@ import { hasRedis } from '../test/helpers/redis-server.js'
 import { libraryTarget } from './library.js'
 import { type RunInfo, renderMarkdown } from './report.js'
 import { memoryVariants } from './suites/memory.js'
-import type { SoakSettings } from './suites/soak.js'
+import { type SoakSettings, strandedDesigns } from './suites/soak.js'
 
 const args = new Set(process.argv.slice(2))
 const smoke = args.has('--smoke')
@@ -45,8 +45,11 @@ const memoryJobs: Job[] = [
   ...memoryVariants.map((variant): Job => ({ suite: 'memory', variant })),
   { suite: 'soak', design: 'unbounded' },
   { suite: 'soak', design: 'bounded' },
+  ...strandedDesigns.map((design): Job => ({ suite: 'soak', design })),
   // The worker's budget; the smoke run takes the smallest the example accepts.
-  smoke ? { suite: 'cache', observations: 40, budgetChars: 40_000 } : { suite: 'cache', observations: 2_000, budgetChars: 400_000 },
+  smoke
+    ? { suite: 'cache', observations: 40, budgetChars: 40_000, days: 1, sessionsPerDay: 4 }
+    : { suite: 'cache', observations: 2_000, budgetChars: 400_000, days: 3, sessionsPerDay: 150 },
   // Counts, not times (issue 21): token accuracy against gpt-tokenizer's o200k.
   { suite: 'tokens' },
 ]

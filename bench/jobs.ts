@@ -15,7 +15,7 @@ export type Job =
   | { suite: 'sweep'; sessions: number; keys: KeyKind; expiry: SweepCase }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
-  | { suite: 'cache'; observations: number; budgetChars: number }
+  | { suite: 'cache'; observations: number; budgetChars: number; days: number; sessionsPerDay: number }
   | { suite: 'redis'; part: RedisPart }
   | { suite: 'tokens' }
   | { suite: 'formats'; capacity: number }

@@ -72,7 +72,7 @@ class PrefixMeter<T> {
 }
 
 function totals(): PromptCacheTotals {
-  return { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cost: 0, uncachedCost: 0, peakContextTokens: 0, contextLost: 0 }
+  return { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, plainTokens: 0, cost: 0, uncachedCost: 0, peakContextTokens: 0, peakContextChars: 0, contextLost: 0 }
 }
 
 // ---- OpenAI Agents -------------------------------------------------------------------------
