@@ -5,6 +5,7 @@ import type { Result } from './harness.js'
 import { appendHotSuite, appendScalingSuite, appendSuite } from './suites/history-append.js'
 import { readsSuite } from './suites/history-reads.js'
 import { redisSuite } from './suites/redis.js'
+import { adaptersSuite } from './suites/adapters.js'
 import { memorySuite } from './suites/memory.js'
 import { cacheSuite } from './suites/prompt-cache.js'
 import { soakSuite } from './suites/soak.js'
@@ -42,6 +43,8 @@ async function run(job: Job): Promise<Result[]> {
       return tokensSuite(smoke)
     case 'formats':
       return formatsSuite(job.capacity, smoke, settings)
+    case 'adapters':
+      return adaptersSuite(smoke, settings)
   }
 }
 

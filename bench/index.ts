@@ -1,7 +1,7 @@
 // `npm run bench`: runs every comparison of issue 5 in child processes and prints the tables.
 //   --write   also regenerate BENCHMARKS.md at the repository root
 //   --smoke   tiny counts, all jobs in two children: checks the harness works (npm test runs it)
-//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis, tokens, formats
+//   --only=<suite>,…  run only these suites: append, append-scaling, append-hot, reads, store, sweep, memory, soak, cache, redis, tokens, formats, adapters
 // BENCH_LIBRARY=dist measures the built package (run `npm run build` first); BENCH_LIBRARY=<path to
 // an index.ts or .js> measures another copy, to try a change side by side.
 import { execFileSync, spawn } from 'node:child_process'
@@ -13,7 +13,7 @@ import { hasRedis } from '../test/helpers/redis-server.js'
 import { libraryTarget } from './library.js'
 import { type RunInfo, renderMarkdown } from './report.js'
 import { memoryVariants } from './suites/memory.js'
-import type { SoakSettings } from './suites/soak.js'
+import { type SoakSettings, strandedDesigns } from './suites/soak.js'
 
 const args = new Set(process.argv.slice(2))
 const smoke = args.has('--smoke')
@@ -38,13 +38,18 @@ const speedJobs: Job[] = [
   ...storeSizes.flatMap((sessions) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'store', sessions, keys }))),
   ...(['idle', 'max-age'] as const).flatMap((expiry) => (['number', 'uuid'] as const).map((keys): Job => ({ suite: 'sweep', sessions: sweepSize, keys, expiry }))),
   { suite: 'formats', capacity: smoke ? 100 : 1_000 },
+  // The framework adapters (issue 23): one bounded step against each framework's default path.
+  { suite: 'adapters' },
 ]
 const memoryJobs: Job[] = [
   ...memoryVariants.map((variant): Job => ({ suite: 'memory', variant })),
   { suite: 'soak', design: 'unbounded' },
   { suite: 'soak', design: 'bounded' },
+  ...strandedDesigns.map((design): Job => ({ suite: 'soak', design })),
   // The worker's budget; the smoke run takes the smallest the example accepts.
-  smoke ? { suite: 'cache', observations: 40, budgetChars: 40_000 } : { suite: 'cache', observations: 2_000, budgetChars: 400_000 },
+  smoke
+    ? { suite: 'cache', observations: 40, budgetChars: 40_000, days: 1, sessionsPerDay: 4 }
+    : { suite: 'cache', observations: 2_000, budgetChars: 400_000, days: 3, sessionsPerDay: 150 },
   // Counts, not times (issue 21): token accuracy against gpt-tokenizer's o200k.
   { suite: 'tokens' },
 ]

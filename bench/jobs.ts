@@ -15,10 +15,11 @@ export type Job =
   | { suite: 'sweep'; sessions: number; keys: KeyKind; expiry: SweepCase }
   | { suite: 'memory'; variant: MemoryVariant }
   | { suite: 'soak'; design: SoakDesign }
-  | { suite: 'cache'; observations: number; budgetChars: number }
+  | { suite: 'cache'; observations: number; budgetChars: number; days: number; sessionsPerDay: number }
   | { suite: 'redis'; part: RedisPart }
   | { suite: 'tokens' }
   | { suite: 'formats'; capacity: number }
+  | { suite: 'adapters' }
 
 /** What the parent hands a child on its command line, as JSON. */
 export interface ChildInput {

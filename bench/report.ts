@@ -63,6 +63,12 @@ function check(goal: Goal, v: number): boolean | undefined {
  * Keyed by row key prefix.
  */
 const LIMITS: Record<string, string> = {
+  'cache-clocks-0-ttl':
+    'What limits it: the traffic has few calls where a cold trim pays. A cold trim saves only on a call that comes more ' +
+    'than the TTL after the previous one while the history is above half its budget; the figure counts them, about 1% ' +
+    'of the calls with more than half the budget (quota outages included). Each saves at most the quarter of the budget ' +
+    'a warm history carries above half on average, written at 1.25×, plus the trim it postpones: a few percent in all. ' +
+    'Traffic with longer pauses inside long sessions would show more.',
   'tokens-peak-history':
     'What limits it: one correction for the whole history. A calibration makes the count of what was just sent ' +
     'exact (a higher reading is taken at once), but the next push adds messages and trims others whose own ' +
@@ -384,8 +390,28 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
     rows.push({ key: 'soak-ratio', section: '6', figure: 'peak retained heap, unbounded ÷ bounded', value: x(ratio), range: '', goal, met: check(goal, ratio), raw: ratio })
   }
 
+  // 6. stranded sessions: what each design still holds 8 h after a quota pause nothing resumed.
+  const strandedToday = memory.get('soak-stranded-today')
+  if (strandedToday !== undefined) {
+    for (const r of [...memory.values()].filter((m) => m.id.startsWith('soak-stranded-'))) {
+      const d = r.detail ?? {}
+      const ratio = r.bytes / Math.max(1, strandedToday.bytes)
+      rows.push({
+        key: r.id,
+        section: '6',
+        figure: `${r.title}: heap held by the sessions (all retained: ${mb(d.retained ?? 0)}, the queued work in the database included), ${(d.held ?? 0).toLocaleString('en-US')} sessions held (maxSessions ${d.maxSessions ?? '?'}), ${x(ratio)} v13's`,
+        value: mb(r.bytes),
+        range: '',
+        goal: { kind: 'none', text: '(measured)' },
+        met: undefined,
+        raw: ratio,
+      })
+    }
+  }
+
   // 7. prompt cache
-  for (const r of caches) cacheRows(r, rows)
+  for (const r of caches) if (r.id.startsWith('cache-clocks-')) clockRows(r, rows)
+  for (const r of caches) if (r.id === 'cache') cacheRows(r, rows)
   // 8. Redis
   const us = (v: number): string => `${v >= 1000 ? (v / 1000).toFixed(2) : v.toFixed(0)} ${v >= 1000 ? 'ms' : 'µs'}`
   for (const [kind, ours, base] of [
@@ -441,6 +467,31 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
   for (const r of tokens) tokenRows(r, rows)
 
   for (const add of formatRows) add()
+  // 11. framework adapters
+  for (const [id, ours, base, what] of [
+    ['adapter-agents-turn', 'BoundedSession (maxTokens, trimTo 0.5)', 'MemorySession (unbounded)', "OpenAI Agents: a turn's session work, BoundedSession vs MemorySession"],
+    ['adapter-ai-sdk-step', 'boundedPrepareStep', 'hand-written prepareStep (JSON length ÷ 4, drop oldest)', 'AI SDK: one prepareStep, boundedPrepareStep vs the hand-written recipe'],
+    ['adapter-langchain-trim', 'boundedTrimmer', "trimMessages (strategy 'last')", 'LangChain: one trim, boundedTrimmer vs trimMessages'],
+  ] as const) {
+    addRatio(id, '11', `${what} (${(speed.get(id)?.title ?? '').replace(/^one [^ ]+ /, '')})`, speedup(id, ours, base), { kind: 'atLeast', value: 10, text: '≥ 10×' })
+  }
+  for (const r of caches.filter((c) => c.id.startsWith('adapter-cache-'))) {
+    for (const [name, { steady }] of Object.entries(r.variants)) {
+      const share = cacheShare(steady)
+      const ours = !name.includes('sliding') && !name.startsWith('trimMessages')
+      rows.push({
+        key: `${r.id}-${name}`,
+        section: '11',
+        figure: `${r.title}: ${name}, input tokens in the shared prefix at steady state (budget ${(r.detail.budget ?? 0).toLocaleString('en-US')} tokens)`,
+        value: pct(share),
+        range: '',
+        goal: ours ? { kind: 'atLeast', value: 0.85, text: '≥ 85%' } : { kind: 'none', text: '(framework default)' },
+        met: ours ? check({ kind: 'atLeast', value: 0.85, text: '' }, share) : undefined,
+        raw: share,
+      })
+    }
+  }
+
   return document(rows, speed, info)
 }
 
@@ -510,6 +561,38 @@ function cacheRows(r: CacheResult, rows: Row[]): void {
   }
 }
 
+// Issue 21, "Cost with clocks": per price table, each variant's billed input against the sliding
+// window's and its mean context; the goal: cold-cache trims (`cacheTtlMs`) bill at least 10% less
+// than `trimTo: 0.5` alone at no less than 0.95× its mean context, on the Anthropic 5 min table.
+function clockRows(r: CacheResult, rows: Row[]): void {
+  const sliding = r.variants['sliding window (trimTo 1)']
+  if (sliding === undefined) return
+  const table = r.title.slice(0, r.title.indexOf(':'))
+  const first = r.detail.table === 0
+  const none: Goal = { kind: 'none', text: '(reference)' }
+  const add = (key: string, figure: string, value: string, raw: number, goal: Goal): void => {
+    rows.push({ key: `${r.id}-${key}`, section: '7', figure: `${table}: ${figure}`, value, range: '', goal, met: check(goal, raw), raw })
+  }
+  for (const [name, { all }] of Object.entries(r.variants)) {
+    const cost = all.cost / sliding.all.cost
+    add(
+      `cost-${name}`,
+      `${name}: billed input ÷ the sliding window's (${(all.cost / 1e6).toFixed(1)} M base-price tokens; mean prompt ${ktok(meanContextTokens(all))}, peak ${ktok(all.peakContextTokens)} tokens, ${pct(cacheShare(all))} read from cache)`,
+      x(cost),
+      cost,
+      none,
+    )
+  }
+  const plain = r.variants['trimTo 0.5']
+  const ttl = r.variants['trimTo 0.5 + cacheTtlMs']
+  if (plain === undefined || ttl === undefined) return
+  const cost = ttl.all.cost / plain.all.cost
+  const cold = `${(r.detail.coldAboveHalf ?? 0).toLocaleString('en-US')} of the ${(r.detail.aboveHalf ?? 0).toLocaleString('en-US')} calls with more than half the budget come after a gap over the TTL`
+  add('ttl-cost', `trimTo 0.5 with cacheTtlMs: billed input ÷ trimTo 0.5's (${cold})`, x(cost), cost, first ? { kind: 'atMost', value: 0.9, text: '≤ 0.90×' } : none)
+  const context = meanContextTokens(ttl.all) / meanContextTokens(plain.all)
+  add('ttl-context', 'trimTo 0.5 with cacheTtlMs: mean prompt ÷ trimTo 0.5\'s', x(context), context, first ? { kind: 'atLeast', value: 0.95, text: '≥ 0.95×' } : none)
+}
+
 const SECTIONS: Record<string, string> = {
   '1': '1. History append at steady state',
   '2': '2. History reads over a full history',
@@ -521,6 +604,7 @@ const SECTIONS: Record<string, string> = {
   '8': '8. Redis (bounded-session/redis) on a local redis-server',
   '9': '9. Token accuracy (o200k counts of what is sent)',
   '10': '10. Formats (bounded-session/formats): push on each format\'s own traffic',
+  '11': '11. Framework adapters (openai-agents, ai-sdk, langchain)',
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -575,7 +659,10 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'into each variant at the same character budget, and every call\'s prompt (the whole history) goes through ' +
       'the example\'s prompt-cache meter (`examples/claude-mem-worker/prompt-cache.ts`, also used by `npm run ' +
       'demo`): the leading messages equal to the previous call\'s are cache reads at 0.1× the input price, the rest ' +
-      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token.\n\n' +
+      'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token, nothing under 1,024 tokens cached. ' +
+      'Its "clocks" rows replay the claude-mem traffic (every burst of observations a conversation, each call at its time) ' +
+      'under every price table of the meter (Anthropic 5 min, 1 h, 0.05× read; OpenAI GPT-5.6 with billed writes, 30 min): ' +
+      'a call more than the table\'s lifetime after the previous one reads nothing.\n\n' +
       'Section 9 counts tokens too (`bench/suites/tokens.ts`): conversations of a seeded corpus (prose, code, JSON ' +
       'tool output, CJK, emoji and a mix; `test/fixtures/token-corpus.ts`) fill a history to its `maxTokens`, then ' +
       'make 20 requests that each send the whole history. The provider is simulated exactly: it reports the o200k ' +
@@ -606,7 +693,7 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
   parts.push('Median over rounds of each round\'s median sample, in ns per operation. For context only: compare within a table, not across machines.\n')
   let section = ''
   for (const r of speed.values()) {
-    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '10' : '4'
+    const s = r.id.startsWith('append') ? '1' : r.id.startsWith('reads') ? '2' : r.id.startsWith('store') || r.id.startsWith('busy') || r.id.startsWith('size') ? '3' : r.id.startsWith('redis') ? '8' : r.id.startsWith('formats') ? '10' : r.id.startsWith('adapter') ? '11' : '4'
     if (s !== section) {
       section = s
       parts.push(`\n### ${SECTIONS[s]}\n`)

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_REDIS_CONFIG'
   | 'ERR_FENCED'
   | 'ERR_REGISTRY_CLOSED'
+  | 'ERR_SESSION_TRANSACTION'
   | 'ERR_INVALID_MESSAGE'
 
 /** Renders a value for an error message: `` `0` (number) ``. */
@@ -392,26 +393,30 @@ export class RegistryClosedError extends Error {
 }
 
 /**
- * Thrown by `bounded-session/redis` when the server is set up in a way that breaks its
- * guarantees: a `maxmemory-policy` that may evict any key (`allkeys-lru`, `allkeys-lfu`,
- * `allkeys-random`), which can silently drop a session's fence, a lease or the token counter.
- * Use `noeviction` (or a `volatile-*` policy, see the docs), or opt in with
- * `allowAllKeysEviction: true`. Nothing is changed.
+ * Thrown by `BoundedSession.applyHistoryTransaction` (`bounded-session/openai-agents`) when a
+ * transaction is refused: its operation id was already applied with a different transaction
+ * (`reason: 'conflict'`), or the session's newest items are not the transaction's
+ * `expectedSuffix` (`reason: 'suffix-mismatch'`). Nothing is changed and the operation id is not
+ * recorded, so the same id can be used again.
  */
-export class RedisConfigError extends Error {
-  /** Always `'ERR_REDIS_CONFIG'`. */
-  readonly code = 'ERR_REDIS_CONFIG' as const
-  /** The server setting at fault, such as `'maxmemory-policy'`. */
-  readonly setting: string
-  /** Its value on the server. */
-  readonly value: string
+export class SessionTransactionError extends Error {
+  /** Always `'ERR_SESSION_TRANSACTION'`. */
+  readonly code = 'ERR_SESSION_TRANSACTION' as const
+  /** Why the transaction was refused. */
+  readonly reason: 'conflict' | 'suffix-mismatch'
+  /** The transaction's operation id. */
+  readonly operationId: string
 
-  /** @param setting - the server setting; @param value - its value; @param expected - what is needed, in words */
-  constructor(setting: string, value: string, expected: string) {
-    super(`Expected the Redis server's \`${setting}\` to be ${expected}, got \`${value}\``)
-    this.name = 'RedisConfigError'
-    this.setting = setting
-    this.value = value
+  /** @param reason - why it was refused; @param operationId - the transaction's operation id */
+  constructor(reason: 'conflict' | 'suffix-mismatch', operationId: string) {
+    super(
+      reason === 'conflict'
+        ? `Operation ${JSON.stringify(operationId)} was already applied with a different transaction`
+        : `The session's newest items are not the \`expectedSuffix\` of operation ${JSON.stringify(operationId)}`,
+    )
+    this.name = 'SessionTransactionError'
+    this.reason = reason
+    this.operationId = operationId
   }
 }
 
@@ -438,3 +443,26 @@ export class InvalidMessageError extends TypeError {
   }
 }
 
+/**
+ * Thrown by `bounded-session/redis` when the server is set up in a way that breaks its
+ * guarantees: a `maxmemory-policy` that may evict any key (`allkeys-lru`, `allkeys-lfu`,
+ * `allkeys-random`), which can silently drop a session's fence, a lease or the token counter.
+ * Use `noeviction` (or a `volatile-*` policy, see the docs), or opt in with
+ * `allowAllKeysEviction: true`. Nothing is changed.
+ */
+export class RedisConfigError extends Error {
+  /** Always `'ERR_REDIS_CONFIG'`. */
+  readonly code = 'ERR_REDIS_CONFIG' as const
+  /** The server setting at fault, such as `'maxmemory-policy'`. */
+  readonly setting: string
+  /** Its value on the server. */
+  readonly value: string
+
+  /** @param setting - the server setting; @param value - its value; @param expected - what is needed, in words */
+  constructor(setting: string, value: string, expected: string) {
+    super(`Expected the Redis server's \`${setting}\` to be ${expected}, got \`${value}\``)
+    this.name = 'RedisConfigError'
+    this.setting = setting
+    this.value = value
+  }
+}

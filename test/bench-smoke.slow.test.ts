@@ -17,7 +17,7 @@ test('bench --smoke runs every suite and prints its tables', () => {
   expect(run.status).toBe(0)
   expect(run.stdout).toContain('## Goals')
   // One goal row per item of the issue, 1 to 6, the prompt-cache figures (7) and the formats (9).
-  for (const section of ['1', '2', '3', '4', '5', '6', '7', '9', '10']) expect(run.stdout).toMatch(new RegExp(`^\\| ${section} \\| `, 'm'))
+  for (const section of ['1', '2', '3', '4', '5', '6', '7', '9', '10', '11']) expect(run.stdout).toMatch(new RegExp(`^\\| ${section} \\| `, 'm'))
   // The Redis suite (8) runs when redis-server is on PATH, and says it was skipped when not.
   if (hasRedis) expect(run.stdout).toMatch(/^\| 8 \| RedisHistory\.push time/m)
   else expect(run.stderr).toContain('redis suite skipped')

@@ -225,6 +225,7 @@ describe('RingBufferHistory types', () => {
       | 'ERR_REDIS_CONFIG'
       | 'ERR_FENCED'
       | 'ERR_REGISTRY_CLOSED'
+      | 'ERR_SESSION_TRANSACTION'
       | 'ERR_INVALID_MESSAGE'
     >()
   })

@@ -2,10 +2,15 @@
  * `npm run demo`: replays days of claude-mem worker traffic, in compressed virtual time, through
  * three designs of the worker's session layer, and charts what each holds in memory and what its
  * model calls would bill with prompt caching:
- * 1. v8.5.7: a Map of sessions and plain arrays, never removed (the leak of issue #532);
- * 2. v13, as the worker ships today: sessions leave the Map when their generator exits, except
- *    paused ones; the history is recycled as a whole generation at the character budget;
- * 3. the port to bounded-session (examples/claude-mem-worker/session-manager.ts).
+ * 1. v8.5.7: a Map of sessions and plain arrays, never removed (the leak of issue #532), an SDK
+ *    session resumed across generator runs;
+ * 2. v13 as it ships after v13.15.3: sessions leave the Map when their generator exits, except
+ *    paused ones (v13.15.3); the history is recycled as a whole generation at the character budget,
+ *    with a fresh SDK query (the later 13.x releases);
+ * 3. the port to bounded-session (examples/claude-mem-worker/session-manager.ts): the Claude path
+ *    retires generations before an observation that would not fit, the stateless paths trim.
+ * What is billed is what each provider was sent: the SDK's own conversation on the Claude path,
+ * the whole history on the Gemini and OpenRouter paths, under every price table of prompt-cache.ts.
  *
  * Honesty: each design runs in its own child process (so one's garbage never weighs on another's
  * numbers), the children generate the same event stream from the same seed and print its
@@ -19,7 +24,7 @@ import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Panel, type Series, svgChart, terminalChart } from './chart.js'
-import { cacheShare, meanContextTokens, type PromptCacheTotals } from './prompt-cache.js'
+import { cacheShare, meanContextTokens, PRICE_TABLES, type PromptCacheTotals } from './prompt-cache.js'
 import type { Design } from './replay.js'
 import { resolveSessionSettings, type SessionLayerSettings, type WorkerSettings } from './settings.js'
 import type { Logger } from './types.js'
@@ -82,7 +87,10 @@ type ChildMessage =
 interface ChildSummary {
   wallMs: number
   stats: Record<string, number>
+  /** Under the first price table (Anthropic 5 min). */
   totals: PromptCacheTotals
+  /** Under every price table, in the order of PRICE_TABLES. */
+  tables: PromptCacheTotals[]
   sessionsHeld: number
   messagesHeld: number
   sessionsCreated: number
@@ -152,6 +160,7 @@ async function runChild(design: Design, config: DemoConfig): Promise<void> {
       wallMs: performance.now() - started,
       stats: { ...stack.worker.stats },
       totals: stack.meter.totals(),
+      tables: stack.meter.meters.map((meter) => meter.totals()),
       sessionsHeld: stack.layer.getActiveSessionCount(),
       messagesHeld,
       sessionsCreated: stack.layer.side.opened,
@@ -181,7 +190,7 @@ interface Look {
 
 const LOOK: Record<Design, Look> = {
   unbounded: { short: 'v8.5.7', label: 'v8.5.7 (Map + arrays)', glyph: '▲', ansi: 31, color: '#d62728' },
-  today: { short: 'v13', label: 'v13 today (generations)', glyph: '■', ansi: 33, color: '#ff7f0e' },
+  today: { short: 'v13', label: 'v13 after 13.15.3 (generations)', glyph: '■', ansi: 33, color: '#ff7f0e' },
   bounded: { short: 'bounded', label: 'bounded-session port', glyph: '●', ansi: 32, color: '#2ca02c' },
 }
 
@@ -272,7 +281,8 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
   )
   console.log(
     '  each design runs in its own process on the same event stream; heap = heapUsed after gc(); input billed with\n' +
-      '  prompt caching (cache read 0.1×, write 1.25×, 5-minute cache), in base-price tokens\n',
+      '  prompt caching, in base-price tokens, of what each provider was sent (the SDK\'s own conversation on the\n' +
+      '  Claude path); the chart: Anthropic 5 min (read 0.1×, write 1.25×); the table: every price table\n',
   )
 
   const states: ChildState[] = DESIGNS.map((design) => ({ design, fraction: 0, virtualTime: 0, samples: [] }))
@@ -355,13 +365,16 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
     ['most sessions held at once', ...all.map((d) => count(Math.max(...d.state.samples.map((s) => s.sessions)))), ''],
     ['sessions held at the end', ...all.map((d) => count(d.summary.sessionsHeld)), ''],
     ['sessions created (incl. re-created)', ...all.map((d) => count(d.summary.sessionsCreated)), ''],
-    ['input billed with caching', ...all.map((d) => mtok(d.summary.totals.cost)), times(ratio(tp.cost, t13.cost))],
+    ...PRICE_TABLES.map((table, i) => {
+      const cost = (d: Done): number => d.summary.tables[i]?.cost ?? 0
+      return [`billed input, ${table.name}`, ...all.map((d) => mtok(cost(d))), times(ratio(cost(port), cost(v13)))]
+    }),
     ['input billed without caching', ...all.map((d) => mtok(d.summary.totals.uncachedCost)), times(ratio(tp.uncachedCost, t13.uncachedCost))],
     ['share served from cache', ...all.map((d) => pct(cacheShare(d.summary.totals))), ''],
     ['mean context per call (tokens)', ...all.map((d) => ktok(meanContextTokens(d.summary.totals))), times(ratio(meanContextTokens(tp), meanContextTokens(t13)))],
-    ['largest context (tokens)', ...all.map((d) => ktok(d.summary.totals.peakContextTokens)), ''],
+    ['largest prompt sent (tokens)', ...all.map((d) => ktok(Math.ceil(d.summary.totals.peakContextChars / 4))), ''],
     ['calls that lost the context', ...all.map((d) => count(d.summary.totals.contextLost)), ''],
-    ['  of them history recycles', ...all.map((d) => count(d.summary.stats.recycles ?? 0)), ''],
+    ['  of them generations retired', ...all.map((d) => count(d.summary.stats.recycles ?? 0)), ''],
     ['pauses (quota, overflow)', ...all.map((d) => count(d.summary.stats.pauses ?? 0)), ''],
     ['model calls answered', ...all.map((d) => count(d.summary.totals.calls)), ''],
     ['observations parsed', ...all.map((d) => count(d.summary.stats.observations ?? 0)), ''],
@@ -375,11 +388,21 @@ async function runParent(config: DemoConfig, argv: string[], outFile: string, co
     console.log(`  ${i === 0 ? paint(1, text) : text}`)
   }
 
+  // One line per design: the largest prompt any provider was sent, against the worker's budget.
+  const budgetTokens = Math.floor(settings.budgetChars / 4)
+  console.log('')
+  for (const d of all) {
+    // Both at the worker's 4 characters a token, for the prompt as a whole.
+    const peakChars = d.summary.totals.peakContextChars
+    const over = peakChars > settings.budgetChars ? paint(31, ' over the budget') : ''
+    console.log(`  ${LOOK[d.state.design].label.padEnd(34)} largest prompt sent: ${count(Math.ceil(peakChars / 4))} tokens (budget ${count(budgetTokens)})${over}`)
+  }
+
   const svg = svgChart(panels, {
     title: 'claude-mem worker: v8.5.7, v13 as it ships, and the bounded-session port',
     subtitle:
       `${config.days} day(s) × ${config.sessionsPerDay} sessions/day, seed ${config.seed}, ${count(v8.start.events)} events, ` +
-      `${v8.start.outages} quota outages; cache read 0.1×, write 1.25×`,
+      `${v8.start.outages} quota outages; what each provider was sent, Anthropic 5 min (read 0.1×, write 1.25×)`,
   })
   mkdirSync(dirname(outFile), { recursive: true })
   writeFileSync(outFile, svg)

@@ -5,6 +5,7 @@ import * as v8 from 'node:v8'
 import * as vm from 'node:vm'
 import { SESSION_OVERHEAD_BYTES } from 'bounded-session'
 import { describe, expect, it } from 'vitest'
+import { ANTHROPIC_5M } from './prompt-cache.js'
 import { createStack, outagesOf, replay } from './replay.js'
 import { DAY, generateTraffic } from './traffic.js'
 
@@ -32,7 +33,7 @@ describe('claude-mem worker on bounded-session: a long run', () => {
     })
     const sessions = new Set(events.flatMap((e) => (e.kind === 'quota' ? [] : [e.session]))).size
     expect(sessions).toBe(2_000)
-    const stack = createStack('bounded', { settings }, outagesOf(events))
+    const stack = createStack('bounded', { settings, priceTables: [ANTHROPIC_5M] }, outagesOf(events))
     if (stack.design !== 'bounded') throw new Error('unreachable')
     const store = stack.layer.sessions
     const perSession = SESSION_OVERHEAD_BYTES + settings.budgetChars

@@ -1,14 +1,20 @@
 /**
  * The three observer providers, shaped like the worker's agents, over a deterministic local
  * "model" (no network):
- * - Claude SDK: the SDK subprocess keeps its own context, so the provider sends the newest prompt
- *   and only mirrors the conversation into `conversationHistory`.
+ * - Claude SDK: the SDK subprocess keeps its own conversation (one per `query()`), so the
+ *   provider hands over the newest prompt only, and `conversationHistory` merely mirrors what the
+ *   SDK holds. This provider keeps that SDK conversation itself, so that the demo bills what the
+ *   SDK really sends: every earlier prompt and reply of the same query, plus the new prompt.
+ *   claude-mem v13.15.3 starts a fresh SDK process, without `resume`, for every generator run
+ *   (`src/services/worker/ClaudeProvider.ts`: "Each query() starts a fresh SDK process",
+ *   `shouldResume = false`); v8.5.7 resumed the previous one (`src/services/worker/SDKAgent.ts`:
+ *   `resume: session.memorySessionId`), so its SDK conversation spans every run of a session.
  * - Gemini and OpenRouter: stateless HTTP APIs, so every call sends the WHOLE history (`.map` to
  *   the API's format, `.reduce` to count characters, `.length` in logs, `for…of`).
  *   Gemini refuses a conversation whose first message is not a user turn, as the real API does.
  */
 import { INSTRUCTIONS_TAG } from './prompts.js'
-import type { ActiveSessionOf, ConversationHistory, Logger, ProviderName } from './types.js'
+import type { ActiveSessionOf, ConversationHistory, ConversationMessage, Logger, ProviderName } from './types.js'
 import { silentLogger } from './types.js'
 
 /** A message as the model receives it, in the provider's own role names. */
@@ -48,26 +54,77 @@ export function isQuotaError(error: unknown): error is ProviderRequestError & { 
   return error instanceof ProviderRequestError && error.status === 429 && error.retryAfterMs !== undefined
 }
 
+/** Why a provider's conversation starts over (see {@link Provider.newGeneration}). */
+export type GenerationStart = 'run' | 'retire'
+
 /** A provider turns the session's conversation into one model call and returns the reply. */
 export interface Provider {
   readonly name: ProviderName
   complete(session: ActiveSessionOf<ConversationHistory>): Promise<string>
+  /** What the provider sent on its last answered call for this session, oldest message first. */
+  sent(session: ActiveSessionOf<ConversationHistory>): Iterable<ConversationMessage>
+  /**
+   * A generator run starts (`'run'`), or the host retires the current generation and starts the
+   * next one from the history as it now is (`'retire'`). Stateless providers hold nothing.
+   */
+  newGeneration(session: ActiveSessionOf<ConversationHistory>, why: GenerationStart): void
 }
 
 type Session = ActiveSessionOf<ConversationHistory>
 
+interface SdkConversation {
+  /** What the SDK sends to the API on its next call, before the new prompt. */
+  messages: ConversationMessage[]
+  /** The reply to the last call: part of the conversation from the next call on. */
+  reply: ConversationMessage | undefined
+}
+
+export interface ClaudeSdkProviderOptions {
+  /**
+   * Whether a new generator run resumes the previous SDK session (v8.5.7) instead of starting a
+   * fresh one (v13). @defaultValue false
+   */
+  resume?: boolean
+}
+
 export class ClaudeSdkProvider implements Provider {
   readonly name = 'claude'
+  /** Generations retired by the host (`newGeneration(session, 'retire')`): SDK queries aborted. */
+  retired = 0
   readonly #model: Model
-  constructor(model: Model) {
+  readonly #resume: boolean
+  readonly #conversations = new WeakMap<Session, SdkConversation>()
+  constructor(model: Model, options: ClaudeSdkProviderOptions = {}) {
     this.#model = model
+    this.#resume = options.resume ?? false
   }
 
-  complete(session: Session): Promise<string> {
+  async complete(session: Session): Promise<string> {
+    let sdk = this.#conversations.get(session)
+    if (sdk === undefined) this.#conversations.set(session, (sdk = { messages: [], reply: undefined }))
     // The SDK resumes its own conversation: only the newest prompt crosses over.
     const newest = session.conversationHistory.at(-1)
     const messages = newest === undefined ? [] : [{ role: 'user', text: newest.content }]
-    return this.#model({ provider: 'claude', sessionDbId: session.sessionDbId, messages, signal: session.abortController.signal })
+    const reply = await this.#model({ provider: 'claude', sessionDbId: session.sessionDbId, messages, signal: session.abortController.signal })
+    // Answered: the SDK's conversation now holds the previous reply, the prompt, and (for the next call) this reply.
+    if (sdk.reply !== undefined) sdk.messages.push(sdk.reply)
+    if (newest !== undefined) sdk.messages.push(newest)
+    sdk.reply = { role: 'assistant', content: reply }
+    return reply
+  }
+
+  /** The SDK's own conversation as its last call sent it. */
+  sent(session: Session): readonly ConversationMessage[] {
+    return this.#conversations.get(session)?.messages ?? []
+  }
+
+  newGeneration(session: Session, why: GenerationStart): void {
+    if (why === 'run' && this.#resume) return
+    if (why === 'retire') this.retired++
+    // A fresh query: it starts from the seed the history holds now (nothing, for a new run: the
+    // run's first call sends the framing prompt).
+    const seed = why === 'retire' ? [...session.conversationHistory] : []
+    this.#conversations.set(session, { messages: seed, reply: undefined })
   }
 }
 
@@ -97,6 +154,13 @@ export class GeminiProvider implements Provider {
     const messages = contents.map((content) => ({ role: content.role, text: content.parts[0]?.text ?? '' }))
     return this.#model({ provider: 'gemini', sessionDbId: session.sessionDbId, messages, signal: session.abortController.signal })
   }
+
+  /** The whole history: what every call sends. */
+  sent(session: Session): ConversationHistory {
+    return session.conversationHistory
+  }
+
+  newGeneration(): void {}
 }
 
 export class OpenRouterProvider implements Provider {
@@ -120,6 +184,13 @@ export class OpenRouterProvider implements Provider {
     })
     return this.#model({ provider: 'openrouter', sessionDbId: session.sessionDbId, messages, signal: session.abortController.signal })
   }
+
+  /** The whole history: what every call sends. */
+  sent(session: Session): ConversationHistory {
+    return session.conversationHistory
+  }
+
+  newGeneration(): void {}
 }
 
 const CORPUS = `the handler now validates the session id before touching the queue so a stale request

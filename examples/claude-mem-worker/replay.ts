@@ -6,7 +6,7 @@
 import { settle, VirtualClock } from './clock.js'
 import { SessionDatabase } from './database.js'
 import { LegacySessionManager } from './legacy-session-manager.js'
-import { PromptCacheMeter } from './prompt-cache.js'
+import { type CachePricing, PRICE_TABLES, PromptCacheMeters } from './prompt-cache.js'
 import {
   ClaudeSdkProvider,
   createLocalModel,
@@ -22,13 +22,23 @@ import { observationFor, type TrafficEvent } from './traffic.js'
 import type { ActiveSession, ArrayActiveSession, Logger, ProviderName } from './types.js'
 import { ObserverWorker } from './worker.js'
 
-/** The three designs: claude-mem v8.5.7, claude-mem v13 as it ships, and the port to this package. */
+/**
+ * The three designs:
+ * - `'unbounded'`: claude-mem v8.5.7 (the issue #532 leak): a Map never emptied, arrays that
+ *   grow, an SDK session resumed across generator runs;
+ * - `'today'`: claude-mem v13 as it ships after v13.15.3: the session layer of v13.15.3
+ *   (sessions leave the Map on generator exit except paused ones; a fresh SDK query per run),
+ *   plus the generation recycle of the later 13.x releases (over the character budget before an
+ *   observation, the history goes back to the framing prompt and a new SDK query starts);
+ * - `'bounded'`: the port to this package (session-manager.ts, history.ts).
+ */
 export type Design = 'unbounded' | 'today' | 'bounded'
 
 interface StackParts {
   clock: VirtualClock
   db: SessionDatabase
-  meter: PromptCacheMeter
+  /** What every answered call was sent, billed under every price table (the first: Anthropic 5 min). */
+  meter: PromptCacheMeters
 }
 
 export type Stack =
@@ -47,6 +57,12 @@ export interface StackOptions {
   logger?: Logger
   /** The port's `trimTo`. @defaultValue 0.5 */
   trimTo?: number
+  /** How often the worker resumes paused sessions whose pause is over; 0: never (#4109). @defaultValue 60_000 */
+  resumeSweepMs?: number
+  /** The port's `maxBusyMs`. @defaultValue the port's, 6 h */
+  maxBusyMs?: number
+  /** The price tables the calls are billed under. @defaultValue every table, {@link PRICE_TABLES} */
+  priceTables?: readonly CachePricing[]
 }
 
 const PROVIDERS: readonly ProviderName[] = ['claude', 'gemini', 'openrouter']
@@ -78,10 +94,11 @@ function withQuota(model: Model, clock: VirtualClock, outages: readonly { at: nu
 export function createStack(design: Design, options: StackOptions = {}, outages: readonly { at: number; until: number }[] = []): Stack {
   const clock = new VirtualClock(0)
   const db = new SessionDatabase()
-  const meter = new PromptCacheMeter()
+  const meter = new PromptCacheMeters(options.priceTables ?? PRICE_TABLES)
   const model = withQuota(flaky(options.model ?? createLocalModel(), options.failureRate ?? 0.01), clock, outages)
   const providers = {
-    claude: new ClaudeSdkProvider(model),
+    // v8.5.7 resumed the SDK session on every generator run; v13 starts a fresh one.
+    claude: new ClaudeSdkProvider(model, { resume: design === 'unbounded' }),
     gemini: new GeminiProvider(model, options.logger),
     openrouter: new OpenRouterProvider(model, options.logger),
   }
@@ -89,10 +106,11 @@ export function createStack(design: Design, options: StackOptions = {}, outages:
     providers,
     clock,
     chooseProvider: options.chooseProvider ?? ((id: number) => PROVIDERS[id % PROVIDERS.length] as ProviderName),
-    onModelCall: (session: { sessionDbId: number; conversationHistory: Iterable<{ role: string; content: string }> }) => {
-      meter.record(session.sessionDbId, session.conversationHistory, clock.now())
+    onModelCall: (session: { sessionDbId: number }, sent: Iterable<{ role: string; content: string }>) => {
+      meter.record(session.sessionDbId, sent, clock.now())
     },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.resumeSweepMs === undefined ? {} : { resumeSweepMs: options.resumeSweepMs }),
   }
   const logger = options.logger === undefined ? {} : { logger: options.logger }
   switch (design) {
@@ -107,7 +125,8 @@ export function createStack(design: Design, options: StackOptions = {}, outages:
     }
     case 'bounded': {
       const trimTo = options.trimTo === undefined ? {} : { trimTo: options.trimTo }
-      const layer = new SessionManager(db, { clock, ...options.settings, ...logger, ...trimTo })
+      const maxBusyMs = options.maxBusyMs === undefined ? {} : { maxBusyMs: options.maxBusyMs }
+      const layer = new SessionManager(db, { clock, ...options.settings, ...logger, ...trimTo, ...maxBusyMs })
       return { design, clock, db, meter, layer, worker: new ObserverWorker(db, layer, workerOptions) }
     }
   }

@@ -2,7 +2,7 @@
  * The worker's SessionManager, ported to bounded-session. Same method names and meanings as the
  * worker's (v13); what changes:
  * - `sessions` is a `BoundedSessionStore`: bounded by count and idle time, never tearing down a
- *   session that is busy (its generator runs, it has queued work, or it is paused);
+ *   session that is busy (its generator runs, or work is queued for it);
  * - a generator's exit no longer removes the session: it stays cached (history and prompt cache
  *   included) until it has been idle for the TTL, or the store needs room;
  * - one teardown for every way out (idle, capacity, delete, shutdown), run by the store; it clears
@@ -42,7 +42,17 @@ export interface SessionManagerOptions extends Partial<SessionLayerSettings> {
   onSessionDeleted?: (sessionDbId: number, reason: RemovalReason) => void
   /** How far a history trims when it outgrows its budget (`RingBufferHistory` `trimTo`). @defaultValue 0.5 */
   trimTo?: number
+  /**
+   * A session busy without a break for longer than this is stranded (its queued work is never
+   * resumed: #4109, #4204): being busy no longer protects it, so it expires idle or is evicted,
+   * with its teardown as usual (its work stays in the database, for when it is re-created).
+   * Longer than any real burst (the traffic's run up to about 4 h). `Infinity`: no limit. @defaultValue 6 h
+   */
+  maxBusyMs?: number
 }
+
+/** {@link SessionManagerOptions.maxBusyMs}'s default. */
+export const DEFAULT_MAX_BUSY_MS = 6 * 60 * 60_000
 
 export class SessionManager implements SessionLayer<ActiveSession> {
   /** The sessions, keyed by `sessionDbId`. Iterates like the `Map` it replaces. */
@@ -83,18 +93,21 @@ export class SessionManager implements SessionLayer<ActiveSession> {
     this.sessions = new BoundedSessionStore<number, ActiveSession>({
       maxSessions: this.settings.maxSessions,
       idleTtlMs: this.settings.idleTtlMs,
-      // Nothing queued is lost: a session with work waiting, or paused until later, is busy too.
-      isBusy: (session) =>
-        session.generatorPromise !== null ||
-        db.getPendingCount(session.sessionDbId) > 0 ||
-        (session.pausedUntil !== null && session.pausedUntil > clock.now()),
+      // Truthful: busy while its generator runs or work waits for it (a paused session has its
+      // unanswered message queued again, so it is busy until that is done).
+      isBusy: (session) => session.generatorPromise !== null || db.getPendingCount(session.sessionDbId) > 0,
       dispose: (session, sessionDbId, reason) => this.#dispose(session, sessionDbId, reason),
+      // Infinity: no limit (the store's own default).
+      ...((options.maxBusyMs ?? DEFAULT_MAX_BUSY_MS) === Infinity ? {} : { maxBusyMs: options.maxBusyMs ?? DEFAULT_MAX_BUSY_MS }),
       now: () => clock.now(),
       // With the system clock the store runs its own unref'd sweep timer; an injected clock
       // drives the sweep itself, so that virtual time sweeps too.
       sweepIntervalMs: clock === systemClock ? sweepIntervalMs : 0,
     })
     if (clock !== systemClock && sweepIntervalMs > 0) this.#scheduleSweep(sweepIntervalMs)
+    this.sessions.on('stranded', (sessionDbId, _session, busyForMs) => {
+      this.#logger.warn('SESSION', 'Session stranded: busy for too long, no longer protected from eviction', { sessionDbId, busyForMs })
+    })
     this.sessions.on('error', (error, sessionDbId) => {
       this.#logger.error('SESSION', 'Session teardown failed', { sessionDbId, error: String(error) })
     })

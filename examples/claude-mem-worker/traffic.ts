@@ -163,3 +163,40 @@ export function observationFor(event: Extract<TrafficEvent, { kind: 'observation
     toolUseId: `toolu_${event.session}_${event.seed.toString(36)}`,
   }
 }
+
+export interface StrandedTrafficOptions {
+  /** Sessions, started 10 ms apart. */
+  sessions: number
+  /** Observations each session answers before the outage. @defaultValue 3 */
+  before?: number
+  /** Observations each session receives during the outage (they stay queued). @defaultValue 2 */
+  during?: number
+  /** Characters of each tool output. @defaultValue 12_000 */
+  chars?: number
+}
+
+/**
+ * Sessions stranded by a quota pause (claude-mem #4109, #4204): every session answers a few
+ * observations, then the provider's quota runs out while more arrive, and after the outage
+ * nothing new ever comes for them. With nothing revisiting paused sessions (a worker without a
+ * resume sweep, as those issues report), their queued work is never resumed.
+ */
+export function strandedTraffic(options: StrandedTrafficOptions): TrafficEvent[] {
+  const before = options.before ?? 3
+  const during = options.during ?? 2
+  const chars = options.chars ?? 12_000
+  const events: TrafficEvent[] = []
+  // Every session starts within a few seconds and is mid-burst (its generator running, its
+  // history holding what it answered) when the quota runs out.
+  const outageAt = (before + 1) * 20_000
+  for (let session = 1; session <= options.sessions; session++) {
+    const start = (session - 1) * 10
+    events.push({ kind: 'prompt', at: start, session, promptNumber: 1 })
+    for (let i = 1; i <= before; i++) events.push({ kind: 'observation', at: start + i * 20_000, session, promptNumber: 1, chars, seed: session * 1_000 + i })
+    for (let i = 1; i <= during; i++) {
+      events.push({ kind: 'observation', at: outageAt + 5_000 + start + i * 1_000, session, promptNumber: 1, chars, seed: session * 1_000 + before + i })
+    }
+  }
+  events.push({ kind: 'quota', at: outageAt, until: outageAt + 30 * MINUTE, session: 0 })
+  return events.sort((a, b) => a.at - b.at)
+}

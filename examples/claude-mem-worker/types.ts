@@ -107,10 +107,12 @@ export interface HistoryPolicy<S extends ActiveSessionOf<ConversationHistory>> {
   /** Appends a prompt or a reply. Never throws on the agents' path. */
   append(session: S, message: ConversationMessage): void
   /**
-   * Called before each observation is sent: `'recycled'` when the history was dropped and
-   * re-seeded, `'pause'` when the session must pause instead (two recycles in a row).
+   * Called before each prompt `next` of a generator run (an observation or a summary request)
+   * is appended and sent: `'recycled'` when the generation was retired (the history re-seeded;
+   * the worker then starts a new SDK query from it), `'pause'` when the session must pause
+   * instead (v13: two recycles in a row). v13 checks before observations only.
    */
-  beforeObservation(session: S): 'ok' | 'recycled' | 'pause'
+  beforePrompt(session: S, next: ConversationMessage, kind: 'observation' | 'summary'): 'ok' | 'recycled' | 'pause'
 }
 
 /**

@@ -2,7 +2,7 @@ import { RingBufferHistory } from 'bounded-session'
 import { describe, expect, it } from 'vitest'
 import { settle, VirtualClock } from './clock.js'
 import { SessionDatabase } from './database.js'
-import { createConversationHistory, generationHistory, ringHistory } from './history.js'
+import { createConversationHistory, generationHistory, REPLY_RESERVE_CHARS, ringHistory } from './history.js'
 import { buildInitPrompt, buildObservationPrompt, framingPrompt, INSTRUCTIONS_TAG, isFramingPrompt } from './prompts.js'
 import {
   ClaudeSdkProvider,
@@ -14,9 +14,11 @@ import {
   OpenRouterProvider,
   ProviderRequestError,
 } from './providers.js'
+import { ANTHROPIC_5M } from './prompt-cache.js'
+import { createStack, outagesOf, replay } from './replay.js'
 import { SessionManager, type SessionManagerOptions } from './session-manager.js'
 import { MIN_CONVERSATION_CHARS, resolveSessionSettings } from './settings.js'
-import { observationFor } from './traffic.js'
+import { observationFor, strandedTraffic } from './traffic.js'
 import { TodaySessionManager } from './today-session-manager.js'
 import type { ActiveSession, ArrayActiveSession, ConversationMessage, Logger, ObservationData, ProviderName } from './types.js'
 import { ObserverWorker } from './worker.js'
@@ -46,6 +48,10 @@ interface SetupOptions {
   model?: Model
   chooseProvider?: (sessionDbId: number) => ProviderName
   duplicateClaudeReplies?: boolean
+  /** Sees what each answered call sent (the SDK's own conversation on the Claude path). */
+  onModelCall?: (sessionDbId: number, sent: readonly ConversationMessage[], provider: ProviderName) => void
+  /** v13's generation budget (setupToday). */
+  budgetChars?: number
 }
 
 function harness(options: SetupOptions) {
@@ -68,6 +74,9 @@ function harness(options: SetupOptions) {
     duplicateClaudeReplies: options.duplicateClaudeReplies ?? false,
     logger,
     clock,
+    onModelCall: (session: { sessionDbId: number }, sent: Iterable<ConversationMessage>, provider: ProviderName) => {
+      options.onModelCall?.(session.sessionDbId, [...sent], provider)
+    },
   }
   return { clock, db, logger, entries, requests, workerOptions }
 }
@@ -87,6 +96,7 @@ function setupToday(options: SetupOptions & { ensureProcessExited?: (session: Ar
   const manager = new TodaySessionManager(h.db, {
     clock: h.clock,
     logger: h.logger,
+    ...(options.budgetChars === undefined ? {} : { budgetChars: options.budgetChars }),
     ...(options.ensureProcessExited === undefined ? {} : { ensureProcessExited: options.ensureProcessExited }),
   })
   const worker = new ObserverWorker(h.db, manager, h.workerOptions)
@@ -119,6 +129,9 @@ function gate(honourAbort: boolean) {
     },
   }
 }
+
+// The prompt a policy is asked about (v13's policy looks at the history only).
+const OBSERVATION: ConversationMessage = { role: 'user', content: '<observed_from_primary_session>' }
 
 const chars = (messages: readonly ModelMessage[]): number => messages.reduce((sum, m) => sum + m.text.length, 0)
 
@@ -258,14 +271,17 @@ describe('claude-mem worker on bounded-session: busy sessions', () => {
     expect(busy?.abortController.signal.aborted).toBe(false)
     expect([...s.manager.sessions.keys()].sort()).toEqual([busyId, d, e].sort())
 
-    // Once its work is done and its generator has finished, the long-idle session goes.
+    // Once its work is done and its generator has finished, the store is back within its bound
+    // at the next sweep, and the session goes once it has been idle for the TTL (being found
+    // busy counted as activity: its idle time starts when its work ended).
     g.releaseAll()
     await s.clock.advance(4 * MINUTE)
     expect(busy?.generatorPromise).toBeNull()
     await s.clock.advance(MINUTE)
-    expect(evictions.map(([id]) => id)).toContain(busyId)
-    expect(busy?.abortController.signal.aborted).toBe(true)
     expect(s.manager.getActiveSessionCount()).toBeLessThanOrEqual(2)
+    await s.clock.advance(60 * MINUTE)
+    expect(evictions).toContainEqual([busyId, 'idle'])
+    expect(busy?.abortController.signal.aborted).toBe(true)
   })
 })
 
@@ -513,6 +529,100 @@ describe('claude-mem worker on bounded-session: what the model is sent', () => {
   })
 })
 
+describe('claude-mem worker on bounded-session: the Claude path retires generations', () => {
+  const sizeOf = (sent: readonly ConversationMessage[]): number => sent.reduce((sum, m) => sum + m.content.length, 0)
+
+  it('the SDK\'s own conversation never exceeds the budget: before an observation that would not fit, the generation is retired and the next SDK query starts from the framing prompt', async () => {
+    const budgetChars = 48_000
+    const calls: { sent: readonly ConversationMessage[]; history: ConversationMessage[] }[] = []
+    let manager: SessionManager | undefined
+    const s = setup({
+      manager: { budgetChars },
+      onModelCall(id, sent, provider) {
+        expect(provider).toBe('claude')
+        calls.push({ sent, history: [...(manager?.sessions.peek(id)?.conversationHistory ?? [])] })
+      },
+    })
+    manager = s.manager
+    const id = await s.start('claude-path')
+    for (let i = 0; i < 60; i++) await s.worker.handleObservation(id, toolUse(2_048 + ((i * 7_919) % 6_000)))
+    await settle()
+    const claude = s.workerOptions.providers.claude
+    expect(calls.length).toBe(61)
+    expect(claude.retired).toBeGreaterThan(3)
+    expect(s.worker.stats.recycles).toBe(claude.retired)
+    let retires = 0
+    for (const [i, call] of calls.entries()) {
+      // What the SDK sent always fits, and the history meters exactly that.
+      expect(sizeOf(call.sent)).toBeLessThanOrEqual(budgetChars)
+      expect(call.history).toEqual(call.sent)
+      expect(call.sent[0]?.framing).toBe(true)
+      const previous = calls[i - 1]?.sent
+      if (previous === undefined || call.sent.length > previous.length) continue
+      // A new SDK query: the framing prompt and the observation, nothing of the old generation.
+      retires++
+      expect(call.sent.length).toBe(2)
+      expect(call.sent[0]).toBe(calls[0]?.sent[0])
+      // ... and it was retired only because the observation would not have fitted beside a reply.
+      expect(sizeOf(previous) + 1_000 + (call.sent[1]?.content.length ?? 0)).toBeGreaterThan(budgetChars - REPLY_RESERVE_CHARS)
+    }
+    expect(retires).toBe(claude.retired)
+    expect(s.worker.stats.observations).toBe(60)
+  })
+
+  it('a generation records at least one observation before its budget is checked again: an observation larger than the budget is shrunk, never retired in a loop', async () => {
+    const budgetChars = 40_000
+    const sent: number[] = []
+    const s = setup({ manager: { budgetChars }, onModelCall: (_id, conversation) => void sent.push(sizeOf(conversation)) })
+    const id = await s.start('huge')
+    for (let i = 0; i < 6; i++) await s.worker.handleObservation(id, toolUse(60_000))
+    await settle()
+    expect(s.worker.stats.observations).toBe(6)
+    expect(s.worker.stats.pauses).toBe(0)
+    // One retire per observation: the first one's leaves the framing prompt alone (it would not
+    // fit beside the ack); each generation records its one observation.
+    expect(s.workerOptions.providers.claude.retired).toBe(6)
+    for (const size of sent) expect(size).toBeLessThanOrEqual(budgetChars)
+    expect(s.entries.some((e) => e.message.includes('truncated'))).toBe(true)
+  })
+
+  it('a new generator run starts a fresh SDK query, and the history with it; the stateless paths keep their history and trim it in place', async () => {
+    const lastSent = new Map<number, readonly ConversationMessage[]>()
+    const s = setup({
+      chooseProvider: (id) => (id === 1 ? 'claude' : 'gemini'),
+      manager: { budgetChars: 60_000 },
+      onModelCall: (id, sent) => void lastSent.set(id, sent),
+    })
+    const claudeId = await s.start('claude')
+    const geminiId = await s.start('gemini')
+    for (let i = 0; i < 30; i++) for (const id of [claudeId, geminiId]) await s.worker.handleObservation(id, toolUse(2_500))
+    await settle()
+    await s.clock.advance(4 * MINUTE) // both generators end after 3 idle minutes
+    expect(s.manager.sessions.peek(claudeId)?.conversationHistory.length).toBeGreaterThan(4)
+    for (const id of [claudeId, geminiId]) await s.worker.handleObservation(id, toolUse(2_500))
+    await settle()
+    // Claude: the new SDK query knows only its framing prompt, the ack and the observation; the
+    // history meters the same (plus the reply just appended).
+    expect(lastSent.get(claudeId)?.map((m) => m.role)).toEqual(['user', 'assistant', 'user'])
+    expect(s.manager.sessions.peek(claudeId)?.conversationHistory.length).toBe(4)
+    // Gemini: the same history goes on, older turns first; it was trimmed in place, never retired.
+    expect(lastSent.get(geminiId)?.length).toBeGreaterThan(6)
+    expect(s.manager.sessions.peek(geminiId)?.conversationHistory.evictedCount).toBeGreaterThan(0)
+    expect(s.workerOptions.providers.claude.retired).toBeGreaterThan(0)
+  })
+
+  it('control, v13: its recycle checks the history after the fact, so the SDK is sent more than the budget before the generation is retired', async () => {
+    const budgetChars = 48_000
+    let largest = 0
+    const s = setupToday({ budgetChars, onModelCall: (_id, sent) => void (largest = Math.max(largest, sizeOf(sent))) })
+    const id = await s.start('v13')
+    for (let i = 0; i < 60; i++) await s.worker.handleObservation(id, toolUse(2_048 + ((i * 7_919) % 6_000)))
+    await settle()
+    expect(s.workerOptions.providers.claude.retired).toBeGreaterThan(3)
+    expect(largest).toBeGreaterThan(budgetChars)
+  })
+})
+
 describe('claude-mem worker on bounded-session: pauses', () => {
   it('a session paused for quota with work queued is never evicted, and resumes with nothing lost', async () => {
     const clockRef: { now: () => number } = { now: () => 0 }
@@ -562,7 +672,7 @@ describe('claude-mem worker on bounded-session: pauses', () => {
     policy.seed(session, framing)
     const outcomes: string[] = []
     for (let i = 0; i < 30; i++) {
-      outcomes.push(policy.beforeObservation(session))
+      outcomes.push(policy.beforePrompt(session, OBSERVATION, 'observation'))
       policy.append(session, { role: 'user', content: 'x'.repeat(9_000) })
       policy.append(session, { role: 'assistant', content: 'reply' })
     }
@@ -574,9 +684,9 @@ describe('claude-mem worker on bounded-session: pauses', () => {
     expect(session.conversationHistory[0]).toBe(framing)
     // An observation that alone outgrows the budget: recycled, then recycled again, then a pause.
     policy.append(session, { role: 'user', content: 'y'.repeat(41_000) })
-    expect(policy.beforeObservation(session)).toBe('recycled')
+    expect(policy.beforePrompt(session, OBSERVATION, 'observation')).toBe('recycled')
     policy.append(session, { role: 'user', content: 'y'.repeat(41_000) })
-    expect(policy.beforeObservation(session)).toBe('pause')
+    expect(policy.beforePrompt(session, OBSERVATION, 'observation')).toBe('pause')
     expect(session.conversationHistory).toEqual([framing])
   })
 })
@@ -747,5 +857,53 @@ describe('claude-mem worker on bounded-session: settings', () => {
     expect(s.manager.sessions.peek(id)).toBeDefined()
     await s.clock.advance(2 * MINUTE)
     expect(s.manager.sessions.peek(id)).toBeUndefined()
+  })
+})
+
+describe('stranded sessions (claude-mem #4109, #4204): paused work that nothing resumes', () => {
+  const settings = { maxSessions: 100, idleTtlMs: 60 * MINUTE, budgetChars: 400_000 }
+  const events = strandedTraffic({ sessions: 150 })
+  const end = (events.at(-1)?.at ?? 0) + 6 * HOUR
+  const run = async (design: 'today' | 'bounded', maxBusyMs?: number) => {
+    const stack = createStack(
+      design,
+      { settings, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M], ...(maxBusyMs === undefined ? {} : { maxBusyMs }) },
+      outagesOf(events),
+    )
+    await replay(stack, events, end)
+    return stack
+  }
+
+  it('v13 keeps every stranded session in its Map, and the port with a truthful isBusy holds them all over maxSessions', async () => {
+    const today = await run('today')
+    expect(today.layer.getActiveSessionCount()).toBe(150)
+    expect([...today.layer.heldSessions()].every((s) => s.pausedReason === 'quota')).toBe(true)
+    const port = await run('bounded', Infinity)
+    if (port.design !== 'bounded') throw new Error('unreachable')
+    // Busy (work queued) is true of each of them, so none can go: 150 held under maxSessions 100.
+    expect(port.layer.getActiveSessionCount()).toBe(150)
+    expect(port.layer.getTotalQueueDepth()).toBe(300)
+  })
+
+  it('with maxBusyMs a stranded session is no longer protected: each is torn down once, its queued work kept for when it comes back', async () => {
+    // Per session object: one evicted for room before the outage and re-created by its next
+    // observation is two sessions under one id.
+    const torn = new Map<object, number>()
+    const stack = createStack(
+      'bounded',
+      { settings, resumeSweepMs: 0, failureRate: 0, priceTables: [ANTHROPIC_5M], maxBusyMs: 2 * HOUR },
+      outagesOf(events),
+    )
+    if (stack.design !== 'bounded') throw new Error('unreachable')
+    const stranded: number[] = []
+    stack.layer.sessions.on('stranded', (id) => void stranded.push(id))
+    stack.layer.sessions.on('remove', (_id, session) => void torn.set(session, (torn.get(session) ?? 0) + 1))
+    await replay(stack, events, end)
+    expect(stack.layer.getActiveSessionCount()).toBe(0)
+    expect(new Set(stranded).size).toBe(150)
+    expect(torn.size).toBe(stack.layer.side.opened)
+    expect([...torn.values()].every((n) => n === 1)).toBe(true)
+    // Nothing queued was lost: it waits in the database for the session's next event.
+    expect(stack.db.getPendingCount(1)).toBe(2)
   })
 })

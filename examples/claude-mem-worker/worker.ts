@@ -8,10 +8,11 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import type { SessionDatabase } from './database.js'
 import { buildObservationPrompt, buildSummaryPrompt, framingPrompt, parseObservations } from './prompts.js'
-import { isQuotaError, type Provider } from './providers.js'
+import { type GenerationStart, isQuotaError, type Provider } from './providers.js'
 import type {
   ActiveSessionOf,
   ConversationHistory,
+  ConversationMessage,
   GeneratorExit,
   Logger,
   ObservationData,
@@ -38,10 +39,11 @@ export interface ObserverWorkerOptions<S> {
   /** How often paused sessions whose pause is over are resumed. 0: never. @defaultValue 60_000 */
   resumeSweepMs?: number
   /**
-   * Called after each answered model call, before the reply is appended: the session's
-   * `conversationHistory` is then exactly the prompt the model was sent.
+   * Called after each answered model call, before the reply is appended, with what the provider
+   * actually sent: the whole history on the stateless paths, the SDK's own conversation on the
+   * Claude path.
    */
-  onModelCall?: (session: S) => void
+  onModelCall?: (session: S, sent: Iterable<ConversationMessage>, provider: ProviderName) => void
 }
 
 /** Counters of what the observer did. */
@@ -54,7 +56,7 @@ export interface WorkerStats {
   failedMessages: number
   /** Generators that stopped on a quota refusal or after two recycles in a row. */
   pauses: number
-  /** Histories dropped whole at the budget and re-seeded (v13's generations). */
+  /** Generations retired at the budget and re-seeded (v13's recycle; the port's Claude path). */
   recycles: number
 }
 
@@ -79,7 +81,7 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
   readonly #duplicateClaudeReplies: boolean
   readonly #logger: Logger
   readonly #clock: Clock
-  readonly #onModelCall: ((session: S) => void) | undefined
+  readonly #onModelCall: ((session: S, sent: Iterable<ConversationMessage>, provider: ProviderName) => void) | undefined
   #resumeTimer: TimerHandle | undefined
 
   constructor(db: SessionDatabase, sessions: SessionLayer<S>, options: ObserverWorkerOptions<S>) {
@@ -166,25 +168,29 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
     const signal = session.abortController.signal
     const policy = this.#sessions.history
     const framing = framingPrompt(session)
+    this.#newGeneration(session, 'run')
     policy.seed(session, framing)
     const first = await this.#ask(session, framing.content)
     if (first === 'paused' || first === 'aborted') return first
     for await (const message of this.#sessions.getMessageIterator(session.sessionDbId)) {
-      if (message.type === 'observation') {
-        const before = policy.beforeObservation(session)
-        if (before !== 'ok') this.stats.recycles++
-        if (before === 'pause') {
-          this.#sessions.requeue(session.sessionDbId, message)
-          this.#pause(session, 'overflow', OVERFLOW_PAUSE_MS)
-          return 'paused'
-        }
+      const next: ConversationMessage = {
+        role: 'user',
+        content:
+          message.type === 'observation'
+            ? buildObservationPrompt(message.data, message.createdAt)
+            : buildSummaryPrompt(session.userPrompt, message.lastAssistantMessage),
       }
-      const prompt =
-        message.type === 'observation'
-          ? buildObservationPrompt(message.data, message.createdAt)
-          : buildSummaryPrompt(session.userPrompt, message.lastAssistantMessage)
-      policy.append(session, { role: 'user', content: prompt })
-      const answer = await this.#ask(session, prompt)
+      const before = policy.beforePrompt(session, next, message.type === 'observation' ? 'observation' : 'summary')
+      if (before !== 'ok') this.stats.recycles++
+      if (before === 'pause') {
+        this.#sessions.requeue(session.sessionDbId, message)
+        this.#pause(session, 'overflow', OVERFLOW_PAUSE_MS)
+        return 'paused'
+      }
+      // Retired: the SDK query is aborted and a new one starts from the re-seeded history.
+      if (before === 'recycled') this.#newGeneration(session, 'retire')
+      policy.append(session, next)
+      const answer = await this.#ask(session, next.content)
       if (answer === 'paused') {
         // Never answered: back to the head of the queue, for when the session resumes.
         this.#sessions.requeue(session.sessionDbId, message)
@@ -193,6 +199,10 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
       if (answer === 'aborted') return 'aborted'
     }
     return signal.aborted ? 'aborted' : 'done'
+  }
+
+  #newGeneration(session: S, why: GenerationStart): void {
+    for (const provider of Object.values(this.#providers)) provider.newGeneration(session, why)
   }
 
   #pause(session: S, reason: PauseReason, ms: number): void {
@@ -210,9 +220,10 @@ export class ObserverWorker<S extends ActiveSessionOf<ConversationHistory>> {
     for (;;) {
       try {
         this.stats.modelCalls++
-        const reply = await this.#providers[name].complete(session)
+        const provider = this.#providers[name]
+        const reply = await provider.complete(session)
         if (session.abortController.signal.aborted) return 'aborted'
-        this.#onModelCall?.(session)
+        this.#onModelCall?.(session, provider.sent(session), name)
         session.cumulativeInputTokens += Math.ceil(prompt.length / 4)
         session.cumulativeOutputTokens += Math.ceil(reply.length / 4)
         const parsed = parseObservations(reply)

@@ -85,7 +85,7 @@ try {
     const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root))
     tarball = join(work, info.filename)
     const files = info.files.map((f) => f.path)
-    const stray = files.filter((f) => !/^(dist\/|package\.json$|redis\/package\.json$|formats\/package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(f))
+    const stray = files.filter((f) => !/^(dist\/|package\.json$|(redis|formats|openai-agents|ai-sdk|langchain)\/package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(f))
     if (stray.length) throw new Error(`unexpected files in the tarball: ${stray.join(', ')}`)
     return `${info.filename}: ${files.length} files, ${info.size} bytes packed, ${info.unpackedSize} unpacked`
   })
