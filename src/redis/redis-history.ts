@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidArgumentError, InvalidCheckpointError, InvalidOptionsError, LeaseFencedError, MessageTooLargeError, RedisDataError } from '../errors.js'
+import {
+  InvalidArgumentError,
+  InvalidCheckpointError,
+  InvalidOptionsError,
+  LeaseFencedError,
+  MessageTooLargeError,
+  OrphanResultError,
+  RedisDataError,
+} from '../errors.js'
 import { defaultCountTokens, defaultSizeOf } from '../history/measures.js'
 import type { HistoryBudget, HistoryMeasure, HistorySnapshot } from '../history/types.js'
+import type { GroupRule, MessageFormat } from '../message-format.js'
 import type { RedisClient, Script } from './client.js'
-import { budgetArgs, jsonSerializer, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
+import { budgetArgs, jsonSerializer, linksArg, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
 import { pushScript, readScript, rollbackScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
 import {
@@ -25,8 +34,9 @@ export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHis
  * - Every write (`push`, `pushPinned`, `reset`, `clear`, `rollback`) is one Lua script on the
  *   server: append, trim, totals, expiry, all or nothing. Concurrent pushes leave the state of
  *   some serial order of them.
- * - Messages are measured (`sizeOf`, `countTokens`, `pin`, `startOn`) here, at push time; the
- *   server never parses a message.
+ * - Messages are measured (`sizeOf`, `countTokens`, `pin`, `startOn`, `group`) here, at push
+ *   time; the server never parses a message. With `group` (or a `format`), the server keeps the
+ *   ids of the calls its messages made, for every worker.
  * - `window()` walks back from the newest message on the server and ships only the window.
  * - All keys of a session share the hash tag `{key}`: it works on Redis Cluster.
  *
@@ -58,6 +68,7 @@ export class RedisHistory<T> {
   readonly #countTokens: (message: T) => number
   readonly #pin: ((message: T) => boolean) | undefined
   readonly #startOn: ((message: T) => boolean) | undefined
+  readonly #group: GroupRule<T> | undefined
   readonly #shrink: RedisHistoryOptions<T>['shrink']
   readonly #fence: string
   readonly #writer = randomBytes(8).toString('hex')
@@ -85,11 +96,18 @@ export class RedisHistory<T> {
     if (this.#maxPinned >= this.#maxMessages) {
       throw new InvalidOptionsError('maxPinned', this.#maxPinned, `a non-negative integer smaller than \`maxMessages\` (${this.#maxMessages})`)
     }
-    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
-    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
-    this.#pin = o.pin as ((message: T) => boolean) | undefined
-    this.#startOn = o.startOn as ((message: T) => boolean) | undefined
-    this.#shrink = o.shrink as RedisHistoryOptions<T>['shrink']
+    // An option given explicitly overrides the format's (as in RingBufferHistory: history/options.ts).
+    const format = o.format as MessageFormat<T> | undefined
+    const from = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): MessageFormat<T>[K] | undefined => {
+      const fn = format?.[key] as ((...args: never[]) => unknown) | undefined
+      return (typeof fn === 'function' ? fn.bind(format) : undefined) as MessageFormat<T>[K] | undefined
+    }
+    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? from('sizeOf') ?? defaultSizeOf
+    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? from('countTokens') ?? defaultCountTokens
+    this.#pin = (o.pin as ((message: T) => boolean) | undefined) ?? from('pin')
+    this.#startOn = (o.startOn as ((message: T) => boolean) | undefined) ?? from('startOn')
+    this.#shrink = (o.shrink as RedisHistoryOptions<T>['shrink']) ?? from('shrink')
+    this.#group = (o.group as GroupRule<T> | undefined) ?? from('group')
     this.#fence = o.fence === undefined ? '' : String(o.fence.token)
     this.#limits = [
       String(this.#maxMessages),
@@ -97,7 +115,8 @@ export class RedisHistory<T> {
       o.maxTokens === undefined ? '0' : String(o.maxTokens),
       String(this.#maxPinned),
       String(o.trimTo ?? 1),
-      this.#startOn === undefined ? '0' : '1',
+      // The rules the scripts apply: 1 startOn, 2 group.
+      String((this.#startOn === undefined ? 0 : 1) + (this.#group === undefined ? 0 : 2)),
     ]
   }
 
@@ -119,6 +138,8 @@ export class RedisHistory<T> {
    * @throws {@link MessageTooLargeError} when a message cannot fit beside the protected messages
    * (after `shrink`, if given)
    * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid number
+   * @throws {@link OrphanResultError} (with `group`) when a message answers a call the session
+   * does not hold and no earlier message of this push makes; nothing changed
    * @throws {@link LeaseFencedError} when `fence` is older than the session's newest token
    * @throws {@link RedisCommandError} when Redis fails the command; the push then happened
    * entirely or not at all
@@ -268,6 +289,7 @@ export class RedisHistory<T> {
       bytes: measureWith(this.#sizeOf, message, 'sizeOf'),
       tokens: measureWith(this.#countTokens, message, 'countTokens'),
       flags: f,
+      links: this.#group === undefined ? '' : linksArg(this.#group(message)),
     }
   }
 
@@ -286,11 +308,12 @@ export class RedisHistory<T> {
     const shrunk = new Set<number>()
     for (;;) {
       const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, this.#window, String(measured.length)]
-      measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), payloads[i] as string))
+      measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), m.links, payloads[i] as string))
       const reply = (await this.#run(pushScript, args)) as unknown[]
       const status = Number(reply[0])
       if (status === 0) return Number(reply[1])
       if (status === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
+      if (status === 4) throw new OrphanResultError(String(reply[1]))
       const index = Number(reply[1])
       const budget = reply[2] === 'bytes' ? 'bytes' : 'tokens'
       const limit = Number(reply[3])
@@ -314,6 +337,7 @@ export class RedisHistory<T> {
         bytes: measureWith(this.#sizeOf, smaller, 'sizeOf'),
         tokens: measureWith(this.#countTokens, smaller, 'countTokens'),
         flags: before.flags,
+        links: before.links,
       }
       payloads[index] = this.#serialize(smaller)
     }
