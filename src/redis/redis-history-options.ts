@@ -37,7 +37,10 @@ export interface RedisHistoryStats {
   length: number
   /** Their bytes, as `sizeOf` counted them when they were pushed. */
   bytes: number
-  /** Their tokens, as `countTokens` counted them when they were pushed. */
+  /**
+   * Their tokens, as `countTokens` counted them when they were pushed, times the session's
+   * correction once {@link RedisHistory.calibrate} has learnt one (rounded up).
+   */
   tokens: number
   /** Messages trimmed by pushes since the session's keys were created. */
   evictedCount: number
@@ -71,7 +74,7 @@ export interface RedisHistoryCheckpoint {
 export interface RedisHistoryOptions<T>
   extends Pick<
     RingBufferHistoryOptions<T>,
-    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo' | 'group' | 'format'
+    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo' | 'group' | 'format' | 'overheadTokens'
   > {
   /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
   client: RedisClient
@@ -168,6 +171,7 @@ export const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     trimTo: z.optional(z.number().check(z.gte(0), z.lte(1))),
     shrink: callback(),
     group: callback(),
+    overheadTokens: z.optional(z.number().check(z.gte(0))),
     format: z.optional(z.custom<object>(isFormat)),
     fence: z.optional(z.custom<{ token: number }>(isFence)),
   }),
@@ -190,6 +194,7 @@ export const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     trimTo: 'a number from 0 to 1',
     shrink: 'a function',
     group: 'a function',
+    overheadTokens: 'a finite number from 0 up',
     format: 'a message format (an object with sizeOf, countTokens, group, shrink)',
     fence: 'an object with an integer `token`',
   },

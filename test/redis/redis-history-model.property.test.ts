@@ -15,7 +15,7 @@ describeRedis('RedisHistory model', (ctx) => {
     role: fc.constantFrom<Message['role']>('user', 'assistant'),
     content: fc.oneof(
       fc.string({ maxLength: 12 }),
-      fc.constantFrom('!pin', '!pin2', 'x'.repeat(60), 'y'.repeat(300)),
+      fc.constantFrom('!pin', '!pin2', 'x'.repeat(60), 'y'.repeat(300), 'z'.repeat(1_200), 'w'.repeat(2_000)),
       fc.constantFrom('call a', 'call b', 'call a b', 'result a', 'result b', 'result a b', 'think'),
     ),
   })
@@ -37,6 +37,7 @@ describeRedis('RedisHistory model', (ctx) => {
     | { op: 'clear' }
     | { op: 'reset'; messages: Message[] }
     | { op: 'snapshot' }
+    | { op: 'calibrate'; factor: number; windowed: boolean }
   const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 8, arbitrary: fc.record({ op: fc.constant('push' as const), messages: messages(1, 3) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('pushPinned' as const), messages: messages(1, 2) }) },
@@ -46,7 +47,7 @@ describeRedis('RedisHistory model', (ctx) => {
         {
           op: fc.constant('window' as const),
           maxMessages: fc.integer({ min: 1, max: 8 }),
-          maxTokens: fc.integer({ min: 1, max: 80 }),
+          maxTokens: fc.oneof(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 100, max: 1_500 })),
           trimTo: fc.constantFrom(0, 0.5, 1),
         },
         { requiredKeys: ['op'] },
@@ -57,20 +58,28 @@ describeRedis('RedisHistory model', (ctx) => {
     { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('reset' as const), messages: messages(0, 6) }) },
     { weight: 1, arbitrary: fc.constant({ op: 'snapshot' as const }) },
-  )
-  const options = fc.record(
     {
-      maxMessages: fc.integer({ min: 1, max: 8 }),
-      maxBytes: fc.integer({ min: 150, max: 900 }),
-      maxTokens: fc.integer({ min: 5, max: 90 }),
-      maxPinned: fc.integer({ min: 0, max: 2 }),
-      trimTo: fc.constantFrom(0, 0.3, 0.5, 0.75, 1),
-      pinned: fc.boolean(),
-      turns: fc.boolean(),
-      shrink: fc.boolean(),
-      groups: fc.boolean(),
+      weight: 2,
+      arbitrary: fc.record({ op: fc.constant('calibrate' as const), factor: fc.constantFrom(0, 0.3, 0.7, 1, 1.2, 1.9, 3, 5, 40), windowed: fc.boolean() }),
     },
-    { requiredKeys: ['maxMessages', 'pinned', 'turns', 'shrink', 'groups'] },
+  )
+  const flags = {
+    maxPinned: fc.integer({ min: 0, max: 2 }),
+    trimTo: fc.constantFrom(0, 0.3, 0.5, 0.75, 1),
+    pinned: fc.boolean(),
+    turns: fc.boolean(),
+    shrink: fc.boolean(),
+    groups: fc.boolean(),
+    overheadTokens: fc.constantFrom(0, 60),
+  }
+  const required = { requiredKeys: ['maxMessages', 'pinned', 'turns', 'shrink', 'groups'] as ('maxMessages' | 'pinned' | 'turns' | 'shrink' | 'groups')[] }
+  const options = fc.oneof(
+    fc.record({ maxMessages: fc.integer({ min: 1, max: 8 }), maxBytes: fc.integer({ min: 150, max: 900 }), maxTokens: fc.integer({ min: 5, max: 90 }), ...flags }, required),
+    // Budgets large enough for calibrate() to see requests of 256 tokens and more.
+    fc.record(
+      { maxMessages: fc.integer({ min: 4, max: 8 }), maxBytes: fc.constant(undefined), maxTokens: fc.integer({ min: 300, max: 1_500 }), ...flags },
+      { requiredKeys: [...required.requiredKeys, 'maxTokens'] },
+    ),
   )
 
   const outcome = async (fn: () => unknown): Promise<unknown> => {
@@ -95,6 +104,7 @@ describeRedis('RedisHistory model', (ctx) => {
           ...(o.turns ? { startOn: (m: Message) => m.role === 'user' } : {}),
           ...(o.shrink ? { shrink: truncateContent } : {}),
           ...(o.groups ? { group } : {}),
+          ...(o.overheadTokens === undefined ? {} : { overheadTokens: o.overheadTokens }),
         }
         const memory = new RingBufferHistory<Message>(shared)
         const prefix = ctx.prefix()
@@ -128,6 +138,22 @@ describeRedis('RedisHistory model', (ctx) => {
             case 'reset':
               expect(await outcome(() => redis.reset(s.messages))).toEqual(await outcome(() => memory.reset(s.messages)))
               break
+            case 'calibrate': {
+              // After a large message (a request of 256 tokens and more), the whole history or a
+              // window (found by identity in memory, measured again in Redis).
+              const large: Message = { role: 'user', content: 'v'.repeat(1_600) }
+              expect(await outcome(() => redis.push(large))).toEqual(await outcome(() => memory.push(large)))
+              const budget = { maxMessages: 4 }
+              const sentToRedis = s.windowed ? await redis.window(budget) : undefined
+              const sentFromMemory = s.windowed ? memory.window(budget) : undefined
+              // A count near the estimate of what was sent, plus the overhead.
+              const estimate = (sentFromMemory ?? memory.toArray()).reduce((sum, m) => sum + Math.ceil(m.content.length / 4), 0)
+              const reported = Math.round(estimate * s.factor) + (o.overheadTokens ?? 0)
+              const memoryOutcome = await outcome(() => memory.calibrate(reported, sentFromMemory))
+              expect(await outcome(() => redis.calibrate(reported, sentToRedis))).toEqual(memoryOutcome)
+              expect(await redis.tokenCorrection()).toBe(memory.tokenCorrection)
+              break
+            }
             case 'snapshot': {
               // Both ways, through JSON: Redis → memory, and memory → a second Redis key.
               const fromRedis = JSON.parse(JSON.stringify(await redis.snapshot()))

@@ -13,7 +13,8 @@
     ARGV[3]  idleTtlMs (0 = no expiry)
     ARGV[4]  maxMessages
     ARGV[5]  maxBytes (0 = none)
-    ARGV[6]  maxTokens (0 = none)
+    ARGV[6]  maxTokens (0 = none), in provider tokens: divided here by the session's token correction
+             (calibrate-4.lua), as calibratedConfig in src/history/calibration.ts does
     ARGV[7]  maxPinned
     ARGV[8]  trimTo
     ARGV[9]  rules: 1 (startOn) + 2 (group), as a number
@@ -25,7 +26,8 @@
 
   Output:
     {0, length, trimmed}
-    {1, index, budget, limit, needed, other bytes, other tokens}  a message does not fit; nothing changed
+    {1, index, budget, limit, needed, other bytes, other tokens, correction}  a message does not fit
+                      (tokens as estimated); nothing changed
     {2, newest token}                                             fenced out; nothing changed
     {4, call id}      a result answers a call the history does not hold; nothing changed
 ]]
@@ -50,6 +52,9 @@ local FIRST_MESSAGE, STRIDE = 12, 5
 return run(function()
   local s = loadState(mode ~= '')
   local now = nowMs()
+  local hasT = maxT > 0
+  if hasT then maxT = math.floor(maxT / s.corr) end
+  local corrText = string.format('%.17g', s.corr)
   -- A push id seen within the window was applied: this is a resend (a reconnect, a retry).
   if pushId ~= '' then
     local at = redis.call('ZSCORE', appliedKey, pushId)
@@ -94,8 +99,8 @@ return run(function()
       queue[#queue + 1] = {size, tok}
       pb, pt = pb + size, pt + tok
     end
-    if maxB > 0 and needB > maxB then return {1, j - 1, 'bytes', maxB, needB, needB - size, needT - tok} end
-    if maxT > 0 and needT > maxT then return {1, j - 1, 'tokens', maxT, needT, needB - size, needT - tok} end
+    if maxB > 0 and needB > maxB then return {1, j - 1, 'bytes', maxB, needB, needB - size, needT - tok, corrText} end
+    if hasT and needT > maxT then return {1, j - 1, 'tokens', maxT, needT, needB - size, needT - tok, corrText} end
   end
   -- Nothing is written until the outcome is known: the stored entries the trims reach are read
   -- (and parsed) first, from the head, into `front`; the list is then
@@ -229,7 +234,7 @@ return run(function()
     local e = {info = infoOf(s.seq, size, tok, flags), msg = ARGV[at + 5], seq = s.seq, b = size, t = tok, f = flags}
     if read == oldCount then front[#front + 1] = e else tail[#tail + 1] = e end
     s.seq, s.n, s.b, s.t = s.seq + 1, s.n + 1, s.b + size, s.t + tok
-    local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, maxT > 0 and s.t > maxT
+    local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, hasT and s.t > maxT
     if overM or overB or overT then
       local removed = 0
       while (overM and s.n > tgtM) or (overB and s.b > tgtB) or (overT and s.t > tgtT) do
