@@ -128,6 +128,19 @@ describe('group: the trimTo target never cuts into the newest group', () => {
     expect(problems(h.toArray())).toEqual([])
   })
 
+  it('a rollback past a result puts its call in flight again: trimming to the target keeps it', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 3, trimTo: 0, group })
+    const a = call('a')
+    h.push(u(), a)
+    const mark = h.checkpoint()
+    h.push(result('a'))
+    h.rollback(mark)
+    const b = call('b')
+    h.push(u(), b) // over: trimming to 0 stops at call a, unanswered again
+    expect(ids(h.toArray())).toEqual(ids([a, h.toArray()[1]!, b]))
+    expect(() => h.push(result('a'))).not.toThrow()
+  })
+
   it('with startOn, trimming to the target keeps the newest turn while the budget holds it, and goes on to a turn start when it does not', () => {
     const reply = (): M => ({ id: next++, role: 'assistant', content: 'ok' })
     const startOn = (m: M): boolean => m.role === 'user'
