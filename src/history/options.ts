@@ -126,9 +126,21 @@ export interface RingBufferHistoryOptions<T> {
    * `startOn`, and both hold together), and no window starts inside one; the newest group may
    * be open at the end (calls in flight). A push of a result whose call the history does not
    * hold (never pushed, or trimmed since: a late result) throws {@link OrphanResultError} and
-   * changes nothing. A group that alone exceeds a budget cannot be kept whole: trimming cuts it
-   * at its start, as the newest message is always kept. Pinned messages are kept on their own:
-   * pin messages that stand alone (instructions), not calls.
+   * changes nothing.
+   *
+   * The `trimTo` target is a target, never a reason to cut into the newest group: under every
+   * budget (`maxMessages`, `maxBytes`, `maxTokens`), trimming to the target stops at the start of
+   * the newest group (the oldest call still unanswered, or the group the pushed message belongs
+   * to; with `startOn`, the start of the turn it is in, or of the newest turn) while the budget
+   * itself holds that much, so the history may stay above the target until the group is done.
+   * Only a group that alone exceeds a budget is cut: at its start, as the newest message is
+   * always kept (a push is not refused for it); `toArray()` then starts inside that group until
+   * a message that starts another group comes, and its pending results are refused as late.
+   * `window()` never starts inside a group: when its budget cannot hold the newest group whole,
+   * it leaves that group out (fewer messages: the pinned ones, or none), and a window with
+   * `trimTo` below 1 is cut under its full budget when meeting its target would leave out the
+   * newest group or turn. Pinned messages are kept on their own: pin messages that stand alone
+   * (instructions), not calls.
    *
    * @defaultValue the format's `group`, else none: messages stand alone
    */

@@ -638,7 +638,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   window(budget?: HistoryBudget): T[] {
-    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined)
+    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined, this.#groups !== undefined)
   }
 
   /**
