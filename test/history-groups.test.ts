@@ -202,6 +202,19 @@ describe('group: with rollback, clone, restore and reset', () => {
     }
   })
 
+  it('clone() and restore() of a history whose group was cut at its start keep the results it starts with; a later orphan is still refused', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 1, group })
+    h.push(call('a'))
+    h.push(result('a')) // the group alone exceeds maxMessages: cut at its start
+    expect(ids(h.toArray())).toHaveLength(1)
+    const snapshot = JSON.parse(JSON.stringify(h.snapshot()))
+    for (const copy of [h.clone(), RingBufferHistory.restore<M>(snapshot, { maxMessages: 1, group })]) {
+      expect(copy.toArray()).toEqual(h.toArray())
+    }
+    const bad = { ...snapshot, messages: [u(), result('zz')] }
+    expect(() => RingBufferHistory.restore<M>(bad, { maxMessages: 4, group })).toThrow(OrphanResultError)
+  })
+
   it('reset() and clear() forget the calls', () => {
     const h = new RingBufferHistory<M>({ maxMessages: 4, group })
     h.push(call('a'))

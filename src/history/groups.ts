@@ -32,16 +32,22 @@ export class Groups<T> {
    * answers a call the history holds or that an earlier one of them makes. Changes nothing.
    *
    * @param fromEmpty - the messages replace the content (reset, restore)
+   * @param cutStart - the messages are a snapshot of a history (restore, clone): the results it
+   *   starts with may answer calls trimmed before it was taken (a group cut at its start), so they
+   *   are taken as they were held, up to the first message that is not only results
    * @throws {@link OrphanResultError}
    */
-  read(messages: readonly T[], fromEmpty: boolean): (MessageLinks | undefined)[] {
+  read(messages: readonly T[], fromEmpty: boolean, cutStart = false): (MessageLinks | undefined)[] {
     const links = new Array<MessageLinks | undefined>(messages.length)
     let made: Set<string> | undefined
+    let leading = cutStart
     for (let i = 0; i < messages.length; i++) {
       const l = this.rule(messages[i] as T)
       links[i] = l
+      if (leading && !((l?.results?.length ?? 0) > 0 && (l?.calls?.length ?? 0) === 0)) leading = false
       if (l === undefined) continue
       for (const id of l.results ?? []) {
+        if (leading) continue
         if (!(made?.has(id) ?? false) && (fromEmpty || !this.#callAt.has(id))) throw new OrphanResultError(id)
       }
       for (const id of l.calls ?? []) (made ??= new Set()).add(id)

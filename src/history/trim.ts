@@ -134,14 +134,14 @@ export class Trimmer<T> {
    * set evolves message by message (from the current one, or from none for a new content).
    * Messages that `shrink` replaced are replaced in `messages`. Throws, changing nothing.
    */
-  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean): Measured<T> {
+  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean, cutStart = false): Measured<T> {
     const cfg = this.cfg
     const ring = this.ring
     const n = messages.length
     const sizes = new Array<number>(n)
     const tokens = new Array<number>(n)
     const flags = new Array<number>(n)
-    const links = this.groups?.read(messages, fromEmpty)
+    const links = this.groups?.read(messages, fromEmpty, cutStart)
     let shrunk: [T, T][] | undefined
     for (let i = 0; i < n; i++) {
       const message = messages[i] as T
