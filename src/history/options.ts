@@ -32,8 +32,8 @@ export interface RingBufferHistoryOptions<T> {
   maxBytes?: number | undefined
   /**
    * The most tokens the history holds, as `countTokens` counts them, pinned messages included
-   * (times the correction once {@link RingBufferHistory.calibrate} has learnt one: see
-   * {@link inputBudget} for a budget from a model's context window). A positive integer.
+   * (times the correction once `calibrate()` has learnt one: see
+   * `inputBudget()` (from the package root) for a budget from a model's context window). A positive integer.
    *
    * @defaultValue no token budget
    */
@@ -164,9 +164,9 @@ export interface RingBufferHistoryOptions<T> {
   format?: MessageFormat<T> | undefined
   /**
    * Provider tokens every request carries beside the history (system prompt, tool definitions):
-   * a finite number from 0 up. {@link RingBufferHistory.calibrate} takes it off each reported
+   * a finite number from 0 up. `calibrate()` takes it off each reported
    * count, so that it does not inflate the correction. Not counted in `tokens` or against
-   * `maxTokens` (give {@link inputBudget} the same number to keep it out of the budget).
+   * `maxTokens` (give `inputBudget()` the same number to keep it out of the budget).
    *
    * @defaultValue 0
    */
@@ -186,7 +186,7 @@ export interface RingBufferHistoryOptions<T> {
   /**
    * The clock for `cacheTtlMs`, in ms (inject one in tests). Read once per push, and only with
    * `cacheTtlMs`; a reading that is not a finite number makes the push throw
-   * {@link InvalidClockError}, changing nothing.
+   * `InvalidClockError` (`ERR_INVALID_CLOCK`), changing nothing.
    *
    * @defaultValue `Date.now`
    */
