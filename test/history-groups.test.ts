@@ -91,6 +91,94 @@ describe('group: trimming keeps a call and its results together', () => {
   })
 })
 
+describe('group: the trimTo target never cuts into the newest group', () => {
+  const bytes = (m: M): number => m.content.length
+  const tokens = (m: M): number => m.content.length
+  // Three user turns (4 bytes each), then a call with three results in flight (1 byte each): the
+  // push of the third goes over every budget.
+  const inFlight = (): { before: M[]; group: M[]; last: M } => {
+    const before = [u('uuuu'), u('uuuu'), u('uuuu')]
+    return { before, group: [call('x', 'y', 'z'), result('x'), result('y')], last: result('z') }
+  }
+  for (const [name, options] of [
+    ['maxMessages', { maxMessages: 6 }],
+    ['maxBytes', { maxBytes: 15, sizeOf: bytes }],
+    ['maxTokens', { maxTokens: 15, countTokens: tokens }],
+  ] as const) {
+    for (const trimTo of [0, 0.25, 0.5]) {
+      it(`${name}, trimTo ${trimTo}: trimming stops at the start of the in-flight group while the budget holds it`, () => {
+        const h = new RingBufferHistory<M>({ ...options, trimTo, group })
+        const { before, group: g, last } = inFlight()
+        for (const m of [...before, ...g]) h.push(m)
+        h.push(last)
+        expect(problems(h.toArray())).toEqual([])
+        expect(ids(h.toArray())).toEqual(ids([...g, last]))
+      })
+    }
+  }
+
+  it('calls in flight in separate messages are kept while the budget holds them, so their results are accepted', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 3, trimTo: 0, group })
+    const a = call('a')
+    const b = call('b')
+    h.push(u(), u(), a)
+    h.push(b) // over: trimming to 0 stops at call a, still unanswered
+    expect(ids(h.toArray())).toEqual(ids([a, b]))
+    expect(() => h.push(result('a'))).not.toThrow()
+    expect(problems(h.toArray())).toEqual([])
+  })
+
+  it('a rollback past a result puts its call in flight again: trimming to the target keeps it', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 3, trimTo: 0, group })
+    const a = call('a')
+    h.push(u(), a)
+    const mark = h.checkpoint()
+    h.push(result('a'))
+    h.rollback(mark)
+    const b = call('b')
+    h.push(u(), b) // over: trimming to 0 stops at call a, unanswered again
+    expect(ids(h.toArray())).toEqual(ids([a, h.toArray()[1]!, b]))
+    expect(() => h.push(result('a'))).not.toThrow()
+  })
+
+  it('with startOn, trimming to the target keeps the newest turn while the budget holds it, and goes on to a turn start when it does not', () => {
+    const reply = (): M => ({ id: next++, role: 'assistant', content: 'ok' })
+    const startOn = (m: M): boolean => m.role === 'user'
+    const h = new RingBufferHistory<M>({ maxMessages: 5, trimTo: 0, group, startOn })
+    const q = u('q')
+    const turn = [q, call('a'), result('a'), reply()]
+    h.push(u('old'), ...turn)
+    const last = reply()
+    h.push(last) // over: the target (0) would leave the reply alone; the newest turn fits
+    expect(ids(h.toArray())).toEqual(ids([...turn, last]))
+    const q2 = u('q2')
+    h.push(q2) // over the hard budget with the newest turn whole: on to the next turn start
+    expect(ids(h.toArray())).toEqual(ids([q2]))
+  })
+
+  it('a group alone over the hard budget is cut at its start, as the newest message is kept; window() leaves it out', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 3, trimTo: 0.5, group })
+    const c = call('a', 'b', 'c')
+    h.push(u(), c, result('a'), result('b'))
+    expect(ids(h.toArray())).toEqual(ids([c, ...h.toArray().slice(1)]))
+    h.push(result('c')) // call + 3 results: 4 messages, over maxMessages 3
+    expect(h.toArray().map((m) => m.results?.[0])).toEqual(['c'])
+    for (const max of [1, 2, 3]) expect(h.window({ maxMessages: max })).toEqual([])
+    h.push(u()) // the rest of the cut group goes once a message starts another one
+    expect(problems(h.toArray())).toEqual([])
+  })
+
+  it('window() whose budget cannot hold the newest group returns the messages before it (none here), never part of it', () => {
+    const h = new RingBufferHistory<M>({ group })
+    const c = call('a', 'b', 'c')
+    h.push(u(), c, result('a'), result('b'))
+    expect(h.window({ maxMessages: 2 })).toEqual([])
+    expect(ids(h.window({ maxMessages: 3 }))).toEqual(ids(h.toArray().slice(1)))
+    // A stable window's trimTo target is only a target: it starts at the group when the budget holds it.
+    expect(ids(h.window({ maxMessages: 3, trimTo: 0.25 }))).toEqual(ids(h.toArray().slice(1)))
+  })
+})
+
 describe('group: with rollback, clone, restore and reset', () => {
   it('a call rolled back is no longer in the history: its result is refused', () => {
     const h = new RingBufferHistory<M>({ maxMessages: 10, group })
@@ -112,6 +200,19 @@ describe('group: with rollback, clone, restore and reset', () => {
       expect(problems(copy.toArray())).toEqual([])
       expect(() => copy.push(result('zz'))).toThrow(OrphanResultError)
     }
+  })
+
+  it('clone() and restore() of a history whose group was cut at its start keep the results it starts with; a later orphan is still refused', () => {
+    const h = new RingBufferHistory<M>({ maxMessages: 1, group })
+    h.push(call('a'))
+    h.push(result('a')) // the group alone exceeds maxMessages: cut at its start
+    expect(ids(h.toArray())).toHaveLength(1)
+    const snapshot = JSON.parse(JSON.stringify(h.snapshot()))
+    for (const copy of [h.clone(), RingBufferHistory.restore<M>(snapshot, { maxMessages: 1, group })]) {
+      expect(copy.toArray()).toEqual(h.toArray())
+    }
+    const bad = { ...snapshot, messages: [u(), result('zz')] }
+    expect(() => RingBufferHistory.restore<M>(bad, { maxMessages: 4, group })).toThrow(OrphanResultError)
   })
 
   it('reset() and clear() forget the calls', () => {
@@ -196,12 +297,19 @@ describe('group: property', () => {
             })
             return tied
           }
-          // A suffix of the log starts at a message not tied to the one before it, or is wholly
-          // inside the newest group (a group larger than the budget, cut at its start).
-          const startsWell = (ms: readonly M[], where: string): void => {
+          // A suffix of the log starts at a message not tied to the one before it. Only toArray()
+          // may be wholly inside the newest group, and only when that group alone is larger than
+          // maxMessages (cut at its start); trimTo never is a reason to cut into it. A window
+          // never starts inside a group.
+          const startsWell = (ms: readonly M[], where: string, hard?: number): void => {
             if (ms.length === 0) return
             const tied = tiedInLog()
-            if (tied.has(ms[0]!)) expect(ms.every((m) => tied.has(m)), `${where}: starts inside a group that is not the newest`).toBe(true)
+            if (!tied.has(ms[0]!)) return
+            expect(hard, `${where}: starts inside a group`).toBeDefined()
+            expect(ms.every((m) => tied.has(m)), `${where}: starts inside a group that is not the newest`).toBe(true)
+            let start = log.length - 1
+            while (start > 0 && tied.has(log[start]!)) start--
+            expect(log.length - start, `${where}: cuts into the newest group, which fits maxMessages ${hard}`).toBeGreaterThan(hard!)
           }
           const pushing = (...ms: M[]): void => {
             h.push(...ms)
@@ -226,7 +334,8 @@ describe('group: property', () => {
             } else if (s.t === 'reason') pushing({ id: next++, role: 'assistant', content: 'think', withNext: true }, u())
             else if (s.t === 'orphan') expect(() => h.push(result('never'))).toThrow(OrphanResultError)
             else startsWell(h.window({ maxMessages: s.max, trimTo: s.trimTo }), `window(${s.max}, ${s.trimTo})`)
-            startsWell(h.toArray(), 'toArray')
+            startsWell(h.toArray(), 'toArray', maxMessages)
+            expect(h.length).toBeLessThanOrEqual(maxMessages)
           }
         },
       ),

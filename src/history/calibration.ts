@@ -78,6 +78,11 @@ export class TokenCalibration {
     return this.#readings
   }
 
+  /** The ratio of the outlier set aside, waiting for the next reading (undefined: none); kept by a shared store with the state. */
+  get heldOutlier(): number | undefined {
+    return this.#heldOutlier
+  }
+
   /**
    * Learns from one request. The checks come first: nothing changes when this throws.
    *
@@ -130,14 +135,16 @@ export class TokenCalibration {
   /**
    * Takes over a correction made elsewhere (a snapshot, another worker). Checked first.
    *
+   * @param heldOutlier - the outlier that correction had set aside (a shared store's
+   * {@link TokenCalibration.heldOutlier}); none by default
    * @throws {@link InvalidArgumentError} when `state` is not a {@link CalibrationState} in range
    */
-  load(state: CalibrationState): void {
+  load(state: CalibrationState, heldOutlier?: number): void {
     const problem = calibrationStateProblem(state)
     if (problem !== undefined) throw new InvalidArgumentError(`calibration.${problem}`, fieldOf(state, problem), calibrationExpected[problem])
     this.#correction = state.correction
     this.#readings = state.readings
-    this.#heldOutlier = undefined
+    this.#heldOutlier = heldOutlier
   }
 }
 

@@ -32,8 +32,8 @@ export interface RingBufferHistoryOptions<T> {
   maxBytes?: number | undefined
   /**
    * The most tokens the history holds, as `countTokens` counts them, pinned messages included
-   * (times the correction once {@link RingBufferHistory.calibrate} has learnt one: see
-   * {@link inputBudget} for a budget from a model's context window). A positive integer.
+   * (times the correction once `calibrate()` has learnt one: see
+   * `inputBudget()` (from the package root) for a budget from a model's context window). A positive integer.
    *
    * @defaultValue no token budget
    */
@@ -126,9 +126,21 @@ export interface RingBufferHistoryOptions<T> {
    * `startOn`, and both hold together), and no window starts inside one; the newest group may
    * be open at the end (calls in flight). A push of a result whose call the history does not
    * hold (never pushed, or trimmed since: a late result) throws {@link OrphanResultError} and
-   * changes nothing. A group that alone exceeds a budget cannot be kept whole: trimming cuts it
-   * at its start, as the newest message is always kept. Pinned messages are kept on their own:
-   * pin messages that stand alone (instructions), not calls.
+   * changes nothing.
+   *
+   * The `trimTo` target is a target, never a reason to cut into the newest group: under every
+   * budget (`maxMessages`, `maxBytes`, `maxTokens`), trimming to the target stops at the start of
+   * the newest group (the oldest call still unanswered, or the group the pushed message belongs
+   * to; with `startOn`, the start of the turn it is in, or of the newest turn) while the budget
+   * itself holds that much, so the history may stay above the target until the group is done.
+   * Only a group that alone exceeds a budget is cut: at its start, as the newest message is
+   * always kept (a push is not refused for it); `toArray()` then starts inside that group until
+   * a message that starts another group comes, and its pending results are refused as late.
+   * `window()` never starts inside a group: when its budget cannot hold the newest group whole,
+   * it leaves that group out (fewer messages: the pinned ones, or none), and a window with
+   * `trimTo` below 1 is cut under its full budget when meeting its target would leave out the
+   * newest group or turn. Pinned messages are kept on their own: pin messages that stand alone
+   * (instructions), not calls.
    *
    * @defaultValue the format's `group`, else none: messages stand alone
    */
@@ -152,9 +164,9 @@ export interface RingBufferHistoryOptions<T> {
   format?: MessageFormat<T> | undefined
   /**
    * Provider tokens every request carries beside the history (system prompt, tool definitions):
-   * a finite number from 0 up. {@link RingBufferHistory.calibrate} takes it off each reported
+   * a finite number from 0 up. `calibrate()` takes it off each reported
    * count, so that it does not inflate the correction. Not counted in `tokens` or against
-   * `maxTokens` (give {@link inputBudget} the same number to keep it out of the budget).
+   * `maxTokens` (give `inputBudget()` the same number to keep it out of the budget).
    *
    * @defaultValue 0
    */
@@ -174,7 +186,7 @@ export interface RingBufferHistoryOptions<T> {
   /**
    * The clock for `cacheTtlMs`, in ms (inject one in tests). Read once per push, and only with
    * `cacheTtlMs`; a reading that is not a finite number makes the push throw
-   * {@link InvalidClockError}, changing nothing.
+   * `InvalidClockError` (`ERR_INVALID_CLOCK`), changing nothing.
    *
    * @defaultValue `Date.now`
    */

@@ -151,7 +151,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // The correction first, so that a tighter budget trims by it.
     if (calibration !== undefined) history.#useCalibration(calibration)
     const list = messages as T[]
-    const measured = history.#trimmer.prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true)
+    // A snapshot may start with the results of a group cut at its start: taken as they were held.
+    const measured = history.#trimmer.prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true, true)
     // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
     const bytesBefore = history.#ring.bytes
     history.#checkpoints?.wentBackTo(-1)
@@ -638,7 +639,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   window(budget?: HistoryBudget): T[] {
-    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined)
+    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined, this.#groups !== undefined)
   }
 
   /**

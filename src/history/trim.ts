@@ -11,9 +11,11 @@ import type { TrimReason } from './types.js'
 // appends them, trimming first what each pushes out. The rules: a push trims the oldest
 // unprotected messages until every budget the new message exceeds is at or below trimTo × that
 // budget (config.*Target), then, with startOn, on to the start of a turn; the protected messages
-// (the newest maxPinned pinned ones) and the new message are never trimmed. The same rules run
-// in Lua for bounded-session/redis (src/redis/), with the targets from budget.ts; the Redis
-// model test checks the two against each other.
+// (the newest maxPinned pinned ones) and the new message are never trimmed. With group, the
+// target never cuts into the newest group: trimming to it stops at that group's start while the
+// budgets themselves hold (only a group over a budget alone is cut, at its start). The same rules run
+// in Lua for bounded-session/redis (src/redis/), which has no group, with the targets from
+// budget.ts; the Redis model test checks the two against each other.
 
 /** What one onTrim call reports. */
 export interface TrimGroup<T> {
@@ -132,14 +134,14 @@ export class Trimmer<T> {
    * set evolves message by message (from the current one, or from none for a new content).
    * Messages that `shrink` replaced are replaced in `messages`. Throws, changing nothing.
    */
-  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean): Measured<T> {
+  prepare(messages: T[], extraFlags: (index: number) => number, fromEmpty: boolean, cutStart = false): Measured<T> {
     const cfg = this.cfg
     const ring = this.ring
     const n = messages.length
     const sizes = new Array<number>(n)
     const tokens = new Array<number>(n)
     const flags = new Array<number>(n)
-    const links = this.groups?.read(messages, fromEmpty)
+    const links = this.groups?.read(messages, fromEmpty, cutStart)
     let shrunk: [T, T][] | undefined
     for (let i = 0; i < n; i++) {
       const message = messages[i] as T
@@ -205,7 +207,7 @@ export class Trimmer<T> {
     const overTokens = ring.tokens + tokens > cfg.maxTokens
     const cold = cfg.clock !== undefined && cfg.clock.coldPush
     const over = overCount || overBytes || overTokens
-    if (over || cold) this.#trimFor(overCount, overBytes, overTokens, size, tokens, cold)
+    if (over || cold) this.#trimFor(overCount, overBytes, overTokens, size, tokens, cold, (flags & TIED) !== 0)
     if (!over && this.groups !== undefined && (flags & TIED) === 0) {
       // What is left of a group whose start a trim cut (it was the newest group then) goes once
       // a message that starts another group comes.
@@ -218,22 +220,32 @@ export class Trimmer<T> {
   // A trim before the message goes in. On the first message of a push that found the prompt
   // cache cold (cacheTtlMs), every budget the history would be above trimTo × of is trimmed down
   // to that, exceeded or not, by the same rules as a push over the budget.
-  #trimFor(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold: boolean): void {
+  #trimFor(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold: boolean, tied: boolean): void {
     if (!cold) {
-      this.#trim(overCount, overBytes, overTokens, size, tokens)
+      this.#trim(overCount, overBytes, overTokens, size, tokens, false, tied)
       return
     }
     const cfg = this.cfg
     const ring = this.ring
     ;(cfg.clock as CacheClock).coldPush = false
-    this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true)
+    this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true, tied)
   }
 
   // Trims the oldest unprotected messages until every budget the incoming message exceeds is at
   // or below its target (trimTo × the budget), then, with startOn, on to the start of a turn.
-  #trim(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold = false): void {
+  // The target is only a target: when the incoming message is `tied` to the newest group (it is
+  // in flight), trimming stops at that group's start as long as the hard budgets hold, and cuts
+  // into it (at its start, then on past the rest) only when they do not.
+  #trim(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold: boolean, tied: boolean): void {
     const cfg = this.cfg
     const ring = this.ring
+    // Indexes, moved down as older messages go: where trimming to the target stops while the
+    // hard budgets hold (the calls in flight, the newest group, with startOn its turn), and the
+    // first message of the group the incoming message is tied to, cut only when it alone
+    // exceeds a hard budget.
+    let groupFrom = tied ? this.#tiedStart() : Infinity
+    let keepFrom = this.groups === undefined ? Infinity : this.#keepFrom(groupFrom)
+    let passed = false
     let reason: TrimReason | undefined
     for (;;) {
       if (overCount && ring.len + 1 > cfg.countTarget) reason = 'count'
@@ -243,25 +255,58 @@ export class Trimmer<T> {
       const index = ring.firstUnprotected()
       // Only protected messages are left (the incoming one is kept): the targets cannot be met.
       if (index >= ring.len) break
+      if (index >= keepFrom) {
+        if (ring.len + 1 <= cfg.max && ring.bytes + size <= cfg.maxBytes && ring.tokens + tokens <= cfg.maxTokens) break
+        // A hard budget needs more: trimming goes on until it holds, then on to a start.
+        passed = true
+      }
+      // The group alone exceeds a hard budget: it is cut, from its start.
+      if (index >= groupFrom) keepFrom = groupFrom = Infinity
       this.#trimOne(index, reason, cold)
+      keepFrom--
+      groupFrom--
     }
     if (reason !== undefined) {
       this.#lastReason = reason
-      if (cfg.startOn !== undefined || this.groups !== undefined) this.#trimOn(reason, cold)
+      if (cfg.startOn !== undefined || this.groups !== undefined) this.#trimOn(reason, cold, passed ? Infinity : keepFrom, groupFrom)
     }
   }
 
+  // The first message of the group the newest held one is in: the last one not tied to the one
+  // before it (0 when every held message is: the rest of a group cut before).
+  #tiedStart(): number {
+    const ring = this.ring
+    let i = ring.len - 1
+    while (i > 0 && (ring.flagAt(i) & TIED) !== 0) i--
+    return Math.max(i, 0)
+  }
+
+  // Where trimming to the target stops: the oldest message that makes a call in flight, or
+  // `groupFrom` when older; with startOn, the start of the turn that is in (of the newest turn
+  // when nothing is in flight), when there is one.
+  #keepFrom(groupFrom: number): number {
+    const ring = this.ring
+    const i = Math.min((this.groups as Groups<T>).oldestOpen(), groupFrom)
+    if (this.cfg.startOn === undefined) return i >= ring.len ? Infinity : i
+    let j = Math.min(i, ring.len - 1)
+    while (j >= 0 && ((ring.flagAt(j) & STARTS_TURN) === 0 || (ring.flagAt(j) & TIED) !== 0)) j--
+    return j >= 0 ? j : i >= ring.len ? Infinity : i
+  }
+
   // Trims on to a message that may start a window: one that starts a turn (with startOn) and is
-  // not tied to the one before it (with group).
-  #trimOn(reason: TrimReason, cold = false): void {
+  // not tied to the one before it (with group). Never past `groupFrom` (the group the incoming
+  // message is tied to), nor, but for a tied message, past `keepFrom`.
+  #trimOn(reason: TrimReason, cold = false, keepFrom = Infinity, groupFrom = Infinity): void {
     const ring = this.ring
     const needStart = this.cfg.startOn !== undefined
     for (;;) {
       const index = ring.firstUnprotected()
-      if (index >= ring.len) break
+      if (index >= ring.len || index >= groupFrom) break
       const f = ring.flagAt(index)
-      if ((!needStart || (f & STARTS_TURN) !== 0) && (f & TIED) === 0) break
+      if ((f & TIED) === 0 && (index >= keepFrom || !needStart || (f & STARTS_TURN) !== 0)) break
       this.#trimOne(index, reason, cold)
+      keepFrom--
+      groupFrom--
     }
   }
 

@@ -6,8 +6,8 @@ import { type Ring, STARTS_TURN, TIED } from './ring.js'
 // position) and keeps it while the window from it fits, then steps to where the window fits
 // trimTo × the budget.
 
-/** The window of `ring` under `budget`. `startOn`: whether turns are marked. */
-export function windowOf<T>(ring: Ring<T>, budget: Budget, startOn: boolean): T[] {
+/** The window of `ring` under `budget`. `startOn`: whether turns are marked; `grouped`: whether `group` is set. */
+export function windowOf<T>(ring: Ring<T>, budget: Budget, startOn: boolean, grouped = false): T[] {
   const b = budget
   if (ring.len === 0) return []
   if (b.trimTo === 1) return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1) as T[]
@@ -29,12 +29,19 @@ export function windowOf<T>(ring: Ring<T>, budget: Budget, startOn: boolean): T[
     }
   }
   const t = b.trimTo
-  return windowFor(ring, startOn, trimTarget(t, b.maxMessages), trimTarget(t, b.maxBytes), trimTarget(t, b.maxTokens), -1, true) as T[]
+  const start = { found: true }
+  const stepped = windowFor(ring, startOn, trimTarget(t, b.maxMessages), trimTarget(t, b.maxBytes), trimTarget(t, b.maxTokens), -1, true, start) as T[]
+  // With group, the target is only a target: when meeting it would leave out the newest group,
+  // or (with startOn) start after the newest turn's start, the window is cut under the budget.
+  if (!grouped || start.found) return stepped
+  return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1, true) as T[]
 }
 
 // The window under these limits. With `anchor` (a sequence number), the window that starts at
 // that message, or undefined when it is gone or what follows it no longer fits. With
-// `remember`, the sequence number of the window's first message becomes the anchor.
+// `remember`, the sequence number of the window's first message becomes the anchor. `start.found`
+// becomes false when the window had to be cut and no message it holds may start it (inside the
+// newest group: left out; with startOn, no turn start: the newest message on its own).
 function windowFor<T>(
   ring: Ring<T>,
   startOn: boolean,
@@ -43,6 +50,7 @@ function windowFor<T>(
   maxTokens: number,
   anchor: number,
   remember = false,
+  start?: { found: boolean },
 ): T[] | undefined {
   const n = ring.len
   const prot = ring.prot
@@ -95,8 +103,14 @@ function windowFor<T>(
       if ((!startOn || (f & STARTS_TURN) !== 0) && (f & TIED) === 0) break
       cut++
     }
+    const f = ring.flagAt(cut)
+    if (start !== undefined && cut === newest && ((startOn && (f & STARTS_TURN) === 0) || (f & TIED) !== 0)) start.found = false
+    // Inside the newest group, which the budget cannot hold whole: the window leaves it out
+    // (fewer messages, never a result without its call).
+    if ((f & TIED) !== 0) cut = n
   }
-  if (remember && seqs !== undefined) {
+  if (remember && seqs !== undefined && cut === n) ring.cutSeq = -1
+  else if (remember && seqs !== undefined) {
     // The window's first message, as sent: the protected messages right before the cut are in
     // it too, and stay in it when a newer pin displaces them.
     let first = cut

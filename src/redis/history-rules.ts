@@ -1,4 +1,5 @@
 import { budgetOf } from '../history/budget.js'
+import type { MessageLinks } from '../message-format.js'
 
 // The history's rules as RedisHistory applies them in this process before a script runs: one
 // definition each, shared with RingBufferHistory (src/history/): the measure check
@@ -16,6 +17,18 @@ export interface Measured<T> {
   bytes: number
   tokens: number
   flags: number
+  /** What `group` returned, as push-4.lua's links argument (see linksArg). */
+  links: string
+}
+
+/**
+ * A message's links (`group`) as push-4.lua reads them: '' for none, else the JSON
+ * `[calls, results, withNext]` with every id as a string (lua/includes/groups.lua keeps them).
+ */
+export function linksArg(links: MessageLinks | undefined): string {
+  if (links === undefined || links === null) return ''
+  const ids = (list: readonly string[] | undefined): string[] => (list === undefined || list === null ? [] : Array.from(list, String))
+  return JSON.stringify([ids(links.calls), ids(links.results), links.withNext === true])
 }
 
 /** The default serializer: JSON. */

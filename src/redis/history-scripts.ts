@@ -1,4 +1,5 @@
 import { Script } from './client.js'
+import calibrateSource from './lua/calibrate-4.lua'
 import fenceSource from './lua/fence-4.lua'
 import pushSource from './lua/push-4.lua'
 import readSource from './lua/read-4.lua'
@@ -20,3 +21,6 @@ export const rollbackScript = new Script(rollbackSource)
 
 /** The registry's side of a session (fence, extend, delete): lua/fence-4.lua. */
 export const fenceScript = new Script(fenceSource)
+
+/** calibrate / tokenCorrection's shared correction: lua/calibrate-4.lua. */
+export const calibrateScript = new Script(calibrateSource)

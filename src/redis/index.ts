@@ -3,6 +3,8 @@
 export { RedisHistory } from './redis-history.js'
 export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHistoryStats, RedisSerializer } from './redis-history.js'
 export type { HistoryBudget, HistoryMeasure, HistorySnapshot, ShrinkMessage } from '../history/types.js'
+export type { CalibrationOutcome, CalibrationResult, CalibrationState } from '../history/calibration.js'
+export type { GroupRule, MessageFormat, MessageLinks } from '../message-format.js'
 export { RedisSessionRegistry } from './redis-session-registry.js'
 export type {
   AcquireOptions,
@@ -21,6 +23,7 @@ export {
   InvalidSnapshotError,
   LeaseFencedError,
   MessageTooLargeError,
+  OrphanResultError,
   RedisCommandError,
   RedisDataError,
   RegistryClosedError,

@@ -37,7 +37,10 @@ export interface RedisHistoryStats {
   length: number
   /** Their bytes, as `sizeOf` counted them when they were pushed. */
   bytes: number
-  /** Their tokens, as `countTokens` counted them when they were pushed. */
+  /**
+   * Their tokens, as `countTokens` counted them when they were pushed, times the session's
+   * correction once {@link RedisHistory.calibrate} has learnt one (rounded up).
+   */
   tokens: number
   /** Messages trimmed by pushes since the session's keys were created. */
   evictedCount: number
@@ -59,15 +62,19 @@ export interface RedisHistoryCheckpoint {
 /**
  * Options of {@link RedisHistory}. `client` and `key` are required. The budgets, measures and
  * callbacks are `RingBufferHistory`'s and trimming follows the same rules to the message; the
- * measures and `pin`/`startOn` run in this process at push time, and what they found (size,
- * tokens, flags) travels with the message.
+ * measures and `pin`/`startOn`/`group` run in this process at push time, and what they found
+ * (size, tokens, flags, the ids of the calls a message makes and answers) travels with the
+ * message. `format` supplies the measures, `group`, `startOn`, `pin` and `shrink`; an option
+ * given explicitly overrides the format's. With `group`, the server keeps the ids of the calls
+ * the held messages made, and a push of a result whose call it does not hold throws
+ * `OrphanResultError` (`ERR_ORPHAN_RESULT`), nothing changed.
  *
  * @typeParam T - the message type
  */
 export interface RedisHistoryOptions<T>
   extends Pick<
     RingBufferHistoryOptions<T>,
-    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo'
+    'maxMessages' | 'maxBytes' | 'maxTokens' | 'sizeOf' | 'countTokens' | 'pin' | 'maxPinned' | 'startOn' | 'trimTo' | 'group' | 'format' | 'overheadTokens'
   > {
   /** The Redis client: an `ioredis` or `iovalkey` client, or `fromNodeRedis(client)`. */
   client: RedisClient
@@ -138,6 +145,8 @@ const isSerializer = (value: unknown): boolean =>
   value !== null &&
   typeof (value as RedisSerializer<unknown>).serialize === 'function' &&
   typeof (value as RedisSerializer<unknown>).deserialize === 'function'
+const isFormat = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && typeof (value as { sizeOf?: unknown }).sizeOf === 'function'
 const isFence = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && Number.isSafeInteger((value as { token?: unknown }).token)
 
@@ -161,6 +170,9 @@ export const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     startOn: callback(),
     trimTo: z.optional(z.number().check(z.gte(0), z.lte(1))),
     shrink: callback(),
+    group: callback(),
+    overheadTokens: z.optional(z.number().check(z.gte(0))),
+    format: z.optional(z.custom<object>(isFormat)),
     fence: z.optional(z.custom<{ token: number }>(isFence)),
   }),
   expected: {
@@ -181,6 +193,9 @@ export const parseOptions = /* @__PURE__ */ lazyOptionsParser(() => ({
     startOn: 'a function',
     trimTo: 'a number from 0 to 1',
     shrink: 'a function',
+    group: 'a function',
+    overheadTokens: 'a finite number from 0 up',
+    format: 'a message format (an object with sizeOf, countTokens, group, shrink)',
     fence: 'an object with an integer `token`',
   },
 }))

@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidArgumentError, InvalidCheckpointError, InvalidOptionsError, LeaseFencedError, MessageTooLargeError, RedisDataError } from '../errors.js'
+import {
+  InvalidArgumentError,
+  InvalidCheckpointError,
+  InvalidOptionsError,
+  LeaseFencedError,
+  MessageTooLargeError,
+  OrphanResultError,
+  RedisDataError,
+} from '../errors.js'
+import { type CalibrationResult, type CalibrationState, calibrationStateProblem, TokenCalibration } from '../history/calibration.js'
 import { defaultCountTokens, defaultSizeOf } from '../history/measures.js'
 import type { HistoryBudget, HistoryMeasure, HistorySnapshot } from '../history/types.js'
+import type { GroupRule, MessageFormat } from '../message-format.js'
 import type { RedisClient, Script } from './client.js'
-import { budgetArgs, jsonSerializer, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
-import { pushScript, readScript, rollbackScript } from './history-scripts.js'
+import { budgetArgs, jsonSerializer, linksArg, type Measured, measureWith, PINNED, STARTS_TURN, snapshotFields } from './history-rules.js'
+import { calibrateScript, pushScript, readScript, rollbackScript } from './history-scripts.js'
 import { DEFAULT_PREFIX, keyList, sessionIdOf, sessionKeys } from './keys.js'
 import {
   type PushOptions,
@@ -25,8 +35,9 @@ export type { PushOptions, RedisHistoryCheckpoint, RedisHistoryOptions, RedisHis
  * - Every write (`push`, `pushPinned`, `reset`, `clear`, `rollback`) is one Lua script on the
  *   server: append, trim, totals, expiry, all or nothing. Concurrent pushes leave the state of
  *   some serial order of them.
- * - Messages are measured (`sizeOf`, `countTokens`, `pin`, `startOn`) here, at push time; the
- *   server never parses a message.
+ * - Messages are measured (`sizeOf`, `countTokens`, `pin`, `startOn`, `group`) here, at push
+ *   time; the server never parses a message. With `group` (or a `format`), the server keeps the
+ *   ids of the calls its messages made, for every worker.
  * - `window()` walks back from the newest message on the server and ships only the window.
  * - All keys of a session share the hash tag `{key}`: it works on Redis Cluster.
  *
@@ -58,6 +69,8 @@ export class RedisHistory<T> {
   readonly #countTokens: (message: T) => number
   readonly #pin: ((message: T) => boolean) | undefined
   readonly #startOn: ((message: T) => boolean) | undefined
+  readonly #group: GroupRule<T> | undefined
+  readonly #overheadTokens: number
   readonly #shrink: RedisHistoryOptions<T>['shrink']
   readonly #fence: string
   readonly #writer = randomBytes(8).toString('hex')
@@ -85,19 +98,28 @@ export class RedisHistory<T> {
     if (this.#maxPinned >= this.#maxMessages) {
       throw new InvalidOptionsError('maxPinned', this.#maxPinned, `a non-negative integer smaller than \`maxMessages\` (${this.#maxMessages})`)
     }
-    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? defaultSizeOf
-    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? defaultCountTokens
-    this.#pin = o.pin as ((message: T) => boolean) | undefined
-    this.#startOn = o.startOn as ((message: T) => boolean) | undefined
-    this.#shrink = o.shrink as RedisHistoryOptions<T>['shrink']
+    // An option given explicitly overrides the format's (as in RingBufferHistory: history/options.ts).
+    const format = o.format as MessageFormat<T> | undefined
+    const from = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): MessageFormat<T>[K] | undefined => {
+      const fn = format?.[key] as ((...args: never[]) => unknown) | undefined
+      return (typeof fn === 'function' ? fn.bind(format) : undefined) as MessageFormat<T>[K] | undefined
+    }
+    this.#sizeOf = (o.sizeOf as ((message: T) => number) | undefined) ?? from('sizeOf') ?? defaultSizeOf
+    this.#countTokens = (o.countTokens as ((message: T) => number) | undefined) ?? from('countTokens') ?? defaultCountTokens
+    this.#pin = (o.pin as ((message: T) => boolean) | undefined) ?? from('pin')
+    this.#startOn = (o.startOn as ((message: T) => boolean) | undefined) ?? from('startOn')
+    this.#shrink = (o.shrink as RedisHistoryOptions<T>['shrink']) ?? from('shrink')
+    this.#group = (o.group as GroupRule<T> | undefined) ?? from('group')
     this.#fence = o.fence === undefined ? '' : String(o.fence.token)
+    this.#overheadTokens = o.overheadTokens ?? 0
     this.#limits = [
       String(this.#maxMessages),
       o.maxBytes === undefined ? '0' : String(o.maxBytes),
       o.maxTokens === undefined ? '0' : String(o.maxTokens),
       String(this.#maxPinned),
       String(o.trimTo ?? 1),
-      this.#startOn === undefined ? '0' : '1',
+      // The rules the scripts apply: 1 startOn, 2 group.
+      String((this.#startOn === undefined ? 0 : 1) + (this.#group === undefined ? 0 : 2)),
     ]
   }
 
@@ -119,6 +141,8 @@ export class RedisHistory<T> {
    * @throws {@link MessageTooLargeError} when a message cannot fit beside the protected messages
    * (after `shrink`, if given)
    * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid number
+   * @throws {@link OrphanResultError} (with `group`) when a message answers a call the session
+   * does not hold and no earlier message of this push makes; nothing changed
    * @throws {@link LeaseFencedError} when `fence` is older than the session's newest token
    * @throws {@link RedisCommandError} when Redis fails the command; the push then happened
    * entirely or not at all
@@ -174,8 +198,11 @@ export class RedisHistory<T> {
    * @throws {@link InvalidSnapshotError} for a malformed snapshot; nothing is changed
    */
   async restore(snapshot: HistorySnapshot<T>): Promise<number> {
-    const { messages, pinned, evictedCount } = snapshotFields(snapshot)
+    const { messages, pinned, evictedCount, calibration } = snapshotFields(snapshot)
     const measured = (messages as T[]).map((m, i) => this.#measure(m, pinned.has(i) ? PINNED : 0))
+    // The correction first, so that a tighter budget trims by it (a second step: a restore that
+    // then fails keeps the snapshot's correction).
+    if (calibration !== undefined) await this.#setCalibration(calibration)
     return this.#send(measured, String(evictedCount), undefined)
   }
 
@@ -204,18 +231,108 @@ export class RedisHistory<T> {
 
   /** Length, bytes, tokens and trimmed count, read in one step. */
   async stats(): Promise<RedisHistoryStats> {
-    const [length, bytes, tokens, evictedCount] = (await this.#read(['stats'])) as number[]
-    return { length: Number(length), bytes: Number(bytes), tokens: Number(tokens), evictedCount: Number(evictedCount) }
+    const [length, bytes, tokens, evictedCount, , , correction] = (await this.#read(['stats'])) as number[]
+    return { length: Number(length), bytes: Number(bytes), tokens: Math.ceil(Number(tokens) * Number(correction)), evictedCount: Number(evictedCount) }
+  }
+
+  /**
+   * Learns how the provider counts, from what it reported for the request just made, by
+   * `RingBufferHistory.calibrate`'s rules (the same code: `TokenCalibration`), with the correction
+   * kept in the session's state hash: every worker of the session shares it, and from then on the
+   * `maxTokens` check of every push, `window({ maxTokens })`, `stats().tokens` and `fits()` count
+   * `countTokens`' estimate times the correction, in provider tokens. Each message keeps the
+   * estimate it was measured with. Two workers calibrating at once both count: the update is a
+   * compare-and-set on the server, tried again when another worker moved the correction between
+   * the read and the write. The correction lasts through `clear()` and `reset()`; `snapshot()`
+   * and `restore()` carry it.
+   *
+   * @param reportedInputTokens - the provider's input count of the request, overhead included
+   * (`overheadTokens` is taken off it)
+   * @param sent - the messages the request carried when they were not the whole history (a
+   * `window()` result): their estimate is `countTokens` of each, which is the estimate stored
+   * for a message the history holds. Unlike `RingBufferHistory`, the history does not check that
+   * it holds them (it has only copies); the 32× check still refuses a count that cannot be theirs.
+   * @returns what was done with the reading, and the correction now in effect
+   * @throws {@link InvalidArgumentError} when `reportedInputTokens` is not a finite number from 0
+   * up or is more than 32× away from the estimate; when `sent` is not an array. Nothing changed.
+   * @throws {@link LeaseFencedError} when `fence` is older than the session's newest token
+   */
+  async calibrate(reportedInputTokens: number, sent?: readonly T[]): Promise<CalibrationResult> {
+    let estimated: number | undefined
+    if (sent !== undefined) {
+      if (!Array.isArray(sent)) throw new InvalidArgumentError('sent', sent, 'an array of messages (as window() returns them)')
+      estimated = 0
+      for (const m of sent) estimated += measureWith(this.#countTokens, m, 'countTokens')
+    }
+    for (;;) {
+      const [tokens, ...stored] = (await this.#run(calibrateScript, ['read', this.#fence, this.#ttl])) as [number, string, string, string]
+      const calibration = this.#calibrationOf(stored)
+      const result = calibration.calibrate(reportedInputTokens, estimated ?? Number(tokens))
+      if (result.outcome === 'tooSmall') return result
+      const held = calibration.heldOutlier
+      const next = [String(calibration.correction), String(calibration.readings), held === undefined ? '' : String(held)]
+      const reply = (await this.#run(calibrateScript, ['set', this.#fence, this.#ttl, '1', ...stored, ...next])) as number[]
+      if (Number(reply[0]) === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
+      if (Number(reply[0]) === 1) return result
+      // Another worker moved the correction since the read: read it again.
+    }
+  }
+
+  /** The session's token correction: provider tokens per estimated token (1 until {@link RedisHistory.calibrate} learns one). */
+  async tokenCorrection(): Promise<number> {
+    return Number(((await this.#read(['stats'])) as unknown[])[6])
+  }
+
+  /**
+   * Whether pushing `messages` would keep the session within every budget (`maxMessages`,
+   * `maxBytes`, `maxTokens`, calibrated) without trimming anything; with none, whether it is
+   * within them now. One read; changes nothing. Another worker may push in between: a host that
+   * must act on the answer holds the session's lease.
+   *
+   * @throws {@link InvalidMeasurementError} when `sizeOf` or `countTokens` returns an invalid number
+   */
+  async fits(...messages: T[]): Promise<boolean> {
+    let bytes = 0
+    let tokens = 0
+    for (const m of messages) {
+      bytes += measureWith(this.#sizeOf, m, 'sizeOf')
+      tokens += measureWith(this.#countTokens, m, 'countTokens')
+    }
+    const [length, held, heldTokens, , , , correction] = (await this.#read(['stats'])) as number[]
+    if (Number(length) + messages.length > this.#maxMessages) return false
+    const maxTokens = this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / Number(correction))
+    return Number(held) + bytes <= this.#maxBytes && Number(heldTokens) + tokens <= maxTokens
+  }
+
+  // The stored correction (fields corr, crd, cho: '' when never calibrated) as a TokenCalibration.
+  #calibrationOf([correction, readings, held]: string[]): TokenCalibration {
+    const calibration = new TokenCalibration(this.#overheadTokens)
+    if (correction === '' || correction === undefined) return calibration
+    const state = { correction: Number(correction), readings: Number(readings) }
+    const heldOutlier = held === '' || held === undefined ? undefined : Number(held)
+    if (calibrationStateProblem(state) !== undefined || (heldOutlier !== undefined && !Number.isFinite(heldOutlier))) {
+      throw new RedisDataError(`its token correction is \`${correction}:${readings}:${held}\``, this.#keys[2] as string)
+    }
+    calibration.load(state, heldOutlier)
+    return calibration
+  }
+
+  // Writes a snapshot's correction, as it is (restore).
+  async #setCalibration(state: CalibrationState): Promise<void> {
+    const reply = (await this.#run(calibrateScript, ['set', this.#fence, this.#ttl, '0', '', '', '', String(state.correction), String(state.readings), ''])) as number[]
+    if (Number(reply[0]) === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
   }
 
   /** The content as a snapshot, the format `RingBufferHistory` reads. */
   async snapshot(): Promise<HistorySnapshot<T>> {
-    const [evicted, payloads, flags] = (await this.#read(['snapshot'])) as [number, string[], number[]]
+    const [evicted, payloads, flags, correction, readings] = (await this.#read(['snapshot'])) as [number, string[], number[], string, string]
     const pinned: number[] = []
     flags.forEach((f, i) => {
       if ((Number(f) & PINNED) !== 0) pinned.push(i)
     })
-    return { version: 1, messages: this.#decode(payloads), pinned, evictedCount: Number(evicted) }
+    const snapshot: HistorySnapshot<T> = { version: 1, messages: this.#decode(payloads), pinned, evictedCount: Number(evicted) }
+    if (correction !== '') snapshot.calibration = this.#calibrationOf([correction, readings, '']).state()
+    return snapshot
   }
 
   /**
@@ -268,6 +385,7 @@ export class RedisHistory<T> {
       bytes: measureWith(this.#sizeOf, message, 'sizeOf'),
       tokens: measureWith(this.#countTokens, message, 'countTokens'),
       flags: f,
+      links: this.#group === undefined ? '' : linksArg(this.#group(message)),
     }
   }
 
@@ -286,21 +404,24 @@ export class RedisHistory<T> {
     const shrunk = new Set<number>()
     for (;;) {
       const args = [pushId, this.#fence, this.#ttl, ...this.#limits, mode, this.#window, String(measured.length)]
-      measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), payloads[i] as string))
+      measured.forEach((m, i) => args.push(String(m.bytes), String(m.tokens), String(m.flags), m.links, payloads[i] as string))
       const reply = (await this.#run(pushScript, args)) as unknown[]
       const status = Number(reply[0])
       if (status === 0) return Number(reply[1])
       if (status === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
+      if (status === 4) throw new OrphanResultError(String(reply[1]))
       const index = Number(reply[1])
       const budget = reply[2] === 'bytes' ? 'bytes' : 'tokens'
-      const limit = Number(reply[3])
-      const needed = Number(reply[4])
+      const correction = Number(reply[7])
+      // Tokens as a budget in provider tokens, as RingBufferHistory reports them (trim.ts, tooLarge).
+      const limit = budget === 'bytes' ? Number(reply[3]) : this.#maxTokens
+      const needed = budget === 'bytes' ? Number(reply[4]) : Math.ceil(Number(reply[4]) * correction)
       const shrink = this.#shrink
       if (shrink === undefined || shrunk.has(index)) throw new MessageTooLargeError(budget, limit, needed)
       shrunk.add(index)
       const room: HistoryMeasure = {
         bytes: this.#maxBytes - Number(reply[5]),
-        tokens: this.#maxTokens - Number(reply[6]),
+        tokens: (this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / correction)) - Number(reply[6]),
       }
       const before = measured[index] as Measured<T>
       const smaller = shrink(before.message, room, (m) => ({
@@ -314,6 +435,7 @@ export class RedisHistory<T> {
         bytes: measureWith(this.#sizeOf, smaller, 'sizeOf'),
         tokens: measureWith(this.#countTokens, smaller, 'countTokens'),
         flags: before.flags,
+        links: before.links,
       }
       payloads[index] = this.#serialize(smaller)
     }

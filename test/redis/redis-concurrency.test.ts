@@ -31,7 +31,8 @@ describeRedis('RedisHistory under concurrent pushes from several processes', (ct
       const argv = args.slice(3 + Number(args[2]))
       const count = Number(argv[11])
       const batch: Message[] = []
-      for (let j = 0; j < count; j++) batch.push(JSON.parse(argv[12 + j * 4 + 3] as string) as Message)
+      // Per message: bytes, tokens, flags, links, payload (push-4.lua).
+      for (let j = 0; j < count; j++) batch.push(JSON.parse(argv[12 + j * 5 + 4] as string) as Message)
       applied.get(session)?.push(batch)
       seen++
     })

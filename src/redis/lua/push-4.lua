@@ -13,19 +13,23 @@
     ARGV[3]  idleTtlMs (0 = no expiry)
     ARGV[4]  maxMessages
     ARGV[5]  maxBytes (0 = none)
-    ARGV[6]  maxTokens (0 = none)
+    ARGV[6]  maxTokens (0 = none), in provider tokens: divided here by the session's token correction
+             (calibrate-4.lua), as calibratedConfig in src/history/calibration.ts does
     ARGV[7]  maxPinned
     ARGV[8]  trimTo
-    ARGV[9]  startOn ('1' / '0')
+    ARGV[9]  rules: 1 (startOn) + 2 (group), as a number
     ARGV[10] mode: '' = push; 'reset' = replace the content; a number = replace the content and
              set the trimmed count to it (restore)
     ARGV[11] idempotency window (ms)
-    ARGV[12] count, then per message: bytes, tokens, flags, payload
+    ARGV[12] count, then per message: bytes, tokens, flags (pinned, starts a turn), links ('' or
+             JSON [calls, results, withNext], for group: see includes/groups.lua), payload
 
   Output:
     {0, length, trimmed}
-    {1, index, budget, limit, needed, other bytes, other tokens}  a message does not fit; nothing changed
+    {1, index, budget, limit, needed, other bytes, other tokens, correction}  a message does not fit
+                      (tokens as estimated); nothing changed
     {2, newest token}                                             fenced out; nothing changed
+    {4, call id}      a result answers a call the history does not hold; nothing changed
 ]]
 --- @include "includes/errors"
 --- @include "includes/time"
@@ -34,24 +38,46 @@
 --- @include "includes/checkpoints"
 --- @include "includes/refresh"
 --- @include "includes/fence"
+--- @include "includes/groups"
 --- @include "includes/history-run"
 
 local pushId, fenceToken, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local maxM, maxB, maxT, maxP = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local trimTo, startOn, mode = tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
+local trimTo, rules, mode = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local startOn, grouped = rules % 2 == 1, math.floor(rules / 2) % 2 == 1
 local window, count = tonumber(ARGV[11]), tonumber(ARGV[12])
 local reset = mode ~= ''
-local FIRST_MESSAGE = 12
+local FIRST_MESSAGE, STRIDE = 12, 5
 
 return run(function()
   local s = loadState(mode ~= '')
   local now = nowMs()
+  local hasT = maxT > 0
+  if hasT then maxT = math.floor(maxT / s.corr) end
+  local corrText = string.format('%.17g', s.corr)
   -- A push id seen within the window was applied: this is a resend (a reconnect, a retry).
   if pushId ~= '' then
     local at = redis.call('ZSCORE', appliedKey, pushId)
     if at and tonumber(at) > now - window then return {0, s.n, 0} end
   end
   if not fenced(s, fenceToken) then return {2, s.fence} end
+  -- Every result answers a call the history holds or an earlier message of this push makes
+  -- (Groups#read in src/history/groups.ts, which throws OrphanResultError).
+  local links = {}
+  if grouped then
+    local made = {}
+    for j = 1, count do
+      local arg = ARGV[FIRST_MESSAGE + (j - 1) * STRIDE + 4]
+      if arg ~= '' then
+        local l = cjson.decode(arg)
+        links[j] = l
+        for _, id in ipairs(l[2]) do
+          if not made[id] and (reset or redis.call('HEXISTS', stateKey, 'c:' .. id) == 0) then return {4, id} end
+        end
+        for _, id in ipairs(l[1]) do made[id] = true end
+      end
+    end
+  end
   local trimmedCount = 0
   -- Every message is checked against what will be protected beside it before anything changes
   -- (its TypeScript twin: the fit check in src/history/trim.ts, which throws MessageTooLargeError).
@@ -61,7 +87,7 @@ return run(function()
     pb, pt = s.pb, s.pt
   end
   for j = 1, count do
-    local at = FIRST_MESSAGE + (j - 1) * 4
+    local at = FIRST_MESSAGE + (j - 1) * STRIDE
     local size, tok, flags = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
     local needB, needT = pb + size, pt + tok
     if isPinned(flags) and maxP > 0 then
@@ -73,8 +99,8 @@ return run(function()
       queue[#queue + 1] = {size, tok}
       pb, pt = pb + size, pt + tok
     end
-    if maxB > 0 and needB > maxB then return {1, j - 1, 'bytes', maxB, needB, needB - size, needT - tok} end
-    if maxT > 0 and needT > maxT then return {1, j - 1, 'tokens', maxT, needT, needB - size, needT - tok} end
+    if maxB > 0 and needB > maxB then return {1, j - 1, 'bytes', maxB, needB, needB - size, needT - tok, corrText} end
+    if hasT and needT > maxT then return {1, j - 1, 'tokens', maxT, needT, needB - size, needT - tok, corrText} end
   end
   -- Nothing is written until the outcome is known: the stored entries the trims reach are read
   -- (and parsed) first, from the head, into `front`; the list is then
@@ -83,12 +109,15 @@ return run(function()
   local oldCount = reset and 0 or s.n
   -- Read in chunks of 1, 2, 4, …: a push usually trims one message, and what is read is written back.
   local front, tail, read, chunk = {}, {}, 0, 1
+  local g = newCalls(reset)
   if reset then
-    s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut = 0, 0, 0, {}, 0, 0, 0
+    s.n, s.b, s.t, s.prot, s.pb, s.pt, s.cut, s.wn = 0, 0, 0, {}, 0, 0, 0, 0
     -- clear(), reset() and restore() withdraw every checkpoint, as RingBufferHistory's do.
     rewind(s, -1)
   end
   if reset and mode ~= 'reset' then s.ev = tonumber(mode) end
+  -- The new info of old entries not read (by their index in the stored list), tied by a result.
+  local patches = {}
   local function entryAt(i)
     while i >= #front and read < oldCount do
       local hi = math.min(math.max(read + chunk, i + 1), oldCount) - 1
@@ -96,8 +125,10 @@ return run(function()
       local msgs = redis.call('LRANGE', messagesKey, read, hi)
       if #infos ~= hi - read + 1 or #msgs ~= #infos then bad('its lists changed length') end
       for x = 1, #infos do
-        local seq, b, t, f = parseInfo(infos[x])
-        front[#front + 1] = {info = infos[x], msg = msgs[x], b = b, t = t, f = f}
+        local info = patches[read + x - 1] or infos[x]
+        patches[read + x - 1] = nil
+        local seq, b, t, f = parseInfo(info)
+        front[#front + 1] = {info = info, msg = msgs[x], seq = seq, b = b, t = t, f = f}
       end
       read = hi + 1
       chunk = chunk * 2
@@ -112,6 +143,7 @@ return run(function()
   local function removeAt(i)
     local e = entryAt(i)
     if i < #front then table.remove(front, i + 1) else table.remove(tail, i - #front - (oldCount - read) + 1) end
+    if makesCalls(e.f) then forgetCalls(g, e.seq) end
     s.n, s.b, s.t, s.ev, trimmedCount = s.n - 1, s.b - e.b, s.t - e.t, s.ev + 1, trimmedCount + 1
     for _, p in ipairs(s.prot) do
       if p[1] > i then p[1] = p[1] - 1 end
@@ -125,13 +157,72 @@ return run(function()
     end
     return i
   end
+  -- The sequence number and flags at index i, without reading the entries before it.
+  local function peek(i)
+    if i < #front then return front[i + 1].seq, front[i + 1].f end
+    local middle = oldCount - read
+    if i >= #front + middle then
+      local e = tail[i - #front - middle + 1]
+      return e.seq, e.f
+    end
+    local at = read + i - #front
+    local seq, _, _, f = parseInfo(patches[at] or redis.call('LINDEX', infoKey, at))
+    return seq, f
+  end
+  -- A result came: every held message after its call (callSeq; -1: the call was trimmed by this
+  -- push) is tied to the one before it (Groups#tie).
+  local function tieAfter(callSeq)
+    for i = s.n - 1, 0, -1 do
+      local middle = oldCount - read
+      if i < #front or i >= #front + middle then
+        local e = i < #front and front[i + 1] or tail[i - #front - middle + 1]
+        if e.seq <= callSeq then return end
+        if not isTied(e.f) then
+          e.f = e.f + TIED
+          e.info = infoOf(e.seq, e.b, e.t, e.f)
+        end
+      else
+        local at = read + i - #front
+        local seq, b, t, f = parseInfo(patches[at] or redis.call('LINDEX', infoKey, at))
+        if seq <= callSeq then return end
+        if not isTied(f) then patches[at] = infoOf(seq, b, t, f + TIED) end
+      end
+    end
+  end
+  -- Trims on to a message that may start a window: one that starts a turn (with startOn) and is
+  -- not tied to the one before it (with group); never the newest.
+  local function trimOn()
+    while true do
+      local i = firstUnprotected()
+      if i >= s.n - 1 then break end
+      local f = entryAt(i).f
+      if (not startOn or startsTurn(f)) and not isTied(f) then break end
+      removeAt(i)
+    end
+  end
   -- Trimming, by RingBufferHistory's rules (its TypeScript twin: src/history/trim.ts): past a
   -- bound, drop the oldest unprotected messages down to trimTo
   -- of every bound that was passed, never the newest; then, with startOn, on to a turn's start.
   local tgtM, tgtB, tgtT = math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT)
   for j = 1, count do
-    local at = FIRST_MESSAGE + (j - 1) * 4
+    local at = FIRST_MESSAGE + (j - 1) * STRIDE
     local size, tok, flags = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+    if grouped then
+      -- Ties first, so that the trim this message makes sees its group (Groups#tie).
+      local l = links[j]
+      if s.wn == 1 then flags = flags + TIED end
+      s.wn = (l and l[3]) and 1 or 0
+      if l then
+        for _, id in ipairs(l[2]) do
+          if not isTied(flags) then flags = flags + TIED end
+          tieAfter(callAt(g, id) or -1)
+        end
+        if #l[1] > 0 then
+          rememberCalls(g, s.seq, l[1])
+          flags = flags + CALLS
+        end
+      end
+    end
     if isPinned(flags) and maxP > 0 then
       if #s.prot == maxP then
         local d = table.remove(s.prot, 1)
@@ -140,10 +231,10 @@ return run(function()
       s.prot[#s.prot + 1] = {s.n, size, tok}
       s.pb, s.pt = s.pb + size, s.pt + tok
     end
-    local e = {info = int(s.seq) .. ',' .. int(size) .. ',' .. int(tok) .. ',' .. int(flags), msg = ARGV[at + 4], b = size, t = tok, f = flags}
+    local e = {info = infoOf(s.seq, size, tok, flags), msg = ARGV[at + 5], seq = s.seq, b = size, t = tok, f = flags}
     if read == oldCount then front[#front + 1] = e else tail[#tail + 1] = e end
     s.seq, s.n, s.b, s.t = s.seq + 1, s.n + 1, s.b + size, s.t + tok
-    local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, maxT > 0 and s.t > maxT
+    local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, hasT and s.t > maxT
     if overM or overB or overT then
       local removed = 0
       while (overM and s.n > tgtM) or (overB and s.b > tgtB) or (overT and s.t > tgtT) do
@@ -152,16 +243,15 @@ return run(function()
         removeAt(i)
         removed = removed + 1
       end
-      if removed > 0 and startOn then
-        while true do
-          local i = firstUnprotected()
-          if i >= s.n - 1 or startsTurn(entryAt(i).f) then break end
-          removeAt(i)
-        end
-      end
+      if removed > 0 and (startOn or grouped) then trimOn() end
+    elseif grouped and not isTied(flags) then
+      -- What is left of a group whose start a trim cut goes once a message starts another.
+      local i = firstUnprotected()
+      if i < s.n - 1 and isTied(select(2, peek(i))) then trimOn() end
     end
   end
   -- Now write: the entries read are replaced by what is left of them, the new ones appended.
+  for at, info in pairs(patches) do redis.call('LSET', infoKey, at, info) end
   if reset then
     redis.call('DEL', messagesKey, infoKey)
   elseif read > 0 then
@@ -191,6 +281,7 @@ return run(function()
     redis.call('ZREMRANGEBYSCORE', appliedKey, '-inf', now - window)
     redis.call('PEXPIRE', appliedKey, window)
   end
+  flushCalls(g)
   save(s)
   refresh(ttl, s, true)
   return {0, s.n, trimmedCount}

@@ -10,13 +10,14 @@
             its window but does not move the shared stable cut
     for 'window':
     ARGV[4] maxMessages, ARGV[5] maxBytes, ARGV[6] maxTokens ('' = none)
-    ARGV[7] startOn ('1' / '0')
+    ARGV[7] rules: 1 (startOn) + 2 (group), as a number
     ARGV[8] trimTo (below 1: a cache-stable window, whose cut is kept in the state field `cut`)
 
   Output:
     'all', 'window': the payloads
-    'snapshot': {trimmed, payloads, flags}
-    'stats': {length, bytes, tokens, trimmed, position, line}
+    'snapshot': {trimmed, payloads, flags, correction, readings} ('' each when never calibrated)
+    'stats': {length, bytes, tokens (as estimated), trimmed, position, line, token correction}
+    'window' takes maxTokens in provider tokens: divided here by the session's correction
 ]]
 --- @include "includes/errors"
 --- @include "includes/time"
@@ -34,7 +35,7 @@ return run(function()
   local mayWrite = fenceToken == '' or tonumber(fenceToken) >= s.fence
   local reply
   if mode == 'stats' then
-    reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen}
+    reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen, string.format('%.17g', s.corr)}
   elseif mode == 'all' then
     reply = redis.call('LRANGE', messagesKey, 0, -1)
   elseif mode == 'snapshot' then
@@ -43,10 +44,14 @@ return run(function()
       local _, _, _, f = parseInfo(e)
       flags[x] = f
     end
-    reply = {s.ev, redis.call('LRANGE', messagesKey, 0, -1), flags}
+    local c = redis.call('HMGET', stateKey, 'corr', 'crd')
+    reply = {s.ev, redis.call('LRANGE', messagesKey, 0, -1), flags, c[1] or '', c[2] or ''}
   else
     local function lim(v) if v == '' then return math.huge end return tonumber(v) end
-    local maxM, maxB, maxT, startOn, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), ARGV[7] == '1', tonumber(ARGV[8])
+    local maxM, maxB, maxT, rules, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+    local startOn, grouped = rules % 2 == 1, math.floor(rules / 2) % 2 == 1
+    -- In estimated tokens (calibratedBudget in src/history/calibration.ts).
+    if maxT ~= math.huge then maxT = math.floor(maxT / s.corr) end
     -- The window, by RingBufferHistory.window's rules (its TypeScript twin: src/history/window.ts,
     -- the walk back and the stable cut).
     reply = {}
@@ -83,14 +88,16 @@ return run(function()
           i = i - 1
         end
         if anchor >= 0 and not found then return nil end
-        if anchor < 0 and cut - k > 0 and startOn then
+        -- A window never starts inside a group (the remembered cut may have been tied since).
+        if anchor >= 0 and isTied(select(4, infoAt(cut))) then return nil end
+        if anchor < 0 and (startOn or grouped) and (cut - k > 0 or isTied(select(4, infoAt(cut)))) then
           local j = k + 1
           while cut < newest do
             if j <= #prot and prot[j][1] == cut then
               j, cut = j + 1, cut + 1
             else
               local _, _, _, f = infoAt(cut)
-              if startsTurn(f) then break end
+              if (not startOn or startsTurn(f)) and not isTied(f) then break end
               cut = cut + 1
             end
           end

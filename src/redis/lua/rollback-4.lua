@@ -24,6 +24,7 @@
 --- @include "includes/refresh"
 --- @include "includes/fence"
 --- @include "includes/tail-reader"
+--- @include "includes/groups"
 --- @include "includes/history-run"
 
 local fenceToken, ttl, pos, line, maxP = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -38,9 +39,12 @@ return run(function()
   -- Read first (the entries popped and those protection is recomputed from), then write.
   local infoAt = tailReader(s.n)
   local removed = 0
+  -- The calls the removed messages made are forgotten (Groups#forgetFrom in src/history/groups.ts).
+  local g = newCalls(false)
   while removed < s.n do
-    local seq, b, t = infoAt(s.n - 1 - removed)
+    local seq, b, t, f = infoAt(s.n - 1 - removed)
     if seq < pos then break end
+    if makesCalls(f) then forgetCalls(g, seq) end
     s.b, s.t, removed = s.b - b, s.t - t, removed + 1
   end
   local kept = s.n - removed
@@ -67,7 +71,8 @@ return run(function()
   -- that position again (positions do not count rolled-back pushes), and a stable-window cut on a
   -- message rolled back is gone (its sequence number will be given to another).
   rewind(s, pos)
-  s.seq = pos
+  s.seq, s.wn = pos, 0
+  flushCalls(g)
   if s.cut > 0 and s.cut - 1 >= pos then s.cut = 0 end
   save(s)
   refresh(ttl, s, true)

@@ -1,7 +1,8 @@
 --- @include "errors"
 --- @include "history-keys"
 -- One entry of the info list: "seq,bytes,tokens,flags". The flags are set in TypeScript at push
--- time (RedisHistory#measure in src/redis/redis-history.ts): bit 1 pinned, bit 2 starts a turn.
+-- time (RedisHistory#measure in src/redis/redis-history.ts): bit 1 pinned, bit 2 starts a turn;
+-- bits 3 (tied) and 4 (made calls) by the push script, for `group` (includes/groups.lua).
 local function parseInfo(s)
   local seq, b, t, f = string.match(s or '', '^(%d+),(%d+),(%d+),(%d+)$')
   if seq == nil then bad('an entry of `' .. infoKey .. '` is `' .. tostring(s) .. '`') end
@@ -9,3 +10,6 @@ local function parseInfo(s)
 end
 local function isPinned(f) return f % 2 == 1 end
 local function startsTurn(f) return math.floor(f / 2) % 2 == 1 end
+local function isTied(f) return math.floor(f / 4) % 2 == 1 end
+local function makesCalls(f) return math.floor(f / 8) % 2 == 1 end
+local function infoOf(seq, b, t, f) return int(seq) .. ',' .. int(b) .. ',' .. int(t) .. ',' .. int(f) end

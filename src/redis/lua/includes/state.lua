@@ -5,7 +5,9 @@
 -- fence (newest fencing token), fx (server time in ms until which the fence must be kept: a lease
 -- it guards may live until then), gen (checkpoint line), rb ("line:position;…", the rollbacks
 -- that still matter), floor (the oldest line whose checkpoints are still checked), cut (the
--- stable window's first message, as sequence number + 1; 0: none).
+-- stable window's first message, as sequence number + 1; 0: none), wn (1: the newest message goes
+-- with the next, for `group`), corr, crd, cho (the token correction, its readings and the outlier
+-- it set aside: calibrate-4.lua), and the fields of includes/groups.lua (`c:<id>`, `k:<seq>`).
 local function missing(key)
   bad('`' .. key .. '` is missing (evicted, or deleted by something else); clear() or reset() starts the history again')
 end
@@ -14,10 +16,15 @@ end
 local function loadState(replacing)
   -- A key of another type fails these reads with WRONGTYPE before anything is written (run()
   -- names the key).
-  local h = redis.call('HMGET', stateKey, 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'fx')
+  local h = redis.call('HMGET', stateKey, 'b', 't', 'seq', 'ev', 'prot', 'fence', 'gen', 'rb', 'floor', 'cut', 'fx', 'wn', 'corr')
   local s = {b = num(h[1], 'bytes'), t = num(h[2], 'tokens'), seq = num(h[3], 'seq'), ev = num(h[4], 'trimmed count'),
     fence = num(h[6], 'fencing token'), gen = num(h[7], 'line'), floor = num(h[9], 'floor'), cut = num(h[10], 'window cut'),
-    fx = num(h[11], 'fence expiry'), prot = {}, pb = 0, pt = 0, rbText = h[8] or ''}
+    fx = num(h[11], 'fence expiry'), wn = num(h[12], 'withNext flag'), corr = tonumber(h[13] or '1'), prot = {}, pb = 0, pt = 0, rbText = h[8] or ''}
+  if s.corr == nil or s.corr < 0.5 or s.corr > 4 then
+    -- Replacing the content starts again from no correction.
+    if not replacing then bad('its token correction is `' .. tostring(h[13]) .. '`') end
+    s.corr, s.dropCorr = 1, true
+  end
   s.n = redis.call('LLEN', messagesKey)
   if replacing then return s end
   local infoLength = redis.call('LLEN', infoKey)
@@ -51,7 +58,8 @@ local function save(s)
   end
   redis.call('HSET', stateKey, 'b', int(s.b), 't', int(s.t), 'seq', int(s.seq), 'ev', int(s.ev),
     'prot', table.concat(prot, ';'), 'fence', int(s.fence), 'gen', int(s.gen), 'rb', table.concat(rb, ';'),
-    'floor', int(s.floor), 'cut', int(s.cut), 'fx', int(s.fx))
+    'floor', int(s.floor), 'cut', int(s.cut), 'fx', int(s.fx), 'wn', int(s.wn))
   -- The ids of the latest pushes, kept here before 0.2 (now in appliedKey).
   redis.call('HDEL', stateKey, 'ids')
+  if s.dropCorr then redis.call('HDEL', stateKey, 'corr', 'crd', 'cho') end
 end

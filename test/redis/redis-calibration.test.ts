@@ -1,0 +1,99 @@
+import { expect, test } from 'vitest'
+import { RingBufferHistory } from '../../src/index.js'
+import { RedisHistory, type RedisHistoryOptions } from '../../src/redis/index.js'
+import { describeRedis, type Message, user } from '../helpers/redis-suite.js'
+
+// RedisHistory#calibrate: one correction per session, kept on the server, by TokenCalibration's
+// rules (src/history/calibration.ts).
+describeRedis('RedisHistory calibrate', (ctx) => {
+  const pair = (options: Partial<RedisHistoryOptions<Message>> = {}) => {
+    const prefix = ctx.prefix()
+    return [
+      new RedisHistory<Message>({ client: ctx.client, key: 'c', prefix, ...options }),
+      new RedisHistory<Message>({ client: ctx.server.client(), key: 'c', prefix, ...options }),
+    ] as const
+  }
+  const big = (n: number) => user('x'.repeat(4 * n)) // n estimated tokens
+
+  test('two workers on one session see one correction, and both budgets follow it', async () => {
+    const [first, second] = pair({ maxTokens: 1_000 })
+    await first.push(big(300))
+    expect(await second.tokenCorrection()).toBe(1)
+    const result = await first.calibrate(600)
+    expect(result).toEqual({ outcome: 'applied', correction: 2, ratio: 2 })
+    expect(await second.tokenCorrection()).toBe(2)
+    expect(await second.stats()).toMatchObject({ tokens: 600 })
+    // 1,000 provider tokens are 500 estimated ones now, for every worker: 300 + 250 does not fit.
+    expect(await second.fits(big(250))).toBe(false)
+    expect(await second.fits(big(150))).toBe(true)
+    await second.push(big(250))
+    expect((await first.toArray()).map((m) => m.content.length)).toEqual([1_000])
+    // A window's maxTokens is in provider tokens too.
+    await first.push(big(10))
+    expect(await first.window({ maxTokens: 519 })).toEqual([big(10)])
+    expect(await first.window({ maxTokens: 520 })).toHaveLength(2)
+  })
+
+  test('readings from two workers both count, as one history would count them', async () => {
+    const [first, second] = pair({ overheadTokens: 100 })
+    const memory = new RingBufferHistory<Message>({ overheadTokens: 100 })
+    await first.push(big(400))
+    memory.push(big(400))
+    for (const [history, reported] of [[first, 700], [second, 420], [first, 1_000], [second, 2_500], [second, 2_400]] as const) {
+      expect(await history.calibrate(reported)).toEqual(memory.calibrate(reported))
+    }
+    expect(await first.tokenCorrection()).toBe(memory.tokenCorrection)
+    // Concurrent readings: each is applied once (compare and set), whatever the interleaving.
+    await Promise.all([first.calibrate(1_300), second.calibrate(1_300)])
+    expect((await first.snapshot()).calibration?.readings).toBe((memory.snapshot().calibration?.readings ?? 0) + 2)
+  })
+
+  test('a too-large message is reported in provider tokens, and shrink gets the calibrated room', async () => {
+    const [history] = pair({ maxTokens: 400 })
+    await history.push(big(300))
+    await history.calibrate(600)
+    await expect(history.push(big(250))).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE', budget: 'tokens', limit: 400, needed: 500 })
+    const memory = new RingBufferHistory<Message>({ maxTokens: 400 })
+    memory.push(big(300))
+    memory.calibrate(600)
+    expect(() => memory.push(big(250))).toThrow(expect.objectContaining({ limit: 400, needed: 500 }))
+  })
+
+  test('the correction travels in snapshots, both ways, and lasts through clear()', async () => {
+    const [history] = pair()
+    await history.push(big(300))
+    await history.calibrate(450)
+    await history.clear()
+    expect(await history.tokenCorrection()).toBe(1.5)
+    const snapshot = await history.snapshot()
+    expect(snapshot.calibration).toEqual({ correction: 1.5, readings: 1 })
+    expect(RingBufferHistory.restore<Message>(snapshot).tokenCorrection).toBe(1.5)
+    const [other] = pair()
+    await other.restore(snapshot)
+    expect(await other.tokenCorrection()).toBe(1.5)
+  })
+
+  test('bad readings are refused, nothing changed', async () => {
+    const [history] = pair()
+    await history.push(big(300))
+    for (const bad of [Number.NaN, -1, Infinity, 300 * 1_000]) {
+      await expect(history.calibrate(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    }
+    await expect(history.calibrate(600, 'no' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'sent' })
+    expect(await history.tokenCorrection()).toBe(1)
+    for (const overheadTokens of [-1, Infinity, Number.NaN]) {
+      expect(() => new RedisHistory<Message>({ client: ctx.client, key: 'c', overheadTokens })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', field: 'overheadTokens' }),
+      )
+    }
+    // A stored correction out of range is bad data.
+    const prefix = ctx.prefix()
+    const broken = new RedisHistory<Message>({ client: ctx.client, key: 'c', prefix })
+    await broken.push(user('x'))
+    await ctx.client.hset(`${prefix}{c}:s`, 'corr', '9')
+    await expect(broken.stats()).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
+    await expect(broken.calibrate(600)).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
+    await broken.clear()
+    expect(await broken.tokenCorrection()).toBe(1)
+  })
+})
