@@ -1,11 +1,12 @@
 // Size budget: what a user's bundler ships for this package, minified and gzipped.
-//   - `import { RingBufferHistory }` alone: at most 10.5 kB (the history must not pull in the
+//   - `import { RingBufferHistory }` alone: at most 11 kB (the history must not pull in the
 //     store, lru-cache, eventemitter3 or zod). It was 12.2 kB while it checked its options with
 //     zod/mini (16.9 kB of its 36.2 kB minified); with a table of predicates (src/validate.ts,
 //     issue 19) it measured 7.3 kB; the default measures' walk, `group`, `format` and `onShrink`
 //     (issues 20, 22) bring it to 8.5 kB, and calibration, fits() and cold trims (issue 21) add
-//     1.5 kB (npx vitest run test/size-budget.test.ts prints the split),
-//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 30 kB.
+//     1.5 kB; the writer seam of the class split and groups under every budget bring it to
+//     10.7 kB (npx vitest run test/size-budget.test.ts prints the split),
+//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 31 kB.
 // Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
 // `sideEffects: false` as a user's bundler would. The sizes are printed.
 import { fileURLToPath } from 'node:url'
@@ -59,17 +60,17 @@ function report(label: string, m: Measured, budget: number): void {
 }
 
 describe('size budget (minified + gzipped)', () => {
-  it('import { RingBufferHistory } alone is at most 10.5 kB, with no zod in it', { timeout: 60_000 }, async () => {
+  it('import { RingBufferHistory } alone is at most 11 kB, with no zod in it', { timeout: 60_000 }, async () => {
     const m = await measure(`export { RingBufferHistory } from './src/index.ts'`)
-    report('RingBufferHistory alone', m, 10.5 * KB)
+    report('RingBufferHistory alone', m, 11 * KB)
     expect(m.gzipped).toBeGreaterThan(0)
-    expect(m.gzipped).toBeLessThanOrEqual(10.5 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(11 * KB)
     expect(m.inputs.filter(([path]) => /node_modules/.test(path))).toEqual([])
   })
 
-  it('the whole package with its dependencies is at most 30 kB', { timeout: 60_000 }, async () => {
+  it('the whole package with its dependencies is at most 31 kB', { timeout: 60_000 }, async () => {
     const m = await measure(`export * from './src/index.ts'`)
-    report('whole package + dependencies', m, 30 * KB)
-    expect(m.gzipped).toBeLessThanOrEqual(30 * KB)
+    report('whole package + dependencies', m, 31 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(31 * KB)
   })
 })

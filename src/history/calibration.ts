@@ -177,6 +177,31 @@ export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibratio
   return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens) }
 }
 
+/**
+ * One reading applied to a history's config (see {@link TokenCalibration.calibrate}): the config
+ * to use from now on, `cfg` itself unless a correction was applied that is new or moved.
+ *
+ * @throws {@link InvalidArgumentError} as {@link TokenCalibration.calibrate}; nothing is changed
+ */
+export function recalibrated<T>(cfg: Config<T>, reported: number, estimated: number): { result: CalibrationResult; cfg: Config<T> } {
+  const calibration = cfg.calibration ?? new TokenCalibration(cfg.overheadTokens)
+  const before = calibration.correction
+  const result = calibration.calibrate(reported, estimated)
+  const moved = result.outcome === 'applied' && (cfg.calibration === undefined || result.correction !== before)
+  return { result, cfg: moved ? calibratedConfig(cfg, calibration) : cfg }
+}
+
+/**
+ * A history's config with a correction taken over (a snapshot's, the original's of a clone).
+ *
+ * @throws {@link InvalidArgumentError} when `state` is not a {@link CalibrationState} in range
+ */
+export function withCalibration<T>(cfg: Config<T>, state: CalibrationState): Config<T> {
+  const calibration = new TokenCalibration(cfg.overheadTokens)
+  calibration.load(state)
+  return calibratedConfig(cfg, calibration)
+}
+
 /** A window's budget in estimated tokens, for a calibrated history (the budget itself otherwise). */
 export function calibratedBudget(budget: Budget, calibration: TokenCalibration | undefined): Budget {
   if (calibration === undefined || budget.maxTokens === Infinity) return budget

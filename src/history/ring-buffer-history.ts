@@ -1,37 +1,27 @@
-import { InvalidArgumentError, InvalidCheckpointError, TrimCallbackError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 import { type HistoryWatcher, watchKey } from '../history-watch.js'
 import { isNonNegativeInteger } from '../validate.js'
 import { budgetOf } from './budget.js'
-import {
-  type CalibrationResult,
-  type CalibrationState,
-  TokenCalibration,
-  calibratedBudget,
-  calibratedConfig,
-  estimateOfSent,
-} from './calibration.js'
-import type { CacheClock } from './cold-cache.js'
+import { type CalibrationResult, calibratedBudget, estimateOfSent, recalibrated, withCalibration } from './calibration.js'
 import { fitsBudgets } from './fits.js'
-import { Checkpoints } from './checkpoints.js'
-import { checkedMeasure, MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
+import { MESSAGE_OBJECT_BYTES, measured, measureDefault, STRING_HEADER_BYTES } from './measures.js'
 import { type Config, configOf, type RingBufferHistoryOptions } from './options.js'
 import { HistoryReaders } from './readers.js'
 import { NARROW_TOKENS, PINNED, Ring } from './ring.js'
-import { snapshotFields } from './snapshot.js'
-import { Groups } from './groups.js'
-import { Trimmer } from './trim.js'
+import { snapshotFields, snapshotOf } from './snapshot.js'
 import type { HistoryBudget, HistoryCheckpoint, HistorySnapshot } from './types.js'
 import type { HistoryView } from './view.js'
 import { windowOf } from './window.js'
+import { HistoryWriter } from './writer.js'
 
-// The public class. What it holds, each behind its own seam:
+// The public class: the API, and the fast push inline. What it holds, each behind its own seam:
 // - #cfg: the options, resolved (options.ts); replaced by a calibrated copy (calibration.ts)
 //   when calibrate() moves the token correction, so that the push paths compare estimates;
 // - #ring: the storage, its counters and the protected set (ring.ts);
-// - #trimmer: measuring, fitting, appending and trimming (trim.ts);
-// - #checkpoints: which checkpoints are valid (checkpoints.ts), made on the first checkpoint();
-// - #watchers: the session stores that weigh this history.
-// Callbacks (watchers, onTrim) run in #afterChange, once the ring is consistent.
+// - #writer: every other change, the general push path, checkpoints and the watchers (writer.ts),
+//   over the trimming engine (trim.ts). Callbacks (watchers, onTrim, onShrink) run in
+//   #writer.afterChange, once the ring is consistent;
+// - #watchers: the writer's list, kept here too so the fast push checks one field of its own.
 
 /**
  * A conversation history with a fixed budget: a ring buffer that drops its oldest messages as
@@ -77,9 +67,8 @@ import { windowOf } from './window.js'
 export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryView<T> {
   #cfg: Config<T>
   readonly #ring: Ring<T>
-  readonly #trimmer: Trimmer<T>
-  readonly #groups: Groups<T> | undefined
-  #checkpoints: Checkpoints | undefined
+  readonly #writer: HistoryWriter<T>
+  // The writer's watchers, read here by the fast push: set only in [watchKey], beside the writer's.
   #watchers: HistoryWatcher[] | undefined
 
   /**
@@ -93,10 +82,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     super(ring)
     this.#cfg = cfg
     this.#ring = ring
-    // Groups find messages by their push positions.
-    if (cfg.group !== undefined) ring.sequence()
-    this.#groups = cfg.group === undefined ? undefined : new Groups(cfg.group, ring)
-    this.#trimmer = new Trimmer(ring, cfg, this.#groups)
+    this.#writer = new HistoryWriter(ring, cfg)
   }
 
   /**
@@ -146,21 +132,11 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     snapshot: HistorySnapshot<T>,
     options?: RingBufferHistoryOptions<T>,
   ): H {
-    const { messages, pinned, evictedCount, calibration } = snapshotFields(snapshot)
+    const fields = snapshotFields(snapshot)
     const history: RingBufferHistory<T> = new this(options)
     // The correction first, so that a tighter budget trims by it.
-    if (calibration !== undefined) history.#useCalibration(calibration)
-    const list = messages as T[]
-    // A snapshot may start with the results of a group cut at its start: taken as they were held.
-    const measured = history.#trimmer.prepare(list, (i) => (pinned.has(i) ? PINNED : 0), true, true)
-    // A subclass's constructor may have pushed messages of its own: the snapshot replaces them.
-    const bytesBefore = history.#ring.bytes
-    history.#checkpoints?.wentBackTo(-1)
-    history.#groups?.forgetAll()
-    history.#ring.empty()
-    history.#ring.evicted = evictedCount
-    history.#trimmer.appendAll(list, measured)
-    history.#afterChange(bytesBefore)
+    if (fields.calibration !== undefined) history.#setConfig(withCalibration(history.#cfg, fields.calibration))
+    history.#writer.restore(fields)
     return history as H
   }
 
@@ -178,11 +154,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
 
   set length(value: number) {
     if (!isNonNegativeInteger(value)) throw new InvalidArgumentError('length', value, 'a non-negative integer')
-    const ring = this.#ring
-    if (value >= ring.len) return
-    // Like a rollback to just before the first message removed.
-    this.#goBackTo(ring.seqs === undefined ? ring.pushed - (ring.len - value) : (ring.seqs[ring.slot(value)] as number))
-    this.#removeNewest(ring.len - value)
+    this.#writer.truncate(value)
   }
 
   /** The most messages it can hold: `maxMessages`. */
@@ -232,11 +204,11 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     // Kept tiny so that it inlines and the rest array is never allocated for one message.
     if (messages.length === 1) {
       if (this.#cfg.fast) this.#pushFast(messages[0] as T)
-      else if (this.#cfg.clock === undefined) this.#pushOne(messages[0] as T, 0)
-      else this.#pushTimed(messages, 0)
+      else if (this.#cfg.clock === undefined) this.#writer.pushOne(messages[0] as T, 0)
+      else this.#writer.pushTimed(messages, 0)
     } else if (messages.length > 1) {
-      if (this.#cfg.clock === undefined) this.#pushMany(messages, 0)
-      else this.#pushTimed(messages, 0)
+      if (this.#cfg.clock === undefined) this.#writer.pushMany(messages, 0)
+      else this.#writer.pushTimed(messages, 0)
     }
     return this.#ring.len
   }
@@ -255,29 +227,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   pushPinned(...messages: T[]): number {
-    if (this.#cfg.clock !== undefined && messages.length > 0) this.#pushTimed(messages, PINNED)
-    else if (messages.length === 1) this.#pushOne(messages[0] as T, PINNED)
-    else if (messages.length > 1) this.#pushMany(messages, PINNED)
+    if (this.#cfg.clock !== undefined && messages.length > 0) this.#writer.pushTimed(messages, PINNED)
+    else if (messages.length === 1) this.#writer.pushOne(messages[0] as T, PINNED)
+    else if (messages.length > 1) this.#writer.pushMany(messages, PINNED)
     return this.#ring.len
-  }
-
-  // A push with cacheTtlMs: the clock is read first (a bad reading changes nothing); a push that
-  // finds the cache cold trims cold before its first message goes in (trim.ts). The push counts
-  // for the clock once it has taken effect (also when onTrim threw afterwards).
-  #pushTimed(messages: T[], extraFlags: number): void {
-    const clock = this.#cfg.clock as CacheClock
-    const at = clock.read()
-    clock.coldPush = clock.isCold(at)
-    try {
-      if (messages.length === 1) this.#pushOne(messages[0] as T, extraFlags)
-      else this.#pushMany(messages, extraFlags)
-    } catch (error) {
-      if (error instanceof TrimCallbackError) clock.commit(at)
-      throw error
-    } finally {
-      clock.coldPush = false
-    }
-    clock.commit(at)
   }
 
   /**
@@ -301,15 +254,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   reset(messages: Iterable<T> = []): number {
-    const list = Array.from(messages)
-    const pinned = this.#pinnedMessages()
-    const measured = this.#trimmer.prepare(list, pinned === undefined ? () => 0 : (i) => (pinned.has(list[i] as T) ? PINNED : 0), true)
-    const bytesBefore = this.#ring.bytes
-    this.#checkpoints?.wentBackTo(-1)
-    this.#groups?.forgetAll()
-    this.#ring.empty()
-    this.#trimmer.appendAll(list, measured)
-    this.#afterChange(bytesBefore)
+    this.#writer.reset(Array.from(messages))
     return this.#ring.len
   }
 
@@ -322,14 +267,12 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   clone(): this {
     const Class = this.constructor as new (options?: RingBufferHistoryOptions<T>) => this
     // With groups, the copy reads its messages' links again, as restore() does.
-    if (this.#groups !== undefined) return (Class as unknown as typeof RingBufferHistory).restore<T>(this.snapshot(), this.#cfg.options) as this
+    if (this.#writer.groups !== undefined) return (Class as unknown as typeof RingBufferHistory).restore<T>(this.snapshot(), this.#cfg.options) as this
     const copy = new Class(this.#cfg.options)
     const other = copy as RingBufferHistory<T>
-    // Replaces whatever the constructor (a subclass's) pushed.
-    other.#checkpoints?.wentBackTo(-1)
-    other.#ring.copyFrom(this.#ring)
+    other.#writer.copyFrom(this.#writer)
     const calibration = this.#cfg.calibration
-    if (calibration !== undefined) other.#useCalibration(calibration.state())
+    if (calibration !== undefined) other.#setConfig(withCalibration(other.#cfg, calibration.state()))
     return copy
   }
 
@@ -339,13 +282,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * history, pins included. `toJSON()` writes the messages only.
    */
   snapshot(): HistorySnapshot<T> {
-    const ring = this.#ring
-    const pinned: number[] = []
-    if (ring.flags !== undefined) for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) pinned.push(i)
-    const snapshot: HistorySnapshot<T> = { version: 1, messages: ring.slice(), pinned, evictedCount: ring.evicted }
-    const calibration = this.#cfg.calibration
-    if (calibration !== undefined) snapshot.calibration = calibration.state()
-    return snapshot
+    return snapshotOf(this.#ring, this.#cfg.calibration)
   }
 
   /**
@@ -384,11 +321,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    */
   calibrate(reportedInputTokens: number, sent?: readonly T[]): CalibrationResult {
     const estimated = sent === undefined ? this.#ring.tokens : estimateOfSent(this.#ring, sent)
-    const cfg = this.#cfg
-    const calibration = cfg.calibration ?? new TokenCalibration(cfg.overheadTokens)
-    const before = calibration.correction
-    const result = calibration.calibrate(reportedInputTokens, estimated)
-    if (result.outcome === 'applied' && (cfg.calibration === undefined || result.correction !== before)) this.#setConfig(calibratedConfig(cfg, calibration))
+    const { result, cfg } = recalibrated(this.#cfg, reportedInputTokens, estimated)
+    if (cfg !== this.#cfg) this.#setConfig(cfg)
     return result
   }
 
@@ -418,16 +352,10 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     return fitsBudgets(this.#ring, this.#cfg, messages)
   }
 
-  // Takes over a correction (a snapshot's, the original's of a clone).
-  #useCalibration(state: CalibrationState): void {
-    const calibration = new TokenCalibration(this.#cfg.overheadTokens)
-    calibration.load(state)
-    this.#setConfig(calibratedConfig(this.#cfg, calibration))
-  }
-
+  // The one place the config changes (calibrate, restore, clone); the writer's trimmer follows.
   #setConfig(cfg: Config<T>): void {
     this.#cfg = cfg
-    this.#trimmer.cfg = cfg
+    this.#writer.trimmer.cfg = cfg
   }
 
   // The hot path: a history without pin, startOn or onTrim, with the default measures and
@@ -452,7 +380,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     }
     // The one guard, after measuring: reading `content` may have changed the history.
     if (!ring.plain || size > cfg.maxBytes || tokens > cfg.maxTokens || tokens > NARROW_TOKENS) {
-      this.#pushMeasured(message, size, tokens, 0)
+      this.#writer.pushMeasured(message, size, tokens, 0)
       return
     }
     const bytesBefore = ring.bytes
@@ -493,131 +421,12 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     ring.tokens = tokenSum
     ring.pushed++
     ring.evicted += evicted
-    if (this.#watchers !== undefined) this.#afterChange(bytesBefore)
-  }
-
-  #pushOne(message: T, extraFlags: number): void {
-    const cfg = this.#cfg
-    let size: number
-    let tokens: number
-    if (cfg.defaultMeasures) {
-      // Both defaults in one walk; they cannot return an invalid number.
-      measureDefault(message)
-      size = measured.bytes
-      tokens = measured.tokens
-    } else {
-      size = checkedMeasure(cfg.sizeOf, message, 'sizeOf')
-      tokens = checkedMeasure(cfg.countTokens, message, 'countTokens')
-    }
-    this.#pushMeasured(message, size, tokens, (cfg.flagged ? this.#trimmer.flagsOf(message) : 0) | extraFlags)
-  }
-
-  // The general path once a message is measured: make sure it fits (shrinking it if it must and
-  // may), append it, report the change.
-  #pushMeasured(message: T, size: number, tokens: number, flags: number): void {
-    const links = this.#groups?.read([message], false)[0]
-    const original = message
-    const fitted = this.#trimmer.fitOne(message, size, tokens, flags)
-    if (fitted !== undefined) {
-      message = fitted.message
-      size = fitted.size
-      tokens = fitted.tokens
-    }
-    const bytesBefore = this.#ring.bytes
-    this.#trimmer.append(message, size, tokens, flags, links)
-    if (fitted !== undefined) this.#trimmer.noteShrunk(original, message)
-    if (this.#watchers !== undefined || this.#trimmer.hasGroups) this.#afterChange(bytesBefore)
-  }
-
-  #pushMany(messages: T[], extraFlags: number): void {
-    const measured = this.#trimmer.prepare(messages, () => extraFlags, false)
-    const bytesBefore = this.#ring.bytes
-    this.#trimmer.appendAll(messages, measured)
-    this.#afterChange(bytesBefore)
-  }
-
-  // The messages held pinned (by `pin` or pushPinned), for reset(); undefined when none is.
-  #pinnedMessages(): Set<T> | undefined {
-    const ring = this.#ring
-    if (ring.flags === undefined) return undefined
-    let set: Set<T> | undefined
-    for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) (set ??= new Set()).add(ring.at(i))
-    return set
-  }
-
-  // Tells the watchers and onTrim, once the history is consistent. Every one is told even if one
-  // throws; then the first error is thrown.
-  #afterChange(bytesBefore: number): void {
-    const delta = this.#ring.bytes - bytesBefore
-    const watchers = this.#watchers
-    const groups = this.#trimmer.takeGroups()
-    let failed = false
-    let error: unknown
-    if (delta !== 0 && watchers !== undefined) {
-      // A copy: a watcher may unsubscribe meanwhile.
-      for (const watcher of watchers.length === 1 ? watchers : watchers.slice()) {
-        try {
-          watcher.historyResized(delta)
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            error = e
-          }
-        }
-      }
-    }
-    const onTrim = this.#cfg.onTrim
-    if (groups !== undefined && onTrim !== undefined) {
-      for (const group of groups) {
-        try {
-          const summary = { messages: group.messages.length, bytes: group.bytes, tokens: group.tokens }
-          onTrim(group.messages, group.reason, group.cold ? { ...summary, cold: true } : summary)
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            error = new TrimCallbackError(e)
-          }
-        }
-      }
-    }
-    const shrunk = this.#trimmer.takeShrunk()
-    const onShrink = this.#cfg.onShrink
-    if (shrunk !== undefined && onShrink !== undefined) {
-      for (const [original, replaced] of shrunk) {
-        try {
-          onShrink(original, replaced)
-        } catch (e) {
-          if (!failed) {
-            failed = true
-            error = new TrimCallbackError(e, 'onShrink')
-          }
-        }
-      }
-    }
-    if (failed) throw error
+    if (this.#watchers !== undefined) this.#writer.afterChange(bytesBefore)
   }
 
   /** Removes every message and frees the storage. Not counted as trimming. */
   clear(): void {
-    this.#checkpoints?.wentBackTo(-1)
-    this.#groups?.forgetAll()
-    this.#removeNewest(this.#ring.len)
-  }
-
-  // Removes the newest `count` messages (all of them frees the storage). Not trimming.
-  #removeNewest(count: number): void {
-    const bytesBefore = this.#ring.bytes
-    if (count < this.#ring.len) this.#ring.dropNewest(count)
-    else this.#ring.empty()
-    this.#afterChange(bytesBefore)
-  }
-
-  // The history goes back to `position`: checkpoints made after it are withdrawn, and the next
-  // push takes that position again.
-  #goBackTo(position: number): void {
-    this.#checkpoints?.wentBackTo(position)
-    this.#groups?.forgetFrom(position)
-    this.#ring.rewind(position)
+    this.#writer.clear()
   }
 
   /**
@@ -639,7 +448,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   window(budget?: HistoryBudget): T[] {
-    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined, this.#groups !== undefined)
+    return windowOf(this.#ring, calibratedBudget(budgetOf(budget), this.#cfg.calibration), this.#cfg.startOn !== undefined, this.#writer.groups !== undefined)
   }
 
   /**
@@ -659,8 +468,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   checkpoint(): HistoryCheckpoint {
-    this.#ring.sequence()
-    return (this.#checkpoints ??= new Checkpoints()).issue(this.#ring.pushed)
+    return this.#writer.checkpoint()
   }
 
   /**
@@ -680,27 +488,12 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * copy of one is refused too), or one withdrawn by an earlier rollback
    */
   rollback(checkpoint: HistoryCheckpoint): number {
-    if (this.#checkpoints === undefined || !this.#checkpoints.isValid(checkpoint)) throw new InvalidCheckpointError(checkpoint)
-    const ring = this.#ring
-    const position = checkpoint.position
-    const seqs = ring.seqs
-    let removed = 0
-    while (seqs !== undefined && removed < ring.len && (seqs[ring.slot(ring.len - 1 - removed)] as number) >= position) removed++
-    this.#goBackTo(position)
-    if (removed > 0) this.#removeNewest(removed)
-    return removed
+    return this.#writer.rollback(checkpoint)
   }
 
   /** @internal Lets a session store follow this history's size. */
   [watchKey](watcher: HistoryWatcher, subscribe: boolean): void {
-    const watchers = this.#watchers
-    if (subscribe) {
-      if (watchers === undefined) this.#watchers = [watcher]
-      else if (!watchers.includes(watcher)) watchers.push(watcher)
-    } else if (watchers !== undefined) {
-      const i = watchers.indexOf(watcher)
-      if (i >= 0) watchers.splice(i, 1)
-      if (watchers.length === 0) this.#watchers = undefined
-    }
+    this.#writer.watch(watcher, subscribe)
+    this.#watchers = this.#writer.watchers
   }
 }

@@ -1,9 +1,21 @@
 import { InvalidSnapshotError } from '../errors.js'
 import { isNonNegativeInteger } from '../validate.js'
-import { type CalibrationState, calibrationExpected, calibrationStateProblem } from './calibration.js'
+import { type CalibrationState, type TokenCalibration, calibrationExpected, calibrationStateProblem } from './calibration.js'
+import { PINNED, type Ring } from './ring.js'
+import type { HistorySnapshot } from './types.js'
 
-// What a snapshot must hold, checked once. One definition, used by RingBufferHistory.restore and
-// by bounded-session/redis (src/redis/ imports this module).
+// What a snapshot holds: made from a ring (snapshotOf, for RingBufferHistory.snapshot), and
+// checked once (snapshotFields). One definition of the check, used by RingBufferHistory.restore
+// and by bounded-session/redis (src/redis/ imports this module).
+
+/** A snapshot of `ring`: a copy of its messages, the indexes of the pinned ones, its counters. */
+export function snapshotOf<T>(ring: Ring<T>, calibration: TokenCalibration | undefined): HistorySnapshot<T> {
+  const pinned: number[] = []
+  if (ring.flags !== undefined) for (let i = 0; i < ring.len; i++) if ((ring.flagAt(i) & PINNED) !== 0) pinned.push(i)
+  const snapshot: HistorySnapshot<T> = { version: 1, messages: ring.slice(), pinned, evictedCount: ring.evicted }
+  if (calibration !== undefined) snapshot.calibration = calibration.state()
+  return snapshot
+}
 
 /** A snapshot's fields, checked: a copy of the messages, the pinned indexes as a set. */
 export interface SnapshotFields {
