@@ -25,6 +25,7 @@ export {
   MessageTooLargeError,
   OrphanResultError,
   RedisCommandError,
+  RedisConfigError,
   RedisDataError,
   RegistryClosedError,
   SessionLimitError,
