@@ -15,6 +15,7 @@ import { CreationOrder } from './creation-order.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import { RemovalLog } from './removal-log.js'
 import type {
   DeleteOptions,
   OverflowInfo,
@@ -129,15 +130,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #tearingDown = new Map<K, Teardown>()
   #running = 0 // dispose promises still running, timed-out ones excluded
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
-  // Why the newest removed keys left; storing a key forgets it. A ring of the newest maxSessions
-  // removals (key and sequence number) bounds the map: when a slot is reused, its key is forgotten
-  // unless it was removed again since. (Not a Map in insertion order trimmed from its oldest end:
-  // V8's first-key lookup walks the holes that deletions leave at the front.)
-  readonly #removals_ = new Map<K, { reason: RemovalReason | R; at: number; seq: number }>()
-  readonly #ringKeys: K[] = []
-  readonly #ringSeqs: number[] = []
-  #ringNext = 0
-  #seq = 0
+  // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
+  readonly #removalLog: RemovalLog<K, RemovalReason | R>
   // With maxBusyMs: when each session found busy was first found so without a break, and the
   // sessions found stranded.
   readonly #busySince = new Map<Entry<K, V>, number>()
@@ -174,6 +168,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       now: o.now as ResolvedOptions<K, V>['now'],
       monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
+    this.#removalLog = new RemovalLog(this.#o.maxSessions)
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
   }
@@ -449,8 +444,11 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    * ```
    */
   lastRemoval(key: K): RemovalRecord<R> | undefined {
-    const found = this.#removals_.get(key)
-    return found === undefined ? undefined : { reason: found.reason, at: found.at }
+    // Storing a key again forgets its removals: every way out of the store records one, so a key
+    // not held has its newest removal in the log (or is too old for it).
+    if (this.#lru.has(key as IndexKey<K>)) return undefined
+    const found = this.#removalLog.find(key)
+    return found === undefined ? undefined : { reason: found.reason, at: (this.#epoch ?? 0) + found.time }
   }
 
   /**
@@ -933,25 +931,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#stranded.delete(entry)
   }
 
-  // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
-  #remember(key: K, reason: string): void {
-    const removals = this.#removals_
-    const seq = ++this.#seq
-    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow, seq })
-    const keys = this.#ringKeys
-    if (keys.length < this.#o.maxSessions) {
-      keys.push(key)
-      this.#ringSeqs.push(seq)
-      return
-    }
-    const i = this.#ringNext
-    const old = keys[i] as K
-    if (removals.get(old)?.seq === this.#ringSeqs[i]) removals.delete(old)
-    keys[i] = key
-    this.#ringSeqs[i] = seq
-    this.#ringNext = i + 1 === keys.length ? 0 : i + 1
-  }
-
   #allowReserved(options: SetOptions | undefined): boolean {
     if (options === undefined) return this.#o.allowReserved
     const when = (options as SetOptions | null)?.whenReserved
@@ -1070,7 +1049,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (this.#leases.size > 0) this.#leases.delete(entry)
     if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
     this.#watch(entry, undefined)
-    this.#remember(entry.key, reason)
+    this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#lastNow)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
@@ -1106,7 +1085,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#stamp(entry, now)
     if (this.#o.maxAge !== Infinity) this.#born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
-    if (this.#removals_.size > 0) this.#removals_.delete(key)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#queue.push(['create', key, value])
