@@ -228,21 +228,27 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     return this.#read(key, now) !== undefined
   }
 
-  /** The live session under `key`, refreshing nothing and removing nothing. */
+  /**
+   * The live session under `key`, refreshing nothing. An expired session is removed then (reason
+   * `idle` or `max-age`, once) and not returned.
+   */
   peek(key: K): V | undefined {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    if (entry === undefined || (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined)) {
+    if (entry === undefined || (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#removeExpired(entry, now)))) {
       return undefined
     }
     return entry.value
   }
 
-  /** Whether a live session is held under `key`. Refreshes nothing. */
+  /**
+   * Whether a live session is held under `key`. Refreshes nothing; an expired session is removed
+   * then (reason `idle` or `max-age`, once).
+   */
   has(key: K): boolean {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    return entry !== undefined && (this.#timeUp(entry, now) === undefined || this.#checked(() => this.#expiry(entry, now, false)) === undefined)
+    return entry !== undefined && (this.#timeUp(entry, now) === undefined || !this.#checked(() => this.#removeExpired(entry, now)))
   }
 
   /**
@@ -989,6 +995,17 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (reason === undefined || !this.#busy(entry)) return reason
     if (refresh) this.#stamp(entry, now)
     return undefined
+  }
+
+  // A read that finds the session past its time: removes it if it has expired (it is not busy),
+  // and says whether it did (a dispose run meanwhile may have removed it too).
+  #removeExpired(entry: Entry<K, V>, now: number): boolean {
+    const expiry = this.#expiry(entry, now, false)
+    if (expiry === undefined) return entry.gone
+    this.#take(entry, expiry)
+    // A session past its time was found idle: others may be idle too.
+    this.#allBusy = false
+    return true
   }
 
   // The expired sessions (past a time limit and not busy), least recently active first. Sessions
