@@ -1,7 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
 import { LRUCache } from 'lru-cache'
 import {
-  DisposeTimeoutError,
   InvalidArgumentError,
   InvalidClockError,
   InvalidMeasurementError,
@@ -15,10 +14,11 @@ import { CreationOrder } from './creation-order.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import { OperationQueue, type Task } from './operation-queue.js'
 import { RemovalLog } from './removal-log.js'
+import { Teardowns } from './teardowns.js'
 import type {
   DeleteOptions,
-  OverflowInfo,
   RemovalReason,
   RemovalRecord,
   SessionLease,
@@ -36,21 +36,6 @@ import type {
 // teardown; dispose and the events run from that queue once the operation's state is complete
 // (lru-cache's disposeAfter discipline), so no loop of the store ever meets a callback that
 // changed the store under it.
-
-// A running teardown under one key: the dispose promises not yet settled.
-interface Teardown {
-  running: number
-  deadline: number
-  done: Promise<void>
-  finish: () => void
-}
-
-type Task<K, V> =
-  | ['create', K, V]
-  | ['remove', Entry<K, V>, string]
-  | ['stranded', Entry<K, V>, number]
-  | ['overflow', OverflowInfo]
-  | ['error', unknown, K | undefined]
 
 const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
 function noRemovals(): Record<RemovalReason, number> {
@@ -109,7 +94,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
   readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
-  #timeoutTimer: ReturnType<typeof setTimeout> | undefined
   // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
   #cachedNow = 0
   #epoch: number | undefined // the first clock reading: the store's times count from it
@@ -127,8 +111,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #ordered = true // activity times rise from the least recently active end (false after the clock went back)
   #overflowed = false
   #closing: Promise<void> | undefined
-  readonly #tearingDown = new Map<K, Teardown>()
-  #running = 0 // dispose promises still running, timed-out ones excluded
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
   // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
   readonly #removalLog: RemovalLog<K, RemovalReason | R>
@@ -137,9 +119,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #busySince = new Map<Entry<K, V>, number>()
   readonly #stranded = new Set<Entry<K, V>>()
   #creating: Map<K, Promise<V>> | undefined
-  #queue: Task<K, V>[] = []
-  #next = 0 // the next task of the queue to run
-  #depth = 0
+  readonly #ops = new OperationQueue<K, V>(
+    (task) => this.#run(task),
+    (error) => this.#warn(error),
+    () => this.#peaks(),
+  )
+  readonly #teardowns: Teardowns<K>
   #removals = 0
   #warned = false
   #inIsBusy = false
@@ -169,6 +154,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
     this.#removalLog = new RemovalLog(this.#o.maxSessions)
+    this.#teardowns = new Teardowns<K>({
+      timeoutMs: this.#o.disposeTimeout,
+      now: () => this.#monotonic(),
+      report: (error, key) => this.#ops.report(error, key),
+      deliver: () => this.#ops.deliver(),
+    })
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
   }
@@ -270,11 +261,11 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#assertOpen('set')
     const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
-    this.#depth++
+    this.#ops.begin()
     try {
       this.#put(key, value, now, allowReserved)
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
     return this
   }
@@ -305,7 +296,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // One create per key: a session made now would be replaced when the async one is stored.
     if (this.#creating !== undefined && this.#creating.has(key)) throw new SessionCreatingError(key)
     this.#stats.misses++
-    this.#depth++
+    this.#ops.begin()
     try {
       this.#admit(key, now, allowReserved)
       // create runs before anything else changes, so that if it throws, even an expired session
@@ -315,7 +306,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#put(key, value, this.#clock(), allowReserved)
       return value
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
@@ -358,7 +349,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
           // The session made for the store could not be stored: it gets its teardown all the same.
           const reason = code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity'
           this.#stats.removed[reason]++
-          this.#checked(() => this.#queue.push(['remove', new Entry<K, V>(key, value as V, 0, 0), reason]))
+          this.#checked(() => this.#ops.push(['remove', new Entry<K, V>(key, value as V, 0, 0), reason]))
         }
         throw error
       }
@@ -392,7 +383,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
     const now = this.#clock()
-    this.#depth++
+    this.#ops.begin()
     try {
       const expiry = this.#expiry(entry, now, false)
       if (entry.gone) return false
@@ -400,7 +391,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       if (this.#overflowed) this.#enforce(undefined, now)
       return expiry === undefined
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
@@ -434,7 +425,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // Teardowns queued by an operation still running (this may be called from a dispose) start
     // before the operation returns, so before this continues.
     await undefined
-    for (let t = this.#tearingDown.get(key); t !== undefined; t = this.#tearingDown.get(key)) await t.done
+    await this.#teardowns.settled(key)
   }
 
   /**
@@ -534,13 +525,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#closing = (async () => {
       // The teardowns of this operation (or of the one running it, from a dispose) start first.
       await undefined
-      while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
-      if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer)
-      this.#timeoutTimer = undefined
+      await this.#teardowns.allSettled()
+      this.#teardowns.stop()
       if (failed) throw error
     })()
     // The host now waits for the teardowns: their timeout must keep the process alive.
-    this.#timeoutTimer?.ref?.()
+    this.#teardowns.closing()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
     this.#sweepTimer = undefined
     if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
@@ -598,7 +588,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       misses: s.misses,
       removed: { ...s.removed },
       errors: s.errors,
-      tearingDown: this.#running,
+      tearingDown: this.#teardowns.running,
     }
   }
 
@@ -635,51 +625,19 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
 
   // Runs `fn` as an operation of its own, so that what it reports is delivered before returning.
   #checked<T>(fn: () => T): T {
-    this.#depth++
+    this.#ops.begin()
     try {
       return fn()
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
-  // Finishes an operation: at the outermost level, run the queued teardowns and deliver the
-  // events. `surface`: a listener's error is thrown to the caller (else it is reported).
-  #end(surface: boolean): void {
-    if (--this.#depth !== 0) return
-    const size = this.#lru.size
+  // The outermost operation ended: the peaks are what it left.
+  #peaks(): void {
     const s = this.#stats
-    if (size > s.peakSize) s.peakSize = size
+    if (this.#lru.size > s.peakSize) s.peakSize = this.#lru.size
     if (this.#bytes > s.peakBytes) s.peakBytes = this.#bytes
-    if (this.#queue.length > this.#next && this.#next === 0) this.#flush(surface)
-  }
-
-  // Runs the queue in order. Tasks queued by dispose and listeners that call back into the store
-  // run in the same loop, after the ones already queued.
-  #flush(surface: boolean): void {
-    let failure: { error: unknown; inErrorListener: boolean } | undefined
-    const queue = this.#queue
-    try {
-      while (this.#next < queue.length) {
-        const task = queue[this.#next++] as Task<K, V>
-        try {
-          this.#run(task)
-        } catch (error) {
-          failure ??= { error, inErrorListener: task[0] === 'error' }
-        }
-      }
-    } finally {
-      this.#queue = []
-      this.#next = 0
-    }
-    if (failure === undefined) return
-    if (surface) throw failure.error
-    // No caller to give it to (a history's push, a timer, a settling promise).
-    if (failure.inErrorListener) this.#warn(failure.error)
-    else {
-      this.#report(failure.error, undefined)
-      this.#flush(false)
-    }
   }
 
   #run(task: Task<K, V>): void {
@@ -698,9 +656,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
             // A `then` getter may throw too: that is the dispose's error, not the operation's.
             thenable = isThenable(result)
           } catch (error) {
-            this.#report(error, key)
+            this.#ops.report(error, key)
           }
-          if (thenable) this.#track(key, result as PromiseLike<void>)
+          if (thenable) this.#teardowns.track(key, result as PromiseLike<void>)
         }
         if (this.#hears('remove')) this.emit('remove', key, value, task[2] as RemovalReason | R)
         return
@@ -738,104 +696,22 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     return this.listenerCount(event) > 0
   }
 
-  #report(error: unknown, key: K | undefined): void {
-    this.#queue.push(['error', error, key])
-  }
-
   // The monotonic time that teardowns are timed by (never throws: a teardown must be tracked).
   #monotonic(): number {
     const clock = this.#o.monotonicNow
     if (clock === undefined) return performance.now()
     const now = clock()
     if (typeof now === 'number' && Number.isFinite(now)) return now
-    this.#report(new InvalidClockError(now), undefined)
+    this.#ops.report(new InvalidClockError(now), undefined)
     return performance.now()
-  }
-
-  // A teardown promise: the key stays reserved until it settles or times out.
-  #track(key: K, result: PromiseLike<void>): void {
-    const now = this.#monotonic()
-    let teardown = this.#tearingDown.get(key)
-    if (teardown !== undefined && teardown.deadline <= now) {
-      this.#giveUp(key, teardown)
-      teardown = undefined
-    }
-    if (teardown === undefined) {
-      let finish!: () => void
-      const done = new Promise<void>((resolve) => {
-        finish = resolve
-      })
-      teardown = { running: 0, deadline: 0, done, finish }
-      this.#tearingDown.set(key, teardown)
-    }
-    const t = teardown
-    t.running++
-    this.#running++
-    t.deadline = now + this.#o.disposeTimeout
-    this.#scheduleTimeouts(this.#o.disposeTimeout)
-    const settle = (): void => {
-      if (this.#tearingDown.get(key) !== t) return
-      this.#running--
-      if (--t.running > 0) return
-      this.#tearingDown.delete(key)
-      t.finish()
-      if (this.#tearingDown.size === 0 && this.#timeoutTimer !== undefined) {
-        clearTimeout(this.#timeoutTimer)
-        this.#timeoutTimer = undefined
-      }
-    }
-    Promise.resolve(result).then(settle, (error: unknown) => {
-      settle()
-      this.#report(error, key)
-      if (this.#depth === 0 && this.#next === 0) this.#flush(false)
-    })
-  }
-
-  // One timer for every running teardown, set for the earliest deadline. It is unref'd, but for
-  // while the host awaits close(): then it is what the host waits for.
-  #scheduleTimeouts(delay: number): void {
-    if (this.#timeoutTimer !== undefined) return
-    this.#timeoutTimer = setTimeout(() => {
-      this.#timeoutTimer = undefined
-      this.#timeOut()
-    }, delay)
-    if (this.#closing === undefined) this.#timeoutTimer.unref?.()
-  }
-
-  #timeOut(): void {
-    const now = this.#monotonic()
-    let next = Infinity
-    for (const [key, t] of this.#tearingDown) {
-      if (t.deadline > now) next = Math.min(next, t.deadline - now)
-      else this.#giveUp(key, t)
-    }
-    if (next !== Infinity) this.#scheduleTimeouts(Math.max(1, next))
-    if (this.#depth === 0 && this.#next === 0) this.#flush(false)
-  }
-
-  // Stops waiting for a teardown past its deadline, and says so.
-  #giveUp(key: K, t: Teardown): void {
-    this.#tearingDown.delete(key)
-    this.#running -= t.running
-    t.finish()
-    this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
   }
 
   // Whether a session's teardown is still running (or about to start) under `key`, which holds
   // no session: then nothing new may be stored under it yet.
   #reserved(key: K): boolean {
-    const t = this.#tearingDown.size > 0 ? this.#tearingDown.get(key) : undefined
-    if (t !== undefined) {
-      // Past its deadline, it no longer holds the key (the timer may not have run yet).
-      if (t.deadline > this.#monotonic()) return true
-      this.#checked(() => this.#giveUp(key, t))
-    }
+    if (this.#teardowns.size > 0 && this.#checked(() => this.#teardowns.holds(key))) return true
     // Teardowns queued but not yet run (a dispose or listener calling back into the store).
-    for (let i = this.#next; i < this.#queue.length; i++) {
-      const task = this.#queue[i] as Task<K, V>
-      if (task[0] === 'remove' && Object.is(task[1].key, key) && this.#o.dispose !== undefined) return true
-    }
-    return false
+    return this.#o.dispose !== undefined && this.#ops.removing(key)
   }
 
   // The read path of get, touch and acquire: the live entry, refreshed (and leased, with
@@ -906,7 +782,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       return isBusy(entry.value, entry.key) === true
     } catch (error) {
       // A failing check must not lead to tearing down a session that may be at work.
-      this.#report(error, entry.key)
+      this.#ops.report(error, entry.key)
       return true
     } finally {
       this.#inIsBusy = false
@@ -928,7 +804,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (now - since <= this.#o.maxBusy) return true
     this.#busySince.delete(entry)
     this.#stranded.add(entry)
-    if (this.#hears('stranded')) this.#queue.push(['stranded', entry, now - since])
+    if (this.#hears('stranded')) this.#ops.push(['stranded', entry, now - since])
     return false
   }
 
@@ -1069,7 +945,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#lastNow)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
-    if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
+    if (this.#o.dispose !== undefined || this.#hears('remove')) this.#ops.push(['remove', entry, reason])
   }
 
   // set() and the insert half of getOrCreate().
@@ -1104,7 +980,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
-    if (this.#hears('create')) this.#queue.push(['create', key, value])
+    if (this.#hears('create')) this.#ops.push(['create', key, value])
     this.#enforce(entry, now)
   }
 
@@ -1132,7 +1008,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     let overflowed = false
     const report = (bound: 'maxSessions' | 'maxBytes', limit: number): void => {
       overflowed = true
-      if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
+      if (this.#hears('overflow')) this.#ops.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
     }
     if (over && this.#allBusy) {
       // Nothing can have become idle since every session was found busy: no scan, the same report.
@@ -1220,13 +1096,13 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       now = this.#clock()
     } catch (error) {
       if (surface) throw error
-      this.#depth++
-      this.#report(error, undefined)
-      this.#end(false)
+      this.#ops.begin()
+      this.#ops.report(error, undefined)
+      this.#ops.end(false)
       return 0
     }
     let removed = 0
-    this.#depth++
+    this.#ops.begin()
     this.#allBusy = false
     try {
       this.#findExpired(now, true)
@@ -1241,7 +1117,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       // What the disposes remove when they run is not the sweep's doing.
       removed = this.#removals - before
     } finally {
-      this.#end(surface)
+      this.#ops.end(surface)
     }
     return removed
   }
@@ -1249,14 +1125,14 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   // A push to one of the session's histories changed its bytes. Never throws into the push:
   // what goes wrong is reported as an `error` event.
   #resized(entry: Entry<K, V>, delta: number): void {
-    this.#depth++
+    this.#ops.begin()
     try {
       let weight = entry.weight + delta
       if (this.#o.sizeOf !== undefined) {
         try {
           weight = this.#weigh(entry.key, entry.value, entry.watcher?.histories)
         } catch (error) {
-          this.#report(error, entry.key)
+          this.#ops.report(error, entry.key)
           weight = entry.weight
         }
         // A sizeOf that removed the session (it should not call back into the store) leaves it removed.
@@ -1265,14 +1141,14 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#setWeight(entry, weight)
       if (this.#bytes > this.#o.maxBytes || this.#overflowed) this.#enforce(entry, this.#clock())
     } catch (error) {
-      this.#report(error, entry.key)
+      this.#ops.report(error, entry.key)
     } finally {
-      this.#end(false)
+      this.#ops.end(false)
     }
   }
 
   #removeAll(reason: 'clear' | 'close', surface: boolean): void {
-    this.#depth++
+    this.#ops.begin()
     try {
       // Least recently active first. Sessions stored by a dispose meanwhile were not there: they stay.
       const entries = [...this.#entries(true)]
@@ -1282,7 +1158,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#overflowed = false
       this.#allBusy = false
     } finally {
-      this.#end(surface)
+      this.#ops.end(surface)
     }
   }
 
