@@ -14,6 +14,7 @@ import { CreationOrder } from './creation-order.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import { BusyTracker } from './busy.js'
 import { OperationQueue, type Task } from './operation-queue.js'
 import { RemovalLog } from './removal-log.js'
 import { Teardowns } from './teardowns.js'
@@ -101,7 +102,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
 
   #bytes = 0
   #oversized = 0 // sessions that alone outweigh maxBytes
-  readonly #leases = new Map<Entry<K, V>, number>() // the leased sessions: how many leases each
   #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
   readonly #byAge = new CreationOrder<K, V>() // with maxAgeMs
   // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
@@ -114,10 +114,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
   // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
   readonly #removalLog: RemovalLog<K, RemovalReason | R>
-  // With maxBusyMs: when each session found busy was first found so without a break, and the
-  // sessions found stranded.
-  readonly #busySince = new Map<Entry<K, V>, number>()
-  readonly #stranded = new Set<Entry<K, V>>()
   #creating: Map<K, Promise<V>> | undefined
   readonly #ops = new OperationQueue<K, V>(
     (task) => this.#run(task),
@@ -125,9 +121,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     () => this.#peaks(),
   )
   readonly #teardowns: Teardowns<K>
+  readonly #busyTracker: BusyTracker<K, V>
   #removals = 0
   #warned = false
-  #inIsBusy = false
   readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0, errors: 0, removed: noRemovals() }
 
   /**
@@ -154,6 +150,13 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
     this.#removalLog = new RemovalLog(this.#o.maxSessions)
+    this.#busyTracker = new BusyTracker<K, V>(this.#o.isBusy, this.#o.maxBusy, {
+      now: () => this.#lastNow,
+      report: (error, key) => this.#ops.report(error, key),
+      stranded: (entry, busyForMs) => {
+        if (this.#hears('stranded')) this.#ops.push(['stranded', entry, busyForMs])
+      },
+    })
     this.#teardowns = new Teardowns<K>({
       timeoutMs: this.#o.disposeTimeout,
       now: () => this.#monotonic(),
@@ -482,9 +485,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       if (released) return
       released = true
       if (entry.gone) return
-      const held = this.#leases.get(entry) ?? 1
-      if (held > 1) this.#leases.set(entry, held - 1)
-      else this.#leases.delete(entry)
+      this.#busyTracker.release(entry)
       this.#allBusy = false
       const now = this.#clock()
       this.#stamp(entry, now)
@@ -732,7 +733,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
           this.#allBusy = false
         } else {
           this.#stamp(entry, now)
-          if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
+          if (lease) this.#busyTracker.lease(entry)
         }
         if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
       })
@@ -740,7 +741,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       return entry.gone ? undefined : entry
     }
     this.#stamp(entry, now)
-    if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
+    if (lease) this.#busyTracker.lease(entry)
     return entry
   }
 
@@ -762,55 +763,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
   }
 
-  // Whether busy protects the session: leased or busy by isBusy, and (with maxBusyMs) not stranded.
+  // Whether busy protects the session (see BusyTracker).
   #busy(entry: Entry<K, V>): boolean {
-    if (this.#o.maxBusy !== Infinity) {
-      if (this.#stranded.size > 0 && this.#stranded.has(entry)) return false
-      return this.#strandCheck(entry, this.#foundBusy(entry))
-    }
-    return this.#foundBusy(entry)
-  }
-
-  #foundBusy(entry: Entry<K, V>): boolean {
-    if (this.#leases.size > 0 && this.#leases.has(entry)) return true
-    const isBusy = this.#o.isBusy
-    if (isBusy === undefined) return false
-    // An isBusy that calls back into the store gets "busy" for every session meanwhile.
-    if (this.#inIsBusy) return true
-    this.#inIsBusy = true
-    try {
-      return isBusy(entry.value, entry.key) === true
-    } catch (error) {
-      // A failing check must not lead to tearing down a session that may be at work.
-      this.#ops.report(error, entry.key)
-      return true
-    } finally {
-      this.#inIsBusy = false
-    }
-  }
-
-  // With maxBusyMs: times the stretch a session has been found busy; past maxBusyMs it is stranded.
-  #strandCheck(entry: Entry<K, V>, busy: boolean): boolean {
-    if (!busy) {
-      if (this.#busySince.size > 0) this.#busySince.delete(entry)
-      return false
-    }
-    const now = this.#lastNow
-    const since = this.#busySince.get(entry)
-    if (since === undefined) {
-      this.#busySince.set(entry, now)
-      return true
-    }
-    if (now - since <= this.#o.maxBusy) return true
-    this.#busySince.delete(entry)
-    this.#stranded.add(entry)
-    if (this.#hears('stranded')) this.#ops.push(['stranded', entry, now - since])
-    return false
-  }
-
-  #unstrand(entry: Entry<K, V>): void {
-    this.#busySince.delete(entry)
-    this.#stranded.delete(entry)
+    return this.#busyTracker.busy(entry)
   }
 
   #allowReserved(options: SetOptions | undefined): boolean {
@@ -939,8 +894,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (entry.weight > this.#o.maxBytes) this.#oversized--
     this.#bytes -= entry.weight
     entry.weight = -1
-    if (this.#leases.size > 0) this.#leases.delete(entry)
-    if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
+    this.#busyTracker.forget(entry)
     this.#watch(entry, undefined)
     this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#lastNow)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
@@ -958,7 +912,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
       this.#allBusy = false
-      if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(found)
+      this.#busyTracker.restart(found)
       if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
       this.#stamp(found, now)
       this.#watch(found, histories)
@@ -1048,7 +1002,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       const excess = bytes ? this.#bytes - limit : this.#lru.size - limit
       if (excess <= 0) return false
       // Nothing can be busy and nothing is excluded: the least recently active session goes.
-      if (exclude === undefined && this.#o.isBusy === undefined && this.#leases.size === 0) {
+      if (exclude === undefined && this.#busyTracker.never) {
         const entry = this.#lru.pop() as Entry<K, V>
         this.#take(entry, this.#timeUp(entry, now) ?? reason, false)
         continue
