@@ -10,11 +10,11 @@ import {
   StoreClosedError,
 } from '../errors.js'
 import { type WatchableHistory, watchKey } from '../history-watch.js'
-import { CreationOrder } from './creation-order.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
 import { BusyTracker } from './busy.js'
+import { Expiry } from './expiry.js'
 import { OperationQueue, type Task } from './operation-queue.js'
 import { RemovalLog } from './removal-log.js'
 import { Teardowns } from './teardowns.js'
@@ -102,13 +102,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
 
   #bytes = 0
   #oversized = 0 // sessions that alone outweigh maxBytes
-  #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
-  readonly #byAge = new CreationOrder<K, V>() // with maxAgeMs
   // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
   // too): no scan runs again until something can have become idle (see the isBusy option).
   #allBusy = false
-  #latest = -Infinity // the latest activity stamped
-  #ordered = true // activity times rise from the least recently active end (false after the clock went back)
   #overflowed = false
   #closing: Promise<void> | undefined
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
@@ -122,6 +118,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   )
   readonly #teardowns: Teardowns<K>
   readonly #busyTracker: BusyTracker<K, V>
+  readonly #time: Expiry<K, V>
   #removals = 0
   #warned = false
   readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0, errors: 0, removed: noRemovals() }
@@ -157,6 +154,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
         if (this.#hears('stranded')) this.#ops.push(['stranded', entry, busyForMs])
       },
     })
+    this.#time = new Expiry<K, V>(this.#o.idleTtl, this.#o.maxAge, {
+      oldestFirst: () => this.#entries(true),
+      live: () => this.#lru.size,
+      busy: (entry) => this.#busyTracker.busy(entry),
+      take: (entry, reason) => this.#take(entry, reason),
+      toFront: (entry) => {
+        if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+      },
+    })
     this.#teardowns = new Teardowns<K>({
       timeoutMs: this.#o.disposeTimeout,
       now: () => this.#monotonic(),
@@ -183,7 +189,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   get size(): number {
     const size = this.#lru.size
     if (size === 0) return 0
-    return size - this.#checked(() => this.#countExpired(this.#clock(), false))
+    return size - this.#checked(() => this.#time.countExpired(this.#clock(), false))
   }
 
   /**
@@ -192,7 +198,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    */
   get bytes(): number {
     if (this.#lru.size === 0) return 0
-    return this.#bytes - this.#checked(() => this.#countExpired(this.#clock(), true))
+    return this.#bytes - this.#checked(() => this.#time.countExpired(this.#clock(), true))
   }
 
   /**
@@ -229,7 +235,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   peek(key: K): V | undefined {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    if (entry === undefined || (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#removeExpired(entry, now)))) {
+    if (entry === undefined || (this.#time.timeUp(entry, now) !== undefined && this.#checked(() => this.#removeExpired(entry, now)))) {
       return undefined
     }
     return entry.value
@@ -242,7 +248,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   has(key: K): boolean {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    return entry !== undefined && (this.#timeUp(entry, now) === undefined || !this.#checked(() => this.#removeExpired(entry, now)))
+    return entry !== undefined && (this.#time.timeUp(entry, now) === undefined || !this.#checked(() => this.#removeExpired(entry, now)))
   }
 
   /**
@@ -388,7 +394,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const now = this.#clock()
     this.#ops.begin()
     try {
-      const expiry = this.#expiry(entry, now, false)
+      const expiry = this.#time.expired(entry, now, false)
       if (entry.gone) return false
       this.#take(entry, expiry ?? reason)
       if (this.#overflowed) this.#enforce(undefined, now)
@@ -488,7 +494,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#busyTracker.release(entry)
       this.#allBusy = false
       const now = this.#clock()
-      this.#stamp(entry, now)
+      this.#time.stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
       if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
     }
@@ -724,15 +730,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       if (settle) this.#checked(() => this.#enforce(undefined, now))
       return undefined
     }
-    if (settle || this.#timeUp(entry, now) !== undefined) {
+    if (settle || this.#time.timeUp(entry, now) !== undefined) {
       this.#checked(() => {
-        const expiry = this.#expiry(entry, now, false)
+        const expiry = this.#time.expired(entry, now, false)
         if (expiry !== undefined && !entry.gone) {
           this.#take(entry, expiry)
           // A session past its time was found idle: others may be idle too.
           this.#allBusy = false
         } else {
-          this.#stamp(entry, now)
+          this.#time.stamp(entry, now)
           if (lease) this.#busyTracker.lease(entry)
         }
         if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
@@ -740,7 +746,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       // A dispose run meanwhile may have removed it: then the read misses.
       return entry.gone ? undefined : entry
     }
-    this.#stamp(entry, now)
+    this.#time.stamp(entry, now)
     if (lease) this.#busyTracker.lease(entry)
     return entry
   }
@@ -749,7 +755,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #peekLive(key: K, now: number): Entry<K, V> | undefined {
     const found = this.#lru.peek(key as IndexKey<K>)
     if (found === undefined) return undefined
-    if (this.#timeUp(found, now) !== undefined && this.#checked(() => this.#expiry(found, now, false)) !== undefined) return undefined
+    if (this.#time.timeUp(found, now) !== undefined && this.#checked(() => this.#time.expired(found, now, false)) !== undefined) return undefined
     const entry = this.#read(key, now)
     if (entry !== undefined) this.#stats.hits++
     return entry
@@ -776,113 +782,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     return when === 'allow'
   }
 
-  // Which time limit the session is past (busy or not), if any.
-  #timeUp(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
-    if (now - entry.created >= this.#o.maxAge) return 'max-age'
-    return now - entry.lastActive >= this.#o.idleTtl ? 'idle' : undefined
-  }
-
-  // Starts a session's life at `now` (with maxAgeMs).
-  #born(entry: Entry<K, V>, now: number): void {
-    entry.created = now
-    if (now < this.#oldestCreated) this.#oldestCreated = now
-    this.#byAge.add(entry, this.#lru.size)
-  }
-
-  // How many expired sessions (past a time limit and not busy) are held, or what they weigh
-  // (`weigh`). Reads only the expired ones: the idle ones are a run from the least recently
-  // active end, and the ones past their max age a run from the oldest end of the creation order.
-  #countExpired(now: number, weigh: boolean): number {
-    let n = 0
-    if (!this.#ordered) {
-      for (const entry of this.#findExpired(now, false)) n += weigh ? entry.weight : 1
-      return n
-    }
-    const idleTtl = this.#o.idleTtl
-    for (const entry of this.#entries(true)) {
-      if (now - entry.lastActive < idleTtl) break
-      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
-    }
-    if (this.#o.maxAge === Infinity || now - this.#oldestCreated < this.#o.maxAge) return n
-    for (const entry of this.#byAge.pastMaxAge(now, this.#o.maxAge)) {
-      // Idle past its time too: counted by the walk above.
-      if (now - entry.lastActive >= idleTtl) continue
-      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
-    }
-    return n
-  }
-
-  // Marks the session active at `now`; it is (or is about to be made) the most recent.
-  #stamp(entry: Entry<K, V>, now: number): void {
-    entry.lastActive = now
-    if (now >= this.#latest) this.#latest = now
-    else this.#ordered = false
-  }
-
-  // Why the session has expired, or undefined when it has not (or is busy). `refresh`: a busy
-  // session counts as active now (its recency is left to the caller).
-  #expiry(entry: Entry<K, V>, now: number, refresh: boolean): 'idle' | 'max-age' | undefined {
-    const reason = this.#timeUp(entry, now)
-    if (reason === undefined || !this.#busy(entry)) return reason
-    if (refresh) this.#stamp(entry, now)
-    return undefined
-  }
-
   // A read that finds the session past its time: removes it if it has expired (it is not busy),
   // and says whether it did (a dispose run meanwhile may have removed it too).
   #removeExpired(entry: Entry<K, V>, now: number): boolean {
-    const expiry = this.#expiry(entry, now, false)
+    const expiry = this.#time.expired(entry, now, false)
     if (expiry === undefined) return entry.gone
     this.#take(entry, expiry)
     // A session past its time was found idle: others may be idle too.
     this.#allBusy = false
     return true
-  }
-
-  // The expired sessions (past a time limit and not busy), least recently active first. Sessions
-  // are kept in order of activity, so without a max age the expired ones are a run from the least
-  // recently active end; the whole store is walked only when some session may be past its max
-  // age, or after the clock went back (the walk then checks whether the order holds again).
-  // `remove`: the expired sessions are removed (and none is returned), and busy sessions met count
-  // as active now and become the most recent. Each is removed one step behind the walk: lru-cache's
-  // walk goes on from the entry it stands on, so removing an entry it has passed is safe (the one
-  // it stands on is never removed), and the removal finds that entry's index slot still in the CPU
-  // cache, which halves the time of a sweep that removes many sessions.
-  #findExpired(now: number, remove: boolean): Entry<K, V>[] {
-    const found: Entry<K, V>[] = []
-    let passed: Entry<K, V> | undefined // expired, to be removed once the walk has moved on
-    const byAge = now - this.#oldestCreated >= this.#o.maxAge
-    const walkAll = byAge || !this.#ordered
-    let oldest = Infinity
-    let previous = -Infinity
-    let ordered = true
-    let busy: Entry<K, V>[] | undefined
-    for (const entry of this.#entries(true)) {
-      if (passed !== undefined) this.#take(passed, this.#timeUp(passed, now) ?? 'idle')
-      passed = undefined
-      if (entry.lastActive < previous) ordered = false
-      previous = entry.lastActive
-      if (entry.created < oldest) oldest = entry.created
-      if (this.#timeUp(entry, now) === undefined) {
-        if (!walkAll) break
-      } else if (!this.#busy(entry)) {
-        if (remove) passed = entry
-        else found.push(entry)
-      } else if (remove) {
-        this.#stamp(entry, now)
-        ;(busy ??= []).push(entry)
-      }
-    }
-    if (passed !== undefined) this.#take(passed, this.#timeUp(passed, now) ?? 'idle')
-    if (remove && walkAll) {
-      if (byAge) this.#oldestCreated = oldest
-      // Busy sessions found are stamped now and moved to the most recent end: the order holds.
-      if (ordered) this.#ordered = true
-    }
-    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
-    // walks its list would cut the walk short).
-    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
-    return found
   }
 
   // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
@@ -913,8 +821,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
       this.#allBusy = false
       this.#busyTracker.restart(found)
-      if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
-      this.#stamp(found, now)
+      if (this.#time.timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#time.born(found, now)
+      this.#time.stamp(found, now)
       this.#watch(found, histories)
       this.#setWeight(found, weight)
       this.#enforce(found, now)
@@ -923,14 +831,14 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (found === undefined) {
       if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
-      const expiry = this.#expiry(found, now, false)
+      const expiry = this.#time.expired(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
     this.#allBusy = false
     if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
     const entry = new Entry(key, value, now, 0)
-    this.#stamp(entry, now)
-    if (this.#o.maxAge !== Infinity) this.#born(entry, now)
+    this.#time.stamp(entry, now)
+    if (this.#o.maxAge !== Infinity) this.#time.born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
     this.#setWeight(entry, weight)
     this.#watch(entry, histories)
@@ -943,7 +851,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const max = this.#o.maxSessions
     if (this.#oversized > 0) this.#removeOversized(undefined, now)
     if (this.#o.reject) {
-      if (this.#lru.size >= max) this.#findExpired(now, true)
+      if (this.#lru.size >= max) this.#time.findExpired(now, true)
       if (this.#lru.size >= max) throw new SessionLimitError(max)
       return
     }
@@ -1004,19 +912,19 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       // Nothing can be busy and nothing is excluded: the least recently active session goes.
       if (exclude === undefined && this.#busyTracker.never) {
         const entry = this.#lru.pop() as Entry<K, V>
-        this.#take(entry, this.#timeUp(entry, now) ?? reason, false)
+        this.#take(entry, this.#time.timeUp(entry, now) ?? reason, false)
         continue
       }
       const picked = this.#pickIdle(exclude, excess, bytes, -1, now)
       if (picked.length === 0) return true
-      for (const entry of picked) this.#take(entry, this.#timeUp(entry, now) ?? reason)
+      for (const entry of picked) this.#take(entry, this.#time.timeUp(entry, now) ?? reason)
     }
   }
 
   // Removes the idle sessions (but `exclude`) that alone outweigh maxBytes.
   #removeOversized(exclude: Entry<K, V> | undefined, now: number): void {
     for (const entry of this.#pickIdle(exclude, Infinity, false, this.#o.maxBytes, now)) {
-      this.#take(entry, this.#timeUp(entry, now) ?? 'size')
+      this.#take(entry, this.#time.timeUp(entry, now) ?? 'size')
     }
   }
 
@@ -1030,7 +938,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       if (excess <= 0) break
       if (entry === exclude || entry.weight <= heavierThan) continue
       if (this.#busy(entry)) {
-        this.#stamp(entry, now)
+        this.#time.stamp(entry, now)
         ;(busy ??= []).push(entry)
         continue
       }
@@ -1059,13 +967,13 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#ops.begin()
     this.#allBusy = false
     try {
-      this.#findExpired(now, true)
+      this.#time.findExpired(now, true)
       this.#enforce(undefined, now)
       const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
       if (heap > this.#o.heapHighWater) {
         // The heap is not measured again meanwhile: every picked session goes.
         for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
-          this.#take(entry, this.#timeUp(entry, now) ?? 'pressure')
+          this.#take(entry, this.#time.timeUp(entry, now) ?? 'pressure')
         }
       }
       // What the disposes remove when they run is not the sweep's doing.
@@ -1108,7 +1016,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       const entries = [...this.#entries(true)]
       this.#lru.clear()
       for (const entry of entries) this.#take(entry, reason, false)
-      this.#byAge.clear()
+      this.#time.clear()
       this.#overflowed = false
       this.#allBusy = false
     } finally {
@@ -1161,7 +1069,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const now = this.#clock()
     for (const entry of entries) {
       if (entry.gone) continue
-      if (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined) continue
+      if (this.#time.timeUp(entry, now) !== undefined && this.#checked(() => this.#time.expired(entry, now, false)) !== undefined) continue
       yield [entry.key, entry.value]
     }
     return undefined
