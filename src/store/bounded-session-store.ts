@@ -14,6 +14,7 @@ import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
 import { BusyTracker } from './busy.js'
+import { Eviction } from './eviction.js'
 import { Expiry } from './expiry.js'
 import { OperationQueue, type Task } from './operation-queue.js'
 import { RemovalLog } from './removal-log.js'
@@ -100,12 +101,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #epoch: number | undefined // the first clock reading: the store's times count from it
   #clockTimer: ReturnType<typeof setTimeout> | undefined
 
-  #bytes = 0
-  #oversized = 0 // sessions that alone outweigh maxBytes
-  // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
-  // too): no scan runs again until something can have become idle (see the isBusy option).
-  #allBusy = false
-  #overflowed = false
   #closing: Promise<void> | undefined
   #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
   // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
@@ -119,6 +114,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #teardowns: Teardowns<K>
   readonly #busyTracker: BusyTracker<K, V>
   readonly #time: Expiry<K, V>
+  readonly #evict: Eviction<K, V>
   #removals = 0
   #warned = false
   readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0, errors: 0, removed: noRemovals() }
@@ -163,6 +159,23 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
         if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
       },
     })
+    this.#evict = new Eviction<K, V>(this.#o.maxSessions, this.#o.maxBytes, this.#o.reject, {
+      size: () => this.#lru.size,
+      oldestFirst: () => this.#entries(true),
+      pop: () => this.#lru.pop() as Entry<K, V>,
+      busy: (entry) => this.#busyTracker.busy(entry),
+      neverBusy: () => this.#busyTracker.never,
+      take: (entry, reason, indexed) => this.#take(entry, reason, indexed),
+      timeUp: (entry, now) => this.#time.timeUp(entry, now),
+      stamp: (entry, now) => this.#time.stamp(entry, now),
+      toFront: (entry) => {
+        if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+      },
+      removeExpired: (now) => void this.#time.findExpired(now, true),
+      overflow: (info) => {
+        if (this.#hears('overflow')) this.#ops.push(['overflow', info])
+      },
+    })
     this.#teardowns = new Teardowns<K>({
       timeoutMs: this.#o.disposeTimeout,
       now: () => this.#monotonic(),
@@ -198,7 +211,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    */
   get bytes(): number {
     if (this.#lru.size === 0) return 0
-    return this.#bytes - this.#checked(() => this.#time.countExpired(this.#clock(), true))
+    return this.#evict.bytes - this.#checked(() => this.#time.countExpired(this.#clock(), true))
   }
 
   /**
@@ -224,7 +237,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   touch(key: K): boolean {
     const now = this.#clock()
     // A touch says the session changed: a bound that busy sessions kept exceeded is looked at again.
-    this.#allBusy = false
+    this.#evict.allBusy = false
     return this.#read(key, now) !== undefined
   }
 
@@ -397,7 +410,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       const expiry = this.#time.expired(entry, now, false)
       if (entry.gone) return false
       this.#take(entry, expiry ?? reason)
-      if (this.#overflowed) this.#enforce(undefined, now)
+      if (this.#evict.overflowed) this.#evict.enforce(undefined, now)
       return expiry === undefined
     } finally {
       this.#ops.end(true)
@@ -492,11 +505,11 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       released = true
       if (entry.gone) return
       this.#busyTracker.release(entry)
-      this.#allBusy = false
+      this.#evict.allBusy = false
       const now = this.#clock()
       this.#time.stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
-      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
+      if (this.#evict.overflowed) this.#checked(() => this.#evict.enforce(undefined, now))
     }
     return { key, value: entry.value, release, [Symbol.dispose]: release }
   }
@@ -644,7 +657,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #peaks(): void {
     const s = this.#stats
     if (this.#lru.size > s.peakSize) s.peakSize = this.#lru.size
-    if (this.#bytes > s.peakBytes) s.peakBytes = this.#bytes
+    if (this.#evict.bytes > s.peakBytes) s.peakBytes = this.#evict.bytes
   }
 
   #run(task: Task<K, V>): void {
@@ -725,9 +738,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   // `lease`), or undefined. A lease is held before a pending bound is settled.
   #read(key: K, now: number, lease = false): Entry<K, V> | undefined {
     const entry = this.#lru.get(key as IndexKey<K>)
-    const settle = this.#overflowed && (!this.#allBusy || this.#hears('overflow'))
+    const settle = this.#evict.overflowed && (!this.#evict.allBusy || this.#hears('overflow'))
     if (entry === undefined) {
-      if (settle) this.#checked(() => this.#enforce(undefined, now))
+      if (settle) this.#checked(() => this.#evict.enforce(undefined, now))
       return undefined
     }
     if (settle || this.#time.timeUp(entry, now) !== undefined) {
@@ -736,12 +749,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
         if (expiry !== undefined && !entry.gone) {
           this.#take(entry, expiry)
           // A session past its time was found idle: others may be idle too.
-          this.#allBusy = false
+          this.#evict.allBusy = false
         } else {
           this.#time.stamp(entry, now)
           if (lease) this.#busyTracker.lease(entry)
         }
-        if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
+        if (this.#evict.overflowed) this.#evict.enforce(entry.gone ? undefined : entry, now)
       })
       // A dispose run meanwhile may have removed it: then the read misses.
       return entry.gone ? undefined : entry
@@ -766,7 +779,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
     if (this.#lru.has(key as IndexKey<K>)) return
     if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
-    if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+    if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#evict.makeRoom(now)
   }
 
   // Whether busy protects the session (see BusyTracker).
@@ -789,7 +802,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (expiry === undefined) return entry.gone
     this.#take(entry, expiry)
     // A session past its time was found idle: others may be idle too.
-    this.#allBusy = false
+    this.#evict.allBusy = false
     return true
   }
 
@@ -799,9 +812,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #take(entry: Entry<K, V>, reason: string, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
-    if (entry.weight > this.#o.maxBytes) this.#oversized--
-    this.#bytes -= entry.weight
-    entry.weight = -1
+    this.#evict.unweigh(entry)
     this.#busyTracker.forget(entry)
     this.#watch(entry, undefined)
     this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#lastNow)
@@ -819,13 +830,13 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (found !== undefined && Object.is(found.value, value)) {
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
-      this.#allBusy = false
+      this.#evict.allBusy = false
       this.#busyTracker.restart(found)
       if (this.#time.timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#time.born(found, now)
       this.#time.stamp(found, now)
       this.#watch(found, histories)
-      this.#setWeight(found, weight)
-      this.#enforce(found, now)
+      this.#evict.setWeight(found, weight)
+      this.#evict.enforce(found, now)
       return
     }
     if (found === undefined) {
@@ -834,121 +845,16 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       const expiry = this.#time.expired(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
-    this.#allBusy = false
-    if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+    this.#evict.allBusy = false
+    if (this.#lru.size >= this.#o.maxSessions) this.#evict.makeRoom(now)
     const entry = new Entry(key, value, now, 0)
     this.#time.stamp(entry, now)
     if (this.#o.maxAge !== Infinity) this.#time.born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
-    this.#setWeight(entry, weight)
+    this.#evict.setWeight(entry, weight)
     this.#watch(entry, histories)
     if (this.#hears('create')) this.#ops.push(['create', key, value])
-    this.#enforce(entry, now)
-  }
-
-  // Makes room for one more session when maxSessions are held (or throws, with 'reject').
-  #makeRoom(now: number): void {
-    const max = this.#o.maxSessions
-    if (this.#oversized > 0) this.#removeOversized(undefined, now)
-    if (this.#o.reject) {
-      if (this.#lru.size >= max) this.#time.findExpired(now, true)
-      if (this.#lru.size >= max) throw new SessionLimitError(max)
-      return
-    }
-    // Room for one more: the insertion then finds the store within maxSessions. If busy
-    // sessions leave no room, the insertion reports the overflow.
-    this.#evictWhile(false, max - 1, 'capacity', undefined, now)
-  }
-
-  // Evicts idle sessions, least recently active first, until both bounds hold; reports the bound
-  // that busy sessions keep exceeded. `exclude` (the session the operation uses) is never evicted.
-  #enforce(exclude: Entry<K, V> | undefined, now: number): void {
-    const { maxSessions, maxBytes, reject } = this.#o
-    const over = this.#lru.size > maxSessions || this.#bytes > maxBytes
-    // Nothing to do unless a bound is exceeded, or was.
-    if (!over && !this.#overflowed) return
-    let overflowed = false
-    const report = (bound: 'maxSessions' | 'maxBytes', limit: number): void => {
-      overflowed = true
-      if (this.#hears('overflow')) this.#ops.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
-    }
-    if (over && this.#allBusy) {
-      // Nothing can have become idle since every session was found busy: no scan, the same report.
-      if (!reject && this.#lru.size > maxSessions) report('maxSessions', maxSessions)
-      if (this.#bytes > maxBytes) report('maxBytes', maxBytes)
-      return
-    }
-    let blocked = false
-    // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
-    const hopeless = exclude !== undefined && exclude.weight > maxBytes
-    if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
-    // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
-    if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
-      blocked = true
-      report('maxSessions', maxSessions)
-    }
-    if (this.#bytes > maxBytes) {
-      // The session this operation uses alone outweighs maxBytes: evicting the others for it
-      // would only empty the store. They stay, the overflow is reported, and the next operation
-      // that does not use it evicts it.
-      if (hopeless) report('maxBytes', maxBytes)
-      else if (this.#evictWhile(true, maxBytes, 'size', exclude, now)) {
-        blocked = true
-        report('maxBytes', maxBytes)
-      }
-    }
-    this.#overflowed = overflowed
-    // Every session the scans met was busy; so is the excluded one (else the next operation that
-    // does not use it may evict it, and must look).
-    this.#allBusy = blocked && (exclude === undefined || exclude.gone || this.#busy(exclude))
-  }
-
-  // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
-  // stop because every session left is busy (or excluded).
-  #evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude: Entry<K, V> | undefined, now: number): boolean {
-    for (;;) {
-      const excess = bytes ? this.#bytes - limit : this.#lru.size - limit
-      if (excess <= 0) return false
-      // Nothing can be busy and nothing is excluded: the least recently active session goes.
-      if (exclude === undefined && this.#busyTracker.never) {
-        const entry = this.#lru.pop() as Entry<K, V>
-        this.#take(entry, this.#time.timeUp(entry, now) ?? reason, false)
-        continue
-      }
-      const picked = this.#pickIdle(exclude, excess, bytes, -1, now)
-      if (picked.length === 0) return true
-      for (const entry of picked) this.#take(entry, this.#time.timeUp(entry, now) ?? reason)
-    }
-  }
-
-  // Removes the idle sessions (but `exclude`) that alone outweigh maxBytes.
-  #removeOversized(exclude: Entry<K, V> | undefined, now: number): void {
-    for (const entry of this.#pickIdle(exclude, Infinity, false, this.#o.maxBytes, now)) {
-      this.#take(entry, this.#time.timeUp(entry, now) ?? 'size')
-    }
-  }
-
-  // Picks idle sessions other than `exclude`, least recently active first, until they make up
-  // `excess`: a number of sessions, or of bytes with `byWeight`. Only sessions that weigh more
-  // than `heavierThan` are picked. Busy sessions met count as active now.
-  #pickIdle(exclude: Entry<K, V> | undefined, excess: number, byWeight: boolean, heavierThan: number, now: number): Entry<K, V>[] {
-    const picked: Entry<K, V>[] = []
-    let busy: Entry<K, V>[] | undefined
-    for (const entry of this.#entries(true)) {
-      if (excess <= 0) break
-      if (entry === exclude || entry.weight <= heavierThan) continue
-      if (this.#busy(entry)) {
-        this.#time.stamp(entry, now)
-        ;(busy ??= []).push(entry)
-        continue
-      }
-      picked.push(entry)
-      excess -= byWeight ? entry.weight : 1
-    }
-    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
-    // walks its list would cut the walk short).
-    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
-    return picked
+    this.#evict.enforce(entry, now)
   }
 
   #sweep(surface: boolean): number {
@@ -965,14 +871,14 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     }
     let removed = 0
     this.#ops.begin()
-    this.#allBusy = false
+    this.#evict.allBusy = false
     try {
       this.#time.findExpired(now, true)
-      this.#enforce(undefined, now)
+      this.#evict.enforce(undefined, now)
       const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
       if (heap > this.#o.heapHighWater) {
         // The heap is not measured again meanwhile: every picked session goes.
-        for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
+        for (const entry of this.#evict.pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
           this.#take(entry, this.#time.timeUp(entry, now) ?? 'pressure')
         }
       }
@@ -1000,8 +906,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
         // A sizeOf that removed the session (it should not call back into the store) leaves it removed.
         if (entry.gone) return
       }
-      this.#setWeight(entry, weight)
-      if (this.#bytes > this.#o.maxBytes || this.#overflowed) this.#enforce(entry, this.#clock())
+      this.#evict.setWeight(entry, weight)
+      if (this.#evict.bytes > this.#o.maxBytes || this.#evict.overflowed) this.#evict.enforce(entry, this.#clock())
     } catch (error) {
       this.#ops.report(error, entry.key)
     } finally {
@@ -1017,20 +923,10 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#lru.clear()
       for (const entry of entries) this.#take(entry, reason, false)
       this.#time.clear()
-      this.#overflowed = false
-      this.#allBusy = false
+      this.#evict.reset()
     } finally {
       this.#ops.end(surface)
     }
-  }
-
-  // Sets a session's weight, keeping the total and the count of oversized sessions.
-  #setWeight(entry: Entry<K, V>, weight: number): void {
-    const maxBytes = this.#o.maxBytes
-    if (entry.weight > maxBytes) this.#oversized--
-    if (weight > maxBytes) this.#oversized++
-    this.#bytes += weight - entry.weight
-    entry.weight = weight
   }
 
   #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
