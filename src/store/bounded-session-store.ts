@@ -14,6 +14,7 @@ import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
 import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
 import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
 import { BusyTracker } from './busy.js'
+import { StoreClock } from './clock.js'
 import { Eviction } from './eviction.js'
 import { Expiry } from './expiry.js'
 import { OperationQueue, type Task } from './operation-queue.js'
@@ -93,16 +94,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   }
 
   readonly #o: ResolvedOptions<K, V>
+  readonly #clockSource: StoreClock
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
   readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
-  // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
-  #cachedNow = 0
-  #epoch: number | undefined // the first clock reading: the store's times count from it
-  #clockTimer: ReturnType<typeof setTimeout> | undefined
 
   #closing: Promise<void> | undefined
-  #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
   // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
   readonly #removalLog: RemovalLog<K, RemovalReason | R>
   #creating: Map<K, Promise<V>> | undefined
@@ -142,9 +139,10 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       now: o.now as ResolvedOptions<K, V>['now'],
       monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
+    this.#clockSource = new StoreClock(this.#o.now)
     this.#removalLog = new RemovalLog(this.#o.maxSessions)
     this.#busyTracker = new BusyTracker<K, V>(this.#o.isBusy, this.#o.maxBusy, {
-      now: () => this.#lastNow,
+      now: () => this.#clockSource.last,
       report: (error, key) => this.#ops.report(error, key),
       stranded: (entry, busyForMs) => {
         if (this.#hears('stranded')) this.#ops.push(['stranded', entry, busyForMs])
@@ -467,7 +465,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // not held has its newest removal in the log (or is too old for it).
     if (this.#lru.has(key as IndexKey<K>)) return undefined
     const found = this.#removalLog.find(key)
-    return found === undefined ? undefined : { reason: found.reason, at: (this.#epoch ?? 0) + found.time }
+    return found === undefined ? undefined : { reason: found.reason, at: this.#clockSource.epoch + found.time }
   }
 
   /**
@@ -553,9 +551,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#teardowns.closing()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
     this.#sweepTimer = undefined
-    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
-    this.#clockTimer = undefined
-    this.#cachedNow = 0
+    this.#clockSource.stop()
     try {
       this.#removeAll('close', true)
     } catch (e) {
@@ -614,29 +610,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
 
   // --- internals -------------------------------------------------------------------------
 
-  // The time, in milliseconds since the first reading (see Entry).
+  // The time, in milliseconds since the first reading (see StoreClock).
   #clock(): number {
-    const clock = this.#o.now
-    let now: number
-    if (clock !== undefined) {
-      now = clock()
-      if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidClockError(now)
-    } else if (this.#cachedNow !== 0) {
-      now = this.#cachedNow
-    } else {
-      now = Date.now()
-      if (this.#closing === undefined) {
-        this.#cachedNow = now
-        this.#clockTimer = setTimeout(() => {
-          this.#cachedNow = 0
-          this.#clockTimer = undefined
-        }, 1)
-        this.#clockTimer.unref?.()
-      }
-    }
-    this.#epoch ??= now
-    this.#lastNow = now - this.#epoch
-    return this.#lastNow
+    return this.#clockSource.read(this.#closing === undefined)
   }
 
   #assertOpen(method: string): void {
@@ -815,7 +791,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#evict.unweigh(entry)
     this.#busyTracker.forget(entry)
     this.#watch(entry, undefined)
-    this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#lastNow)
+    this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#clockSource.last)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
     if (this.#o.dispose !== undefined || this.#hears('remove')) this.#ops.push(['remove', entry, reason])
