@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3'
 import { LRUCache } from 'lru-cache'
+// InvalidMeasurementError and SessionLimitError are thrown by the seams; imported for the TSDoc links.
 import {
   InvalidArgumentError,
   InvalidClockError,
@@ -9,10 +10,9 @@ import {
   SessionLimitError,
   StoreClosedError,
 } from '../errors.js'
-import { type WatchableHistory, watchKey } from '../history-watch.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
-import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
-import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import { follow, historiesOf, onHistoryResized, weigh } from './history-weights.js'
+import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions } from './options.js'
 import { BusyTracker } from './busy.js'
 import { StoreClock } from './clock.js'
 import { Eviction } from './eviction.js'
@@ -790,7 +790,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
     this.#evict.unweigh(entry)
     this.#busyTracker.forget(entry)
-    this.#watch(entry, undefined)
+    follow(entry, undefined, this.#self)
     this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#clockSource.last)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
@@ -800,7 +800,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   // set() and the insert half of getOrCreate().
   #put(key: K, value: V, now: number, allowReserved = this.#o.allowReserved): void {
     const histories = historiesOf(value)
-    const weight = this.#weigh(key, value, histories)
+    const weight = weigh(this.#o.sizeOf, key, value, histories)
     // One lookup: a session found becomes the most recent (a different one leaves at once).
     const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined && Object.is(found.value, value)) {
@@ -810,7 +810,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#busyTracker.restart(found)
       if (this.#time.timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#time.born(found, now)
       this.#time.stamp(found, now)
-      this.#watch(found, histories)
+      follow(found, histories, this.#self)
       this.#evict.setWeight(found, weight)
       this.#evict.enforce(found, now)
       return
@@ -828,7 +828,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     if (this.#o.maxAge !== Infinity) this.#time.born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
     this.#evict.setWeight(entry, weight)
-    this.#watch(entry, histories)
+    follow(entry, histories, this.#self)
     if (this.#hears('create')) this.#ops.push(['create', key, value])
     this.#evict.enforce(entry, now)
   }
@@ -874,7 +874,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       let weight = entry.weight + delta
       if (this.#o.sizeOf !== undefined) {
         try {
-          weight = this.#weigh(entry.key, entry.value, entry.watcher?.histories)
+          weight = weigh(this.#o.sizeOf, entry.key, entry.value, entry.watcher?.histories)
         } catch (error) {
           this.#ops.report(error, entry.key)
           weight = entry.weight
@@ -903,30 +903,6 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     } finally {
       this.#ops.end(surface)
     }
-  }
-
-  #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
-    const sizeOf = this.#o.sizeOf
-    if (sizeOf !== undefined) {
-      const size = sizeOf(value, key)
-      if (typeof size !== 'number' || !(size >= 0) || size > 0xffff_ffff) throw new InvalidMeasurementError('sizeOf', size)
-      return size
-    }
-    let bytes = SESSION_OVERHEAD_BYTES
-    if (histories !== undefined) for (const history of histories) bytes += history.bytes
-    return bytes
-  }
-
-  // Follows `histories` (the session's, found when it was stored) instead of the ones it followed.
-  #watch(entry: Entry<K, V>, histories: WatchableHistory[] | undefined): void {
-    const current = entry.watcher
-    if (sameHistories(current?.histories, histories)) return
-    if (current !== undefined) for (const history of current.histories) history[watchKey](current, false)
-    entry.watcher = undefined
-    if (histories === undefined) return
-    const watcher = new Watcher(entry, histories, this.#self)
-    entry.watcher = watcher
-    for (const history of histories) history[watchKey](watcher, true)
   }
 
   // lru-cache types its values as possibly undefined (for its fetch feature, unused here).
