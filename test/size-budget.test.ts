@@ -6,7 +6,11 @@
 //     (issues 20, 22) bring it to 8.5 kB, and calibration, fits() and cold trims (issue 21) add
 //     1.5 kB; the writer seam of the class split and groups under every budget bring it to
 //     10.7 kB (npx vitest run test/size-budget.test.ts prints the split),
-//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 31 kB.
+//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 32 kB. It
+//     measured 29.6 kB before the store was split into the seams it holds (issue 19: operation
+//     queue, teardowns, busy tracker, expiry, eviction, clock, removal log) and the history
+//     gained its writer seam and groups under every budget; the class shells, their host
+//     objects and the method names a minifier keeps cost about 1 kB.
 // Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
 // `sideEffects: false` as a user's bundler would. The sizes are printed.
 import { fileURLToPath } from 'node:url'
@@ -68,9 +72,9 @@ describe('size budget (minified + gzipped)', () => {
     expect(m.inputs.filter(([path]) => /node_modules/.test(path))).toEqual([])
   })
 
-  it('the whole package with its dependencies is at most 31 kB', { timeout: 60_000 }, async () => {
+  it('the whole package with its dependencies is at most 32 kB', { timeout: 60_000 }, async () => {
     const m = await measure(`export * from './src/index.ts'`)
-    report('whole package + dependencies', m, 31 * KB)
-    expect(m.gzipped).toBeLessThanOrEqual(31 * KB)
+    report('whole package + dependencies', m, 32 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(32 * KB)
   })
 })

@@ -123,7 +123,6 @@ describe('getOrCreate', () => {
       }),
     ).toThrow('no')
     expect(disposed).toEqual([])
-    expect(store.has('a')).toBe(false)
     expect(store.sweep()).toBe(1)
     expect(disposed).toEqual([['a', 'idle']])
   })

@@ -416,9 +416,15 @@ class Model {
     this.enforce()
   }
 
+  /** peek/has: the live value, refreshing nothing; an expired one departs (no bound is settled). */
   peek(key: Key) {
     const e = this.find(key)
-    return e && this.expiry(e) === null ? e.value : undefined
+    if (!e) return undefined
+    const r = this.expiry(e)
+    if (r === null) return e.value
+    this.depart(e, r)
+    this.allBusy = false
+    return undefined
   }
 
   getOrCreate(key: Key, create: () => Val): Val {

@@ -8,7 +8,8 @@ import {
 import { setupStore } from './helpers/store.js'
 
 // Guarantee 4: an expired session is never returned by get, peek, has, getOrCreate or
-// iteration, even before a sweep removes it; the sweep then disposes it with 'idle' or 'max-age'.
+// iteration, even before a sweep removes it. A read of its key (get, peek, has, touch, acquire,
+// getOrCreate) disposes it then with 'idle' or 'max-age'; otherwise the next sweep does.
 
 interface Session {
   id: string
@@ -57,9 +58,10 @@ describe('idle TTL', () => {
     read(store)
     clock.t = 1899
     expect(store.peek('a')).toBe(a)
+    expect(disposed).toEqual([])
     clock.t = 1900
     expect(store.peek('a')).toBeUndefined()
-    expect(disposed).toEqual([])
+    expect(disposed).toEqual([['a', 'idle']])
   })
 
   it.each([
@@ -100,17 +102,57 @@ describe('idle TTL', () => {
     expect(store.acquire('old')).toBeUndefined()
   })
 
-  it('peek and has do not remove an expired session; a later sweep disposes it with "idle"', () => {
+  it.each([
+    ['peek', (s: BoundedSessionStore<string, Session>) => s.peek('a')],
+    ['has', (s: BoundedSessionStore<string, Session>) => s.has('a')],
+    ['get', (s: BoundedSessionStore<string, Session>) => s.get('a')],
+  ])('%s of an expired session disposes it then, once, with its reason (remove event, lastRemoval)', (_name, read) => {
+    for (const [options, reason] of [
+      [{ idleTtlMs: 1000 }, 'idle'],
+      [{ idleTtlMs: 10_000, maxAgeMs: 1000 }, 'max-age'],
+    ] as const) {
+      const { store, clock, disposed } = setup(options)
+      const removed: Array<[string, RemovalReason]> = []
+      store.on('remove', (key, _value, why) => removed.push([key, why]))
+      store.set('a', session('a'))
+      clock.t = 500
+      store.get('a')
+      clock.t = 1500
+      expect(read(store)).toBeFalsy()
+      expect(disposed).toEqual([['a', reason]])
+      expect(removed).toEqual([['a', reason]])
+      expect(store.lastRemoval('a')).toEqual({ reason, at: 1500 })
+      expect(read(store)).toBeFalsy()
+      expect(store.sweep()).toBe(0)
+      expect(disposed).toHaveLength(1)
+    }
+  })
+
+  it('iteration, size and stats skip an expired session without removing it; a later sweep disposes it with "idle"', () => {
     const { store, clock, disposed } = setup({ idleTtlMs: 1000 })
     store.set('a', session('a'))
     clock.t = 1000
-    expect(store.peek('a')).toBeUndefined()
-    expect(store.has('a')).toBe(false)
     expect([...store.keys()]).toEqual([])
+    expect(store.size).toBe(0)
+    expect(store.stats().size).toBe(0)
     expect(disposed).toEqual([])
     expect(store.sweep()).toBe(1)
     expect(disposed).toEqual([['a', 'idle']])
     expect(store.size).toBe(0)
+  })
+
+  it('peek and has of an expired session that is busy leave it in place (it is live)', () => {
+    let busy = true
+    const { store, clock, disposed } = setup({ idleTtlMs: 1000, isBusy: () => busy })
+    const a = session('a')
+    store.set('a', a)
+    clock.t = 5000
+    expect(store.peek('a')).toBe(a)
+    expect(store.has('a')).toBe(true)
+    expect(disposed).toEqual([])
+    busy = false
+    expect(store.has('a')).toBe(false)
+    expect(disposed).toEqual([['a', 'idle']])
   })
 
   it('get of an expired session removes it at once with "idle"', () => {
@@ -264,8 +306,8 @@ describe('durations beyond 2^31 ms', () => {
     expect(store.has('a')).toBe(true)
     clock.t = ttl
     expect(store.has('a')).toBe(false)
-    expect(store.sweep()).toBe(1)
     expect(disposed).toEqual([['a', 'idle']])
+    expect(store.sweep()).toBe(0)
   })
 
   it('a maxAgeMs above 2^31 ms works', () => {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { LRUCache } from 'lru-cache'
+// InvalidMeasurementError and SessionLimitError are thrown by the seams; imported for the TSDoc links.
 import {
-  DisposeTimeoutError,
   InvalidArgumentError,
   InvalidClockError,
   InvalidMeasurementError,
@@ -10,14 +10,18 @@ import {
   SessionLimitError,
   StoreClosedError,
 } from '../errors.js'
-import { type WatchableHistory, watchKey } from '../history-watch.js'
-import { CreationOrder } from './creation-order.js'
 import { Entry, type IndexKey, SIZE_ONE } from './entry.js'
-import { historiesOf, onHistoryResized, sameHistories, Watcher } from './history-weights.js'
-import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions, SESSION_OVERHEAD_BYTES } from './options.js'
+import { follow, historiesOf, onHistoryResized, weigh } from './history-weights.js'
+import { type BoundedSessionStoreOptions, parseOptions, type ResolvedOptions } from './options.js'
+import { BusyTracker } from './busy.js'
+import { StoreClock } from './clock.js'
+import { Eviction } from './eviction.js'
+import { Expiry } from './expiry.js'
+import { OperationQueue, type Task } from './operation-queue.js'
+import { RemovalLog } from './removal-log.js'
+import { Teardowns } from './teardowns.js'
 import type {
   DeleteOptions,
-  OverflowInfo,
   RemovalReason,
   RemovalRecord,
   SessionLease,
@@ -35,21 +39,6 @@ import type {
 // teardown; dispose and the events run from that queue once the operation's state is complete
 // (lru-cache's disposeAfter discipline), so no loop of the store ever meets a callback that
 // changed the store under it.
-
-// A running teardown under one key: the dispose promises not yet settled.
-interface Teardown {
-  running: number
-  deadline: number
-  done: Promise<void>
-  finish: () => void
-}
-
-type Task<K, V> =
-  | ['create', K, V]
-  | ['remove', Entry<K, V>, string]
-  | ['stranded', Entry<K, V>, number]
-  | ['overflow', OverflowInfo]
-  | ['error', unknown, K | undefined]
 
 const WARNING_CODE = 'BOUNDED_SESSION_STORE_ERROR'
 function noRemovals(): Record<RemovalReason, number> {
@@ -105,50 +94,26 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   }
 
   readonly #o: ResolvedOptions<K, V>
+  readonly #clockSource: StoreClock
   readonly #lru = new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
   readonly #self = new WeakRef(this as BoundedSessionStore<K, V, string>)
   #sweepTimer: ReturnType<typeof setInterval> | undefined
-  #timeoutTimer: ReturnType<typeof setTimeout> | undefined
-  // The default clock is read at most once per millisecond, as lru-cache does (`ttlResolution`).
-  #cachedNow = 0
-  #epoch: number | undefined // the first clock reading: the store's times count from it
-  #clockTimer: ReturnType<typeof setTimeout> | undefined
 
-  #bytes = 0
-  #oversized = 0 // sessions that alone outweigh maxBytes
-  readonly #leases = new Map<Entry<K, V>, number>() // the leased sessions: how many leases each
-  #oldestCreated = Infinity // no session was created before this (with maxAgeMs)
-  readonly #byAge = new CreationOrder<K, V>() // with maxAgeMs
-  // Over a bound, the last eviction scan found every session busy (but the one it excluded, busy
-  // too): no scan runs again until something can have become idle (see the isBusy option).
-  #allBusy = false
-  #latest = -Infinity // the latest activity stamped
-  #ordered = true // activity times rise from the least recently active end (false after the clock went back)
-  #overflowed = false
   #closing: Promise<void> | undefined
-  readonly #tearingDown = new Map<K, Teardown>()
-  #running = 0 // dispose promises still running, timed-out ones excluded
-  #lastNow = 0 // the latest clock reading (what an operation that read the clock stands at)
-  // Why the newest removed keys left; storing a key forgets it. A ring of the newest maxSessions
-  // removals (key and sequence number) bounds the map: when a slot is reused, its key is forgotten
-  // unless it was removed again since. (Not a Map in insertion order trimmed from its oldest end:
-  // V8's first-key lookup walks the holes that deletions leave at the front.)
-  readonly #removals_ = new Map<K, { reason: RemovalReason | R; at: number; seq: number }>()
-  readonly #ringKeys: K[] = []
-  readonly #ringSeqs: number[] = []
-  #ringNext = 0
-  #seq = 0
-  // With maxBusyMs: when each session found busy was first found so without a break, and the
-  // sessions found stranded.
-  readonly #busySince = new Map<Entry<K, V>, number>()
-  readonly #stranded = new Set<Entry<K, V>>()
+  // Why the newest removed keys left (a key the store holds again has none: see lastRemoval).
+  readonly #removalLog: RemovalLog<K, RemovalReason | R>
   #creating: Map<K, Promise<V>> | undefined
-  #queue: Task<K, V>[] = []
-  #next = 0 // the next task of the queue to run
-  #depth = 0
+  readonly #ops = new OperationQueue<K, V>(
+    (task) => this.#run(task),
+    (error) => this.#warn(error),
+    () => this.#peaks(),
+  )
+  readonly #teardowns: Teardowns<K>
+  readonly #busyTracker: BusyTracker<K, V>
+  readonly #time: Expiry<K, V>
+  readonly #evict: Eviction<K, V>
   #removals = 0
   #warned = false
-  #inIsBusy = false
   readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0, errors: 0, removed: noRemovals() }
 
   /**
@@ -174,6 +139,47 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       now: o.now as ResolvedOptions<K, V>['now'],
       monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
     }
+    this.#clockSource = new StoreClock(this.#o.now)
+    this.#removalLog = new RemovalLog(this.#o.maxSessions)
+    this.#busyTracker = new BusyTracker<K, V>(this.#o.isBusy, this.#o.maxBusy, {
+      now: () => this.#clockSource.last,
+      report: (error, key) => this.#ops.report(error, key),
+      stranded: (entry, busyForMs) => {
+        if (this.#hears('stranded')) this.#ops.push(['stranded', entry, busyForMs])
+      },
+    })
+    this.#time = new Expiry<K, V>(this.#o.idleTtl, this.#o.maxAge, {
+      oldestFirst: () => this.#entries(true),
+      live: () => this.#lru.size,
+      busy: (entry) => this.#busyTracker.busy(entry),
+      take: (entry, reason) => this.#take(entry, reason),
+      toFront: (entry) => {
+        if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+      },
+    })
+    this.#evict = new Eviction<K, V>(this.#o.maxSessions, this.#o.maxBytes, this.#o.reject, {
+      size: () => this.#lru.size,
+      oldestFirst: () => this.#entries(true),
+      pop: () => this.#lru.pop() as Entry<K, V>,
+      busy: (entry) => this.#busyTracker.busy(entry),
+      neverBusy: () => this.#busyTracker.never,
+      take: (entry, reason, indexed) => this.#take(entry, reason, indexed),
+      timeUp: (entry, now) => this.#time.timeUp(entry, now),
+      stamp: (entry, now) => this.#time.stamp(entry, now),
+      toFront: (entry) => {
+        if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
+      },
+      removeExpired: (now) => void this.#time.findExpired(now, true),
+      overflow: (info) => {
+        if (this.#hears('overflow')) this.#ops.push(['overflow', info])
+      },
+    })
+    this.#teardowns = new Teardowns<K>({
+      timeoutMs: this.#o.disposeTimeout,
+      now: () => this.#monotonic(),
+      report: (error, key) => this.#ops.report(error, key),
+      deliver: () => this.#ops.deliver(),
+    })
     const interval = o.sweepIntervalMs ?? 60_000
     if (interval > 0) this.#sweepTimer = BoundedSessionStore.#startSweeps(this.#self, interval)
   }
@@ -194,7 +200,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   get size(): number {
     const size = this.#lru.size
     if (size === 0) return 0
-    return size - this.#checked(() => this.#countExpired(this.#clock(), false))
+    return size - this.#checked(() => this.#time.countExpired(this.#clock(), false))
   }
 
   /**
@@ -203,7 +209,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    */
   get bytes(): number {
     if (this.#lru.size === 0) return 0
-    return this.#bytes - this.#checked(() => this.#countExpired(this.#clock(), true))
+    return this.#evict.bytes - this.#checked(() => this.#time.countExpired(this.#clock(), true))
   }
 
   /**
@@ -229,25 +235,31 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   touch(key: K): boolean {
     const now = this.#clock()
     // A touch says the session changed: a bound that busy sessions kept exceeded is looked at again.
-    this.#allBusy = false
+    this.#evict.allBusy = false
     return this.#read(key, now) !== undefined
   }
 
-  /** The live session under `key`, refreshing nothing and removing nothing. */
+  /**
+   * The live session under `key`, refreshing nothing. An expired session is removed then (reason
+   * `idle` or `max-age`, once) and not returned.
+   */
   peek(key: K): V | undefined {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    if (entry === undefined || (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined)) {
+    if (entry === undefined || (this.#time.timeUp(entry, now) !== undefined && this.#checked(() => this.#removeExpired(entry, now)))) {
       return undefined
     }
     return entry.value
   }
 
-  /** Whether a live session is held under `key`. Refreshes nothing. */
+  /**
+   * Whether a live session is held under `key`. Refreshes nothing; an expired session is removed
+   * then (reason `idle` or `max-age`, once).
+   */
   has(key: K): boolean {
     const now = this.#clock()
     const entry = this.#lru.peek(key as IndexKey<K>)
-    return entry !== undefined && (this.#timeUp(entry, now) === undefined || this.#checked(() => this.#expiry(entry, now, false)) === undefined)
+    return entry !== undefined && (this.#time.timeUp(entry, now) === undefined || !this.#checked(() => this.#removeExpired(entry, now)))
   }
 
   /**
@@ -269,11 +281,11 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#assertOpen('set')
     const allowReserved = this.#allowReserved(options)
     const now = this.#clock()
-    this.#depth++
+    this.#ops.begin()
     try {
       this.#put(key, value, now, allowReserved)
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
     return this
   }
@@ -304,7 +316,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // One create per key: a session made now would be replaced when the async one is stored.
     if (this.#creating !== undefined && this.#creating.has(key)) throw new SessionCreatingError(key)
     this.#stats.misses++
-    this.#depth++
+    this.#ops.begin()
     try {
       this.#admit(key, now, allowReserved)
       // create runs before anything else changes, so that if it throws, even an expired session
@@ -314,7 +326,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       this.#put(key, value, this.#clock(), allowReserved)
       return value
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
@@ -357,7 +369,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
           // The session made for the store could not be stored: it gets its teardown all the same.
           const reason = code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity'
           this.#stats.removed[reason]++
-          this.#checked(() => this.#queue.push(['remove', new Entry<K, V>(key, value as V, 0, 0), reason]))
+          this.#checked(() => this.#ops.push(['remove', new Entry<K, V>(key, value as V, 0, 0), reason]))
         }
         throw error
       }
@@ -391,15 +403,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const entry = this.#lru.peek(key as IndexKey<K>)
     if (entry === undefined) return false
     const now = this.#clock()
-    this.#depth++
+    this.#ops.begin()
     try {
-      const expiry = this.#expiry(entry, now, false)
+      const expiry = this.#time.expired(entry, now, false)
       if (entry.gone) return false
       this.#take(entry, expiry ?? reason)
-      if (this.#overflowed) this.#enforce(undefined, now)
+      if (this.#evict.overflowed) this.#evict.enforce(undefined, now)
       return expiry === undefined
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
@@ -433,7 +445,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // Teardowns queued by an operation still running (this may be called from a dispose) start
     // before the operation returns, so before this continues.
     await undefined
-    for (let t = this.#tearingDown.get(key); t !== undefined; t = this.#tearingDown.get(key)) await t.done
+    await this.#teardowns.settled(key)
   }
 
   /**
@@ -449,8 +461,11 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    * ```
    */
   lastRemoval(key: K): RemovalRecord<R> | undefined {
-    const found = this.#removals_.get(key)
-    return found === undefined ? undefined : { reason: found.reason, at: found.at }
+    // Storing a key again forgets its removals: every way out of the store records one, so a key
+    // not held has its newest removal in the log (or is too old for it).
+    if (this.#lru.has(key as IndexKey<K>)) return undefined
+    const found = this.#removalLog.find(key)
+    return found === undefined ? undefined : { reason: found.reason, at: this.#clockSource.epoch + found.time }
   }
 
   /**
@@ -487,14 +502,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       if (released) return
       released = true
       if (entry.gone) return
-      const held = this.#leases.get(entry) ?? 1
-      if (held > 1) this.#leases.set(entry, held - 1)
-      else this.#leases.delete(entry)
-      this.#allBusy = false
+      this.#busyTracker.release(entry)
+      this.#evict.allBusy = false
       const now = this.#clock()
-      this.#stamp(entry, now)
+      this.#time.stamp(entry, now)
       this.#lru.get(key as IndexKey<K>)
-      if (this.#overflowed) this.#checked(() => this.#enforce(undefined, now))
+      if (this.#evict.overflowed) this.#checked(() => this.#evict.enforce(undefined, now))
     }
     return { key, value: entry.value, release, [Symbol.dispose]: release }
   }
@@ -530,18 +543,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     this.#closing = (async () => {
       // The teardowns of this operation (or of the one running it, from a dispose) start first.
       await undefined
-      while (this.#tearingDown.size > 0) await Promise.all([...this.#tearingDown.values()].map((t) => t.done))
-      if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer)
-      this.#timeoutTimer = undefined
+      await this.#teardowns.allSettled()
+      this.#teardowns.stop()
       if (failed) throw error
     })()
     // The host now waits for the teardowns: their timeout must keep the process alive.
-    this.#timeoutTimer?.ref?.()
+    this.#teardowns.closing()
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer)
     this.#sweepTimer = undefined
-    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer)
-    this.#clockTimer = undefined
-    this.#cachedNow = 0
+    this.#clockSource.stop()
     try {
       this.#removeAll('close', true)
     } catch (e) {
@@ -594,35 +604,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       misses: s.misses,
       removed: { ...s.removed },
       errors: s.errors,
-      tearingDown: this.#running,
+      tearingDown: this.#teardowns.running,
     }
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  // The time, in milliseconds since the first reading (see Entry).
+  // The time, in milliseconds since the first reading (see StoreClock).
   #clock(): number {
-    const clock = this.#o.now
-    let now: number
-    if (clock !== undefined) {
-      now = clock()
-      if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidClockError(now)
-    } else if (this.#cachedNow !== 0) {
-      now = this.#cachedNow
-    } else {
-      now = Date.now()
-      if (this.#closing === undefined) {
-        this.#cachedNow = now
-        this.#clockTimer = setTimeout(() => {
-          this.#cachedNow = 0
-          this.#clockTimer = undefined
-        }, 1)
-        this.#clockTimer.unref?.()
-      }
-    }
-    this.#epoch ??= now
-    this.#lastNow = now - this.#epoch
-    return this.#lastNow
+    return this.#clockSource.read(this.#closing === undefined)
   }
 
   #assertOpen(method: string): void {
@@ -631,51 +621,19 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
 
   // Runs `fn` as an operation of its own, so that what it reports is delivered before returning.
   #checked<T>(fn: () => T): T {
-    this.#depth++
+    this.#ops.begin()
     try {
       return fn()
     } finally {
-      this.#end(true)
+      this.#ops.end(true)
     }
   }
 
-  // Finishes an operation: at the outermost level, run the queued teardowns and deliver the
-  // events. `surface`: a listener's error is thrown to the caller (else it is reported).
-  #end(surface: boolean): void {
-    if (--this.#depth !== 0) return
-    const size = this.#lru.size
+  // The outermost operation ended: the peaks are what it left.
+  #peaks(): void {
     const s = this.#stats
-    if (size > s.peakSize) s.peakSize = size
-    if (this.#bytes > s.peakBytes) s.peakBytes = this.#bytes
-    if (this.#queue.length > this.#next && this.#next === 0) this.#flush(surface)
-  }
-
-  // Runs the queue in order. Tasks queued by dispose and listeners that call back into the store
-  // run in the same loop, after the ones already queued.
-  #flush(surface: boolean): void {
-    let failure: { error: unknown; inErrorListener: boolean } | undefined
-    const queue = this.#queue
-    try {
-      while (this.#next < queue.length) {
-        const task = queue[this.#next++] as Task<K, V>
-        try {
-          this.#run(task)
-        } catch (error) {
-          failure ??= { error, inErrorListener: task[0] === 'error' }
-        }
-      }
-    } finally {
-      this.#queue = []
-      this.#next = 0
-    }
-    if (failure === undefined) return
-    if (surface) throw failure.error
-    // No caller to give it to (a history's push, a timer, a settling promise).
-    if (failure.inErrorListener) this.#warn(failure.error)
-    else {
-      this.#report(failure.error, undefined)
-      this.#flush(false)
-    }
+    if (this.#lru.size > s.peakSize) s.peakSize = this.#lru.size
+    if (this.#evict.bytes > s.peakBytes) s.peakBytes = this.#evict.bytes
   }
 
   #run(task: Task<K, V>): void {
@@ -694,9 +652,9 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
             // A `then` getter may throw too: that is the dispose's error, not the operation's.
             thenable = isThenable(result)
           } catch (error) {
-            this.#report(error, key)
+            this.#ops.report(error, key)
           }
-          if (thenable) this.#track(key, result as PromiseLike<void>)
+          if (thenable) this.#teardowns.track(key, result as PromiseLike<void>)
         }
         if (this.#hears('remove')) this.emit('remove', key, value, task[2] as RemovalReason | R)
         return
@@ -734,133 +692,51 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     return this.listenerCount(event) > 0
   }
 
-  #report(error: unknown, key: K | undefined): void {
-    this.#queue.push(['error', error, key])
-  }
-
   // The monotonic time that teardowns are timed by (never throws: a teardown must be tracked).
   #monotonic(): number {
     const clock = this.#o.monotonicNow
     if (clock === undefined) return performance.now()
     const now = clock()
     if (typeof now === 'number' && Number.isFinite(now)) return now
-    this.#report(new InvalidClockError(now), undefined)
+    this.#ops.report(new InvalidClockError(now), undefined)
     return performance.now()
-  }
-
-  // A teardown promise: the key stays reserved until it settles or times out.
-  #track(key: K, result: PromiseLike<void>): void {
-    const now = this.#monotonic()
-    let teardown = this.#tearingDown.get(key)
-    if (teardown !== undefined && teardown.deadline <= now) {
-      this.#giveUp(key, teardown)
-      teardown = undefined
-    }
-    if (teardown === undefined) {
-      let finish!: () => void
-      const done = new Promise<void>((resolve) => {
-        finish = resolve
-      })
-      teardown = { running: 0, deadline: 0, done, finish }
-      this.#tearingDown.set(key, teardown)
-    }
-    const t = teardown
-    t.running++
-    this.#running++
-    t.deadline = now + this.#o.disposeTimeout
-    this.#scheduleTimeouts(this.#o.disposeTimeout)
-    const settle = (): void => {
-      if (this.#tearingDown.get(key) !== t) return
-      this.#running--
-      if (--t.running > 0) return
-      this.#tearingDown.delete(key)
-      t.finish()
-      if (this.#tearingDown.size === 0 && this.#timeoutTimer !== undefined) {
-        clearTimeout(this.#timeoutTimer)
-        this.#timeoutTimer = undefined
-      }
-    }
-    Promise.resolve(result).then(settle, (error: unknown) => {
-      settle()
-      this.#report(error, key)
-      if (this.#depth === 0 && this.#next === 0) this.#flush(false)
-    })
-  }
-
-  // One timer for every running teardown, set for the earliest deadline. It is unref'd, but for
-  // while the host awaits close(): then it is what the host waits for.
-  #scheduleTimeouts(delay: number): void {
-    if (this.#timeoutTimer !== undefined) return
-    this.#timeoutTimer = setTimeout(() => {
-      this.#timeoutTimer = undefined
-      this.#timeOut()
-    }, delay)
-    if (this.#closing === undefined) this.#timeoutTimer.unref?.()
-  }
-
-  #timeOut(): void {
-    const now = this.#monotonic()
-    let next = Infinity
-    for (const [key, t] of this.#tearingDown) {
-      if (t.deadline > now) next = Math.min(next, t.deadline - now)
-      else this.#giveUp(key, t)
-    }
-    if (next !== Infinity) this.#scheduleTimeouts(Math.max(1, next))
-    if (this.#depth === 0 && this.#next === 0) this.#flush(false)
-  }
-
-  // Stops waiting for a teardown past its deadline, and says so.
-  #giveUp(key: K, t: Teardown): void {
-    this.#tearingDown.delete(key)
-    this.#running -= t.running
-    t.finish()
-    this.#report(new DisposeTimeoutError(key, this.#o.disposeTimeout), key)
   }
 
   // Whether a session's teardown is still running (or about to start) under `key`, which holds
   // no session: then nothing new may be stored under it yet.
   #reserved(key: K): boolean {
-    const t = this.#tearingDown.size > 0 ? this.#tearingDown.get(key) : undefined
-    if (t !== undefined) {
-      // Past its deadline, it no longer holds the key (the timer may not have run yet).
-      if (t.deadline > this.#monotonic()) return true
-      this.#checked(() => this.#giveUp(key, t))
-    }
+    if (this.#teardowns.size > 0 && this.#checked(() => this.#teardowns.holds(key))) return true
     // Teardowns queued but not yet run (a dispose or listener calling back into the store).
-    for (let i = this.#next; i < this.#queue.length; i++) {
-      const task = this.#queue[i] as Task<K, V>
-      if (task[0] === 'remove' && Object.is(task[1].key, key) && this.#o.dispose !== undefined) return true
-    }
-    return false
+    return this.#o.dispose !== undefined && this.#ops.removing(key)
   }
 
   // The read path of get, touch and acquire: the live entry, refreshed (and leased, with
   // `lease`), or undefined. A lease is held before a pending bound is settled.
   #read(key: K, now: number, lease = false): Entry<K, V> | undefined {
     const entry = this.#lru.get(key as IndexKey<K>)
-    const settle = this.#overflowed && (!this.#allBusy || this.#hears('overflow'))
+    const settle = this.#evict.overflowed && (!this.#evict.allBusy || this.#hears('overflow'))
     if (entry === undefined) {
-      if (settle) this.#checked(() => this.#enforce(undefined, now))
+      if (settle) this.#checked(() => this.#evict.enforce(undefined, now))
       return undefined
     }
-    if (settle || this.#timeUp(entry, now) !== undefined) {
+    if (settle || this.#time.timeUp(entry, now) !== undefined) {
       this.#checked(() => {
-        const expiry = this.#expiry(entry, now, false)
+        const expiry = this.#time.expired(entry, now, false)
         if (expiry !== undefined && !entry.gone) {
           this.#take(entry, expiry)
           // A session past its time was found idle: others may be idle too.
-          this.#allBusy = false
+          this.#evict.allBusy = false
         } else {
-          this.#stamp(entry, now)
-          if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
+          this.#time.stamp(entry, now)
+          if (lease) this.#busyTracker.lease(entry)
         }
-        if (this.#overflowed) this.#enforce(entry.gone ? undefined : entry, now)
+        if (this.#evict.overflowed) this.#evict.enforce(entry.gone ? undefined : entry, now)
       })
       // A dispose run meanwhile may have removed it: then the read misses.
       return entry.gone ? undefined : entry
     }
-    this.#stamp(entry, now)
-    if (lease) this.#leases.set(entry, (this.#leases.get(entry) ?? 0) + 1)
+    this.#time.stamp(entry, now)
+    if (lease) this.#busyTracker.lease(entry)
     return entry
   }
 
@@ -868,7 +744,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #peekLive(key: K, now: number): Entry<K, V> | undefined {
     const found = this.#lru.peek(key as IndexKey<K>)
     if (found === undefined) return undefined
-    if (this.#timeUp(found, now) !== undefined && this.#checked(() => this.#expiry(found, now, false)) !== undefined) return undefined
+    if (this.#time.timeUp(found, now) !== undefined && this.#checked(() => this.#time.expired(found, now, false)) !== undefined) return undefined
     const entry = this.#read(key, now)
     if (entry !== undefined) this.#stats.hits++
     return entry
@@ -879,77 +755,12 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // A key that holds an (expired) session is not reserved, and needs no room: that one goes.
     if (this.#lru.has(key as IndexKey<K>)) return
     if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
-    if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+    if (this.#o.reject && this.#lru.size >= this.#o.maxSessions) this.#evict.makeRoom(now)
   }
 
-  // Whether busy protects the session: leased or busy by isBusy, and (with maxBusyMs) not stranded.
+  // Whether busy protects the session (see BusyTracker).
   #busy(entry: Entry<K, V>): boolean {
-    if (this.#o.maxBusy !== Infinity) {
-      if (this.#stranded.size > 0 && this.#stranded.has(entry)) return false
-      return this.#strandCheck(entry, this.#foundBusy(entry))
-    }
-    return this.#foundBusy(entry)
-  }
-
-  #foundBusy(entry: Entry<K, V>): boolean {
-    if (this.#leases.size > 0 && this.#leases.has(entry)) return true
-    const isBusy = this.#o.isBusy
-    if (isBusy === undefined) return false
-    // An isBusy that calls back into the store gets "busy" for every session meanwhile.
-    if (this.#inIsBusy) return true
-    this.#inIsBusy = true
-    try {
-      return isBusy(entry.value, entry.key) === true
-    } catch (error) {
-      // A failing check must not lead to tearing down a session that may be at work.
-      this.#report(error, entry.key)
-      return true
-    } finally {
-      this.#inIsBusy = false
-    }
-  }
-
-  // With maxBusyMs: times the stretch a session has been found busy; past maxBusyMs it is stranded.
-  #strandCheck(entry: Entry<K, V>, busy: boolean): boolean {
-    if (!busy) {
-      if (this.#busySince.size > 0) this.#busySince.delete(entry)
-      return false
-    }
-    const now = this.#lastNow
-    const since = this.#busySince.get(entry)
-    if (since === undefined) {
-      this.#busySince.set(entry, now)
-      return true
-    }
-    if (now - since <= this.#o.maxBusy) return true
-    this.#busySince.delete(entry)
-    this.#stranded.add(entry)
-    if (this.#hears('stranded')) this.#queue.push(['stranded', entry, now - since])
-    return false
-  }
-
-  #unstrand(entry: Entry<K, V>): void {
-    this.#busySince.delete(entry)
-    this.#stranded.delete(entry)
-  }
-
-  // Remembers why a key left, for lastRemoval: the newest maxSessions removals.
-  #remember(key: K, reason: string): void {
-    const removals = this.#removals_
-    const seq = ++this.#seq
-    removals.set(key, { reason: reason as RemovalReason | R, at: (this.#epoch ?? 0) + this.#lastNow, seq })
-    const keys = this.#ringKeys
-    if (keys.length < this.#o.maxSessions) {
-      keys.push(key)
-      this.#ringSeqs.push(seq)
-      return
-    }
-    const i = this.#ringNext
-    const old = keys[i] as K
-    if (removals.get(old)?.seq === this.#ringSeqs[i]) removals.delete(old)
-    keys[i] = key
-    this.#ringSeqs[i] = seq
-    this.#ringNext = i + 1 === keys.length ? 0 : i + 1
+    return this.#busyTracker.busy(entry)
   }
 
   #allowReserved(options: SetOptions | undefined): boolean {
@@ -960,102 +771,15 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     return when === 'allow'
   }
 
-  // Which time limit the session is past (busy or not), if any.
-  #timeUp(entry: Entry<K, V>, now: number): 'idle' | 'max-age' | undefined {
-    if (now - entry.created >= this.#o.maxAge) return 'max-age'
-    return now - entry.lastActive >= this.#o.idleTtl ? 'idle' : undefined
-  }
-
-  // Starts a session's life at `now` (with maxAgeMs).
-  #born(entry: Entry<K, V>, now: number): void {
-    entry.created = now
-    if (now < this.#oldestCreated) this.#oldestCreated = now
-    this.#byAge.add(entry, this.#lru.size)
-  }
-
-  // How many expired sessions (past a time limit and not busy) are held, or what they weigh
-  // (`weigh`). Reads only the expired ones: the idle ones are a run from the least recently
-  // active end, and the ones past their max age a run from the oldest end of the creation order.
-  #countExpired(now: number, weigh: boolean): number {
-    let n = 0
-    if (!this.#ordered) {
-      for (const entry of this.#findExpired(now, false)) n += weigh ? entry.weight : 1
-      return n
-    }
-    const idleTtl = this.#o.idleTtl
-    for (const entry of this.#entries(true)) {
-      if (now - entry.lastActive < idleTtl) break
-      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
-    }
-    if (this.#o.maxAge === Infinity || now - this.#oldestCreated < this.#o.maxAge) return n
-    for (const entry of this.#byAge.pastMaxAge(now, this.#o.maxAge)) {
-      // Idle past its time too: counted by the walk above.
-      if (now - entry.lastActive >= idleTtl) continue
-      if (!this.#busy(entry)) n += weigh ? entry.weight : 1
-    }
-    return n
-  }
-
-  // Marks the session active at `now`; it is (or is about to be made) the most recent.
-  #stamp(entry: Entry<K, V>, now: number): void {
-    entry.lastActive = now
-    if (now >= this.#latest) this.#latest = now
-    else this.#ordered = false
-  }
-
-  // Why the session has expired, or undefined when it has not (or is busy). `refresh`: a busy
-  // session counts as active now (its recency is left to the caller).
-  #expiry(entry: Entry<K, V>, now: number, refresh: boolean): 'idle' | 'max-age' | undefined {
-    const reason = this.#timeUp(entry, now)
-    if (reason === undefined || !this.#busy(entry)) return reason
-    if (refresh) this.#stamp(entry, now)
-    return undefined
-  }
-
-  // The expired sessions (past a time limit and not busy), least recently active first. Sessions
-  // are kept in order of activity, so without a max age the expired ones are a run from the least
-  // recently active end; the whole store is walked only when some session may be past its max
-  // age, or after the clock went back (the walk then checks whether the order holds again).
-  // `remove`: the expired sessions are removed (and none is returned), and busy sessions met count
-  // as active now and become the most recent. Each is removed one step behind the walk: lru-cache's
-  // walk goes on from the entry it stands on, so removing an entry it has passed is safe (the one
-  // it stands on is never removed), and the removal finds that entry's index slot still in the CPU
-  // cache, which halves the time of a sweep that removes many sessions.
-  #findExpired(now: number, remove: boolean): Entry<K, V>[] {
-    const found: Entry<K, V>[] = []
-    let passed: Entry<K, V> | undefined // expired, to be removed once the walk has moved on
-    const byAge = now - this.#oldestCreated >= this.#o.maxAge
-    const walkAll = byAge || !this.#ordered
-    let oldest = Infinity
-    let previous = -Infinity
-    let ordered = true
-    let busy: Entry<K, V>[] | undefined
-    for (const entry of this.#entries(true)) {
-      if (passed !== undefined) this.#take(passed, this.#timeUp(passed, now) ?? 'idle')
-      passed = undefined
-      if (entry.lastActive < previous) ordered = false
-      previous = entry.lastActive
-      if (entry.created < oldest) oldest = entry.created
-      if (this.#timeUp(entry, now) === undefined) {
-        if (!walkAll) break
-      } else if (!this.#busy(entry)) {
-        if (remove) passed = entry
-        else found.push(entry)
-      } else if (remove) {
-        this.#stamp(entry, now)
-        ;(busy ??= []).push(entry)
-      }
-    }
-    if (passed !== undefined) this.#take(passed, this.#timeUp(passed, now) ?? 'idle')
-    if (remove && walkAll) {
-      if (byAge) this.#oldestCreated = oldest
-      // Busy sessions found are stamped now and moved to the most recent end: the order holds.
-      if (ordered) this.#ordered = true
-    }
-    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
-    // walks its list would cut the walk short).
-    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
-    return found
+  // A read that finds the session past its time: removes it if it has expired (it is not busy),
+  // and says whether it did (a dispose run meanwhile may have removed it too).
+  #removeExpired(entry: Entry<K, V>, now: number): boolean {
+    const expiry = this.#time.expired(entry, now, false)
+    if (expiry === undefined) return entry.gone
+    this.#take(entry, expiry)
+    // A session past its time was found idle: others may be idle too.
+    this.#evict.allBusy = false
+    return true
   }
 
   // The one way out of the store: the session is out at once, its teardown queued. `indexed`:
@@ -1064,158 +788,49 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   #take(entry: Entry<K, V>, reason: string, indexed = true): void {
     if (entry.gone) return
     if (indexed) this.#lru.delete(entry.key as IndexKey<K>)
-    if (entry.weight > this.#o.maxBytes) this.#oversized--
-    this.#bytes -= entry.weight
-    entry.weight = -1
-    if (this.#leases.size > 0) this.#leases.delete(entry)
-    if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(entry)
-    this.#watch(entry, undefined)
-    this.#remember(entry.key, reason)
+    this.#evict.unweigh(entry)
+    this.#busyTracker.forget(entry)
+    follow(entry, undefined, this.#self)
+    this.#removalLog.record(entry.key, reason as RemovalReason | R, this.#clockSource.last)
     this.#stats.removed[(Object.hasOwn(this.#stats.removed, reason) ? reason : 'delete') as RemovalReason]++
     this.#removals++
-    if (this.#o.dispose !== undefined || this.#hears('remove')) this.#queue.push(['remove', entry, reason])
+    if (this.#o.dispose !== undefined || this.#hears('remove')) this.#ops.push(['remove', entry, reason])
   }
 
   // set() and the insert half of getOrCreate().
   #put(key: K, value: V, now: number, allowReserved = this.#o.allowReserved): void {
     const histories = historiesOf(value)
-    const weight = this.#weigh(key, value, histories)
+    const weight = weigh(this.#o.sizeOf, key, value, histories)
     // One lookup: a session found becomes the most recent (a different one leaves at once).
     const found = this.#lru.get(key as IndexKey<K>)
     if (found !== undefined && Object.is(found.value, value)) {
       // The same value is a refresh even if it had expired: it stays, so it must not be disposed.
       // Past its max age it starts a new life, as an insert would (else it would still be expired).
-      this.#allBusy = false
-      if (this.#busySince.size > 0 || this.#stranded.size > 0) this.#unstrand(found)
-      if (this.#timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#born(found, now)
-      this.#stamp(found, now)
-      this.#watch(found, histories)
-      this.#setWeight(found, weight)
-      this.#enforce(found, now)
+      this.#evict.allBusy = false
+      this.#busyTracker.restart(found)
+      if (this.#time.timeUp(found, now) === 'max-age' && !this.#busy(found)) this.#time.born(found, now)
+      this.#time.stamp(found, now)
+      follow(found, histories, this.#self)
+      this.#evict.setWeight(found, weight)
+      this.#evict.enforce(found, now)
       return
     }
     if (found === undefined) {
       if (!allowReserved && this.#reserved(key)) throw new SessionClosingError(key)
     } else {
-      const expiry = this.#expiry(found, now, false)
+      const expiry = this.#time.expired(found, now, false)
       this.#take(found, expiry ?? 'replace')
     }
-    this.#allBusy = false
-    if (this.#lru.size >= this.#o.maxSessions) this.#makeRoom(now)
+    this.#evict.allBusy = false
+    if (this.#lru.size >= this.#o.maxSessions) this.#evict.makeRoom(now)
     const entry = new Entry(key, value, now, 0)
-    this.#stamp(entry, now)
-    if (this.#o.maxAge !== Infinity) this.#born(entry, now)
+    this.#time.stamp(entry, now)
+    if (this.#o.maxAge !== Infinity) this.#time.born(entry, now)
     this.#lru.set(key as IndexKey<K>, entry, SIZE_ONE)
-    if (this.#removals_.size > 0) this.#removals_.delete(key)
-    this.#setWeight(entry, weight)
-    this.#watch(entry, histories)
-    if (this.#hears('create')) this.#queue.push(['create', key, value])
-    this.#enforce(entry, now)
-  }
-
-  // Makes room for one more session when maxSessions are held (or throws, with 'reject').
-  #makeRoom(now: number): void {
-    const max = this.#o.maxSessions
-    if (this.#oversized > 0) this.#removeOversized(undefined, now)
-    if (this.#o.reject) {
-      if (this.#lru.size >= max) this.#findExpired(now, true)
-      if (this.#lru.size >= max) throw new SessionLimitError(max)
-      return
-    }
-    // Room for one more: the insertion then finds the store within maxSessions. If busy
-    // sessions leave no room, the insertion reports the overflow.
-    this.#evictWhile(false, max - 1, 'capacity', undefined, now)
-  }
-
-  // Evicts idle sessions, least recently active first, until both bounds hold; reports the bound
-  // that busy sessions keep exceeded. `exclude` (the session the operation uses) is never evicted.
-  #enforce(exclude: Entry<K, V> | undefined, now: number): void {
-    const { maxSessions, maxBytes, reject } = this.#o
-    const over = this.#lru.size > maxSessions || this.#bytes > maxBytes
-    // Nothing to do unless a bound is exceeded, or was.
-    if (!over && !this.#overflowed) return
-    let overflowed = false
-    const report = (bound: 'maxSessions' | 'maxBytes', limit: number): void => {
-      overflowed = true
-      if (this.#hears('overflow')) this.#queue.push(['overflow', { bound, size: this.#lru.size, bytes: this.#bytes, limit }])
-    }
-    if (over && this.#allBusy) {
-      // Nothing can have become idle since every session was found busy: no scan, the same report.
-      if (!reject && this.#lru.size > maxSessions) report('maxSessions', maxSessions)
-      if (this.#bytes > maxBytes) report('maxBytes', maxBytes)
-      return
-    }
-    let blocked = false
-    // Idle sessions that alone outweigh maxBytes can never fit: they go first, for either bound.
-    const hopeless = exclude !== undefined && exclude.weight > maxBytes
-    if (over && this.#oversized > (hopeless ? 1 : 0)) this.#removeOversized(exclude, now)
-    // With 'reject' no session is ever evicted for capacity (none is admitted beyond it).
-    if (!reject && this.#lru.size > maxSessions && this.#evictWhile(false, maxSessions, 'capacity', exclude, now)) {
-      blocked = true
-      report('maxSessions', maxSessions)
-    }
-    if (this.#bytes > maxBytes) {
-      // The session this operation uses alone outweighs maxBytes: evicting the others for it
-      // would only empty the store. They stay, the overflow is reported, and the next operation
-      // that does not use it evicts it.
-      if (hopeless) report('maxBytes', maxBytes)
-      else if (this.#evictWhile(true, maxBytes, 'size', exclude, now)) {
-        blocked = true
-        report('maxBytes', maxBytes)
-      }
-    }
-    this.#overflowed = overflowed
-    // Every session the scans met was busy; so is the excluded one (else the next operation that
-    // does not use it may evict it, and must look).
-    this.#allBusy = blocked && (exclude === undefined || exclude.gone || this.#busy(exclude))
-  }
-
-  // Evicts while the store holds more than `limit` sessions (or bytes). Returns whether it had to
-  // stop because every session left is busy (or excluded).
-  #evictWhile(bytes: boolean, limit: number, reason: RemovalReason, exclude: Entry<K, V> | undefined, now: number): boolean {
-    for (;;) {
-      const excess = bytes ? this.#bytes - limit : this.#lru.size - limit
-      if (excess <= 0) return false
-      // Nothing can be busy and nothing is excluded: the least recently active session goes.
-      if (exclude === undefined && this.#o.isBusy === undefined && this.#leases.size === 0) {
-        const entry = this.#lru.pop() as Entry<K, V>
-        this.#take(entry, this.#timeUp(entry, now) ?? reason, false)
-        continue
-      }
-      const picked = this.#pickIdle(exclude, excess, bytes, -1, now)
-      if (picked.length === 0) return true
-      for (const entry of picked) this.#take(entry, this.#timeUp(entry, now) ?? reason)
-    }
-  }
-
-  // Removes the idle sessions (but `exclude`) that alone outweigh maxBytes.
-  #removeOversized(exclude: Entry<K, V> | undefined, now: number): void {
-    for (const entry of this.#pickIdle(exclude, Infinity, false, this.#o.maxBytes, now)) {
-      this.#take(entry, this.#timeUp(entry, now) ?? 'size')
-    }
-  }
-
-  // Picks idle sessions other than `exclude`, least recently active first, until they make up
-  // `excess`: a number of sessions, or of bytes with `byWeight`. Only sessions that weigh more
-  // than `heavierThan` are picked. Busy sessions met count as active now.
-  #pickIdle(exclude: Entry<K, V> | undefined, excess: number, byWeight: boolean, heavierThan: number, now: number): Entry<K, V>[] {
-    const picked: Entry<K, V>[] = []
-    let busy: Entry<K, V>[] | undefined
-    for (const entry of this.#entries(true)) {
-      if (excess <= 0) break
-      if (entry === exclude || entry.weight <= heavierThan) continue
-      if (this.#busy(entry)) {
-        this.#stamp(entry, now)
-        ;(busy ??= []).push(entry)
-        continue
-      }
-      picked.push(entry)
-      excess -= byWeight ? entry.weight : 1
-    }
-    // Busy sessions met become the most recent (after the walk: moving an entry while lru-cache
-    // walks its list would cut the walk short).
-    if (busy !== undefined) for (const entry of busy) if (!entry.gone) this.#lru.get(entry.key as IndexKey<K>)
-    return picked
+    this.#evict.setWeight(entry, weight)
+    follow(entry, histories, this.#self)
+    if (this.#hears('create')) this.#ops.push(['create', key, value])
+    this.#evict.enforce(entry, now)
   }
 
   #sweep(surface: boolean): number {
@@ -1225,28 +840,28 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
       now = this.#clock()
     } catch (error) {
       if (surface) throw error
-      this.#depth++
-      this.#report(error, undefined)
-      this.#end(false)
+      this.#ops.begin()
+      this.#ops.report(error, undefined)
+      this.#ops.end(false)
       return 0
     }
     let removed = 0
-    this.#depth++
-    this.#allBusy = false
+    this.#ops.begin()
+    this.#evict.allBusy = false
     try {
-      this.#findExpired(now, true)
-      this.#enforce(undefined, now)
+      this.#time.findExpired(now, true)
+      this.#evict.enforce(undefined, now)
       const heap = this.#o.heapHighWater === Infinity ? 0 : process.memoryUsage().heapUsed
       if (heap > this.#o.heapHighWater) {
         // The heap is not measured again meanwhile: every picked session goes.
-        for (const entry of this.#pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
-          this.#take(entry, this.#timeUp(entry, now) ?? 'pressure')
+        for (const entry of this.#evict.pickIdle(undefined, heap - this.#o.heapHighWater, true, -1, now)) {
+          this.#take(entry, this.#time.timeUp(entry, now) ?? 'pressure')
         }
       }
       // What the disposes remove when they run is not the sweep's doing.
       removed = this.#removals - before
     } finally {
-      this.#end(surface)
+      this.#ops.end(surface)
     }
     return removed
   }
@@ -1254,74 +869,40 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   // A push to one of the session's histories changed its bytes. Never throws into the push:
   // what goes wrong is reported as an `error` event.
   #resized(entry: Entry<K, V>, delta: number): void {
-    this.#depth++
+    this.#ops.begin()
     try {
       let weight = entry.weight + delta
       if (this.#o.sizeOf !== undefined) {
         try {
-          weight = this.#weigh(entry.key, entry.value, entry.watcher?.histories)
+          weight = weigh(this.#o.sizeOf, entry.key, entry.value, entry.watcher?.histories)
         } catch (error) {
-          this.#report(error, entry.key)
+          this.#ops.report(error, entry.key)
           weight = entry.weight
         }
         // A sizeOf that removed the session (it should not call back into the store) leaves it removed.
         if (entry.gone) return
       }
-      this.#setWeight(entry, weight)
-      if (this.#bytes > this.#o.maxBytes || this.#overflowed) this.#enforce(entry, this.#clock())
+      this.#evict.setWeight(entry, weight)
+      if (this.#evict.bytes > this.#o.maxBytes || this.#evict.overflowed) this.#evict.enforce(entry, this.#clock())
     } catch (error) {
-      this.#report(error, entry.key)
+      this.#ops.report(error, entry.key)
     } finally {
-      this.#end(false)
+      this.#ops.end(false)
     }
   }
 
   #removeAll(reason: 'clear' | 'close', surface: boolean): void {
-    this.#depth++
+    this.#ops.begin()
     try {
       // Least recently active first. Sessions stored by a dispose meanwhile were not there: they stay.
       const entries = [...this.#entries(true)]
       this.#lru.clear()
       for (const entry of entries) this.#take(entry, reason, false)
-      this.#byAge.clear()
-      this.#overflowed = false
-      this.#allBusy = false
+      this.#time.clear()
+      this.#evict.reset()
     } finally {
-      this.#end(surface)
+      this.#ops.end(surface)
     }
-  }
-
-  // Sets a session's weight, keeping the total and the count of oversized sessions.
-  #setWeight(entry: Entry<K, V>, weight: number): void {
-    const maxBytes = this.#o.maxBytes
-    if (entry.weight > maxBytes) this.#oversized--
-    if (weight > maxBytes) this.#oversized++
-    this.#bytes += weight - entry.weight
-    entry.weight = weight
-  }
-
-  #weigh(key: K, value: V, histories: WatchableHistory[] | undefined): number {
-    const sizeOf = this.#o.sizeOf
-    if (sizeOf !== undefined) {
-      const size = sizeOf(value, key)
-      if (typeof size !== 'number' || !(size >= 0) || size > 0xffff_ffff) throw new InvalidMeasurementError('sizeOf', size)
-      return size
-    }
-    let bytes = SESSION_OVERHEAD_BYTES
-    if (histories !== undefined) for (const history of histories) bytes += history.bytes
-    return bytes
-  }
-
-  // Follows `histories` (the session's, found when it was stored) instead of the ones it followed.
-  #watch(entry: Entry<K, V>, histories: WatchableHistory[] | undefined): void {
-    const current = entry.watcher
-    if (sameHistories(current?.histories, histories)) return
-    if (current !== undefined) for (const history of current.histories) history[watchKey](current, false)
-    entry.watcher = undefined
-    if (histories === undefined) return
-    const watcher = new Watcher(entry, histories, this.#self)
-    entry.watcher = watcher
-    for (const history of histories) history[watchKey](watcher, true)
   }
 
   // lru-cache types its values as possibly undefined (for its fetch feature, unused here).
@@ -1336,7 +917,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     const now = this.#clock()
     for (const entry of entries) {
       if (entry.gone) continue
-      if (this.#timeUp(entry, now) !== undefined && this.#checked(() => this.#expiry(entry, now, false)) !== undefined) continue
+      if (this.#time.timeUp(entry, now) !== undefined && this.#checked(() => this.#time.expired(entry, now, false)) !== undefined) continue
       yield [entry.key, entry.value]
     }
     return undefined

@@ -3,8 +3,10 @@
 // histories found when the session was last stored, each through one watcher, and none once the
 // session has left; the watcher holds the store weakly, so a history the host keeps does not keep
 // the store alive.
-import { type HistoryWatcher, isWatchableHistory, type WatchableHistory } from '../history-watch.js'
+import { InvalidMeasurementError } from '../errors.js'
+import { type HistoryWatcher, isWatchableHistory, type WatchableHistory, watchKey } from '../history-watch.js'
 import type { Entry } from './entry.js'
+import { SESSION_OVERHEAD_BYTES } from './options.js'
 
 // Set once by the store's static block: lets a watcher reach its store's private resize handler.
 let resized: (store: object, entry: Entry<unknown, unknown>, delta: number) => void = () => {}
@@ -49,4 +51,31 @@ export function sameHistories(a: WatchableHistory[] | undefined, b: WatchableHis
   if (a === undefined || b === undefined || a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/**
+ * The weight of a session in bytes: what `sizeOf` says (checked), or SESSION_OVERHEAD_BYTES plus
+ * the bytes of its histories.
+ */
+export function weigh<K, V>(sizeOf: ((value: V, key: K) => number) | undefined, key: K, value: V, histories: WatchableHistory[] | undefined): number {
+  if (sizeOf !== undefined) {
+    const size = sizeOf(value, key)
+    if (typeof size !== 'number' || !(size >= 0) || size > 0xffff_ffff) throw new InvalidMeasurementError('sizeOf', size)
+    return size
+  }
+  let bytes = SESSION_OVERHEAD_BYTES
+  if (histories !== undefined) for (const history of histories) bytes += history.bytes
+  return bytes
+}
+
+/** Makes the session follow `histories` (found when it was stored) instead of the ones it followed. */
+export function follow<K, V>(entry: Entry<K, V>, histories: WatchableHistory[] | undefined, store: WeakRef<object>): void {
+  const current = entry.watcher
+  if (sameHistories(current?.histories, histories)) return
+  if (current !== undefined) for (const history of current.histories) history[watchKey](current, false)
+  entry.watcher = undefined
+  if (histories === undefined) return
+  const watcher = new Watcher(entry, histories, store)
+  entry.watcher = watcher
+  for (const history of histories) history[watchKey](watcher, true)
 }
