@@ -13,9 +13,9 @@ import type { TrimReason } from './types.js'
 // budget (config.*Target), then, with startOn, on to the start of a turn; the protected messages
 // (the newest maxPinned pinned ones) and the new message are never trimmed. With group, the
 // target never cuts into the newest group: trimming to it stops at that group's start while the
-// budgets themselves hold (only a group over a budget alone is cut, at its start). The same rules run
-// in Lua for bounded-session/redis (src/redis/), which has no group, with the targets from
-// budget.ts; the Redis model test checks the two against each other.
+// budgets themselves hold (only a group over a budget alone is cut, at its start). The same rules
+// run in Lua for bounded-session/redis (src/redis/lua/push-4.lua, group included), with the
+// targets from budget.ts; the Redis model test checks the two against each other.
 
 /** What one onTrim call reports. */
 export interface TrimGroup<T> {

@@ -55,6 +55,59 @@ describeRedis('RedisHistory group', (ctx) => {
     await expect(history.push(result('a'))).rejects.toMatchObject({ code: 'ERR_ORPHAN_RESULT' })
   })
 
+  test('the trimTo target never cuts into the call in flight, as in memory, also after a rollback', async () => {
+    const options = { group: links, maxMessages: 4, trimTo: 0 }
+    const history = make(options)
+    const memory = new RingBufferHistory<Turn>(options)
+    const start = [say('one'), say('two'), call('a')]
+    await history.reset(start)
+    memory.reset(start)
+    await history.push(say('three'), say('four'))
+    memory.push(say('three'), say('four'))
+    // Trimming to 0 stops at the call still in flight, as the budget holds it.
+    expect(await history.toArray()).toEqual([call('a'), say('three'), say('four')])
+    expect(await history.toArray()).toEqual(memory.toArray())
+    // Rolled back past its result, a call is in flight again.
+    await history.reset([say('one'), call('b')])
+    memory.reset([say('one'), call('b')])
+    const mark = await history.checkpoint()
+    const memoryMark = memory.checkpoint()
+    await history.push(result('b'))
+    memory.push(result('b'))
+    await history.rollback(mark)
+    memory.rollback(memoryMark)
+    for (const m of [say('two'), say('three'), say('four')]) {
+      await history.push(m)
+      memory.push(m)
+    }
+    expect(await history.toArray()).toEqual([call('b'), say('two'), say('three'), say('four')])
+    expect(await history.toArray()).toEqual(memory.toArray())
+  })
+
+  test('window() leaves out a newest group its budget cannot hold; restore() keeps the results a snapshot starts with', async () => {
+    const history = make({ group: links })
+    const memory = new RingBufferHistory<Turn>({ group: links })
+    for (const m of [say('hello'), call('a', 'b'), result('a'), result('b')]) {
+      await history.push(m)
+      memory.push(m)
+    }
+    for (const trimTo of [1, 0.5]) {
+      const budget = { maxMessages: 2, trimTo }
+      expect(await history.window(budget)).toEqual([])
+      expect(await history.window(budget)).toEqual(memory.window(budget))
+    }
+    // A group alone over maxMessages is cut at its start: the snapshot starts with results.
+    const small = make({ group: links, maxMessages: 2 })
+    const smallMemory = new RingBufferHistory<Turn>({ group: links, maxMessages: 2 })
+    await small.push(call('c', 'd'), result('c'), result('d'))
+    smallMemory.push(call('c', 'd'), result('c'), result('d'))
+    const snapshot = await small.snapshot()
+    expect(snapshot).toEqual(smallMemory.snapshot())
+    const restored = make({ group: links, maxMessages: 2 })
+    await restored.restore(snapshot)
+    expect(await restored.toArray()).toEqual(RingBufferHistory.restore<Turn>(snapshot, { group: links, maxMessages: 2 }).toArray())
+  })
+
   test('window() never starts inside a group', async () => {
     const history = make({ group: links })
     const memory = new RingBufferHistory<Turn>({ group: links })

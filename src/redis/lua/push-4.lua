@@ -62,17 +62,20 @@ return run(function()
   end
   if not fenced(s, fenceToken) then return {2, s.fence} end
   -- Every result answers a call the history holds or an earlier message of this push makes
-  -- (Groups#read in src/history/groups.ts, which throws OrphanResultError).
+  -- (Groups#read in src/history/groups.ts, which throws OrphanResultError). A restored snapshot
+  -- may start with the results of a group cut at its start: they are taken as they were held, up
+  -- to the first message that is not only results.
   local links = {}
   if grouped then
-    local made = {}
+    local made, leading = {}, reset and mode ~= 'reset'
     for j = 1, count do
       local arg = ARGV[FIRST_MESSAGE + (j - 1) * STRIDE + 4]
-      if arg ~= '' then
-        local l = cjson.decode(arg)
+      local l = arg ~= '' and cjson.decode(arg) or nil
+      if leading and not (l and #l[2] > 0 and #l[1] == 0) then leading = false end
+      if l then
         links[j] = l
         for _, id in ipairs(l[2]) do
-          if not made[id] and (reset or redis.call('HEXISTS', stateKey, 'c:' .. id) == 0) then return {4, id} end
+          if not leading and not made[id] and (reset or redis.call('HEXISTS', stateKey, 'c:' .. id) == 0) then return {4, id} end
         end
         for _, id in ipairs(l[1]) do made[id] = true end
       end
@@ -144,6 +147,7 @@ return run(function()
     local e = entryAt(i)
     if i < #front then table.remove(front, i + 1) else table.remove(tail, i - #front - (oldCount - read) + 1) end
     if makesCalls(e.f) then forgetCalls(g, e.seq) end
+    if answers(e.f) then forgetResults(g, e.seq) end
     s.n, s.b, s.t, s.ev, trimmedCount = s.n - 1, s.b - e.b, s.t - e.t, s.ev + 1, trimmedCount + 1
     for _, p in ipairs(s.prot) do
       if p[1] > i then p[1] = p[1] - 1 end
@@ -190,19 +194,62 @@ return run(function()
     end
   end
   -- Trims on to a message that may start a window: one that starts a turn (with startOn) and is
-  -- not tied to the one before it (with group); never the newest.
-  local function trimOn()
+  -- not tied to the one before it (with group); never the newest. Never past `groupFrom` (the
+  -- group the incoming message is tied to), nor, but for a tied message, past `keepFrom`
+  -- (Trimmer#trimOn in src/history/trim.ts).
+  local function trimOn(keepFrom, groupFrom)
+    keepFrom, groupFrom = keepFrom or math.huge, groupFrom or math.huge
     while true do
       local i = firstUnprotected()
-      if i >= s.n - 1 then break end
+      if i >= s.n - 1 or i >= groupFrom then break end
       local f = entryAt(i).f
-      if (not startOn or startsTurn(f)) and not isTied(f) then break end
+      if not isTied(f) and (i >= keepFrom or not startOn or startsTurn(f)) then break end
       removeAt(i)
+      keepFrom, groupFrom = keepFrom - 1, groupFrom - 1
     end
   end
-  -- Trimming, by RingBufferHistory's rules (its TypeScript twin: src/history/trim.ts): past a
-  -- bound, drop the oldest unprotected messages down to trimTo
-  -- of every bound that was passed, never the newest; then, with startOn, on to a turn's start.
+  -- With group, where trimming to the target stops while the hard budgets hold (the twins:
+  -- Trimmer#tiedStart, Trimmer#keepFrom and Groups#oldestOpen in src/history/). The newest
+  -- message is in (index s.n - 1); `len` is the count of those before it.
+  local function tiedStart()
+    local i = s.n - 2
+    while i > 0 and isTied(select(2, peek(i))) do i = i - 1 end
+    return math.max(i, 0)
+  end
+  local function oldestOpen(len)
+    local at = oldestOpenSeq(g)
+    if at == nil then return len end
+    local i = len - 1
+    while i > 0 and peek(i - 1) >= at do i = i - 1 end
+    return i
+  end
+  local function keepFromOf(groupFrom)
+    local len = s.n - 1
+    local i = math.min(oldestOpen(len), groupFrom)
+    if not startOn then
+      if i >= len then return math.huge end
+      return i
+    end
+    local j = math.min(i, len - 1)
+    while j >= 0 do
+      local _, f = peek(j)
+      if startsTurn(f) and not isTied(f) then break end
+      j = j - 1
+    end
+    if j >= 0 then return j end
+    if i >= len then return math.huge end
+    return i
+  end
+  local function withinHard()
+    return s.n <= maxM and (maxB == 0 or s.b <= maxB) and (not hasT or s.t <= maxT)
+  end
+  -- Trimming, by RingBufferHistory's rules (its TypeScript twin: src/history/trim.ts,
+  -- Trimmer#trim): past a bound, drop the oldest unprotected messages down to trimTo of every
+  -- bound that was passed, never the newest; then, with startOn, on to a turn's start. With
+  -- group, the target never cuts into the newest group: trimming to it stops at keepFrom (the
+  -- oldest call in flight, or the start of the group the new message is tied to; with startOn,
+  -- that one's turn) while the hard budgets hold; a group that alone exceeds one is cut at its
+  -- start.
   local tgtM, tgtB, tgtT = math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT)
   for j = 1, count do
     local at = FIRST_MESSAGE + (j - 1) * STRIDE
@@ -216,6 +263,10 @@ return run(function()
         for _, id in ipairs(l[2]) do
           if not isTied(flags) then flags = flags + TIED end
           tieAfter(callAt(g, id) or -1)
+        end
+        if #l[2] > 0 then
+          rememberResults(g, s.seq, l[2])
+          flags = flags + ANSWERS
         end
         if #l[1] > 0 then
           rememberCalls(g, s.seq, l[1])
@@ -236,14 +287,29 @@ return run(function()
     s.seq, s.n, s.b, s.t = s.seq + 1, s.n + 1, s.b + size, s.t + tok
     local overM, overB, overT = s.n > maxM, maxB > 0 and s.b > maxB, hasT and s.t > maxT
     if overM or overB or overT then
-      local removed = 0
+      local groupFrom, keepFrom, passed, reason = math.huge, math.huge, false, false
+      if grouped then
+        if isTied(flags) then groupFrom = tiedStart() end
+        keepFrom = keepFromOf(groupFrom)
+      end
       while (overM and s.n > tgtM) or (overB and s.b > tgtB) or (overT and s.t > tgtT) do
+        reason = true
         local i = firstUnprotected()
         if i >= s.n - 1 then break end
+        if i >= keepFrom then
+          if withinHard() then break end
+          -- A hard budget needs more: trimming goes on until it holds, then on to a start.
+          passed = true
+        end
+        -- The group alone exceeds a hard budget: it is cut, from its start.
+        if i >= groupFrom then keepFrom, groupFrom = math.huge, math.huge end
         removeAt(i)
-        removed = removed + 1
+        keepFrom, groupFrom = keepFrom - 1, groupFrom - 1
       end
-      if removed > 0 and (startOn or grouped) then trimOn() end
+      if reason and (startOn or grouped) then
+        if passed then keepFrom = math.huge end
+        trimOn(keepFrom, groupFrom)
+      end
     elseif grouped and not isTied(flags) then
       -- What is left of a group whose start a trim cut goes once a message starts another.
       local i = firstUnprotected()

@@ -60,7 +60,9 @@ return run(function()
       local prot, newest = s.prot, s.n - 1
       -- The cut (first index) of the window under these limits. With an anchor (a sequence
       -- number), the window that starts at that message, or nil when it is gone or what follows
-      -- it no longer fits.
+      -- it no longer fits. The second result is true when the window had to be cut and no message
+      -- it holds may start it (inside the newest group: left out, the cut is then s.n; with
+      -- startOn, no turn start: the newest message on its own).
       local function windowFor(mM, mB, mT, anchor)
         local k = #prot
         local newestProtected = k >= 1 and prot[k][1] == newest
@@ -101,8 +103,14 @@ return run(function()
               cut = cut + 1
             end
           end
+          local _, _, _, f = infoAt(cut)
+          local noStart = cut == newest and ((startOn and not startsTurn(f)) or isTied(f))
+          -- Inside the newest group, which the budget cannot hold whole: the window leaves it out
+          -- (fewer messages, never a result without its call).
+          if isTied(f) then cut = s.n end
+          return cut, noStart
         end
-        return cut
+        return cut, false
       end
       local cut
       if trimTo >= 1 then
@@ -113,18 +121,26 @@ return run(function()
         if cut == nil then cut = windowFor(maxM, maxB, maxT, (infoAt(0))) end
         local first = cut
         if cut == nil then
-          cut = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
+          local noStart
+          cut, noStart = windowFor(math.floor(trimTo * maxM), math.floor(trimTo * maxB), math.floor(trimTo * maxT), -1)
+          -- With group, the target is only a target: when meeting it would leave out the newest
+          -- group, or (with startOn) start after the newest turn's start, the window is cut under
+          -- the budget (windowOf in src/history/window.ts).
+          if grouped and noStart then cut = windowFor(maxM, maxB, maxT, -1) end
           -- The window's first message, as sent: the protected messages right before the cut are
           -- in it too, and stay in it when a newer pin displaces them.
           first = cut
-          local j = 0
-          while j < #prot and prot[j + 1][1] < cut do j = j + 1 end
-          while j > 0 and prot[j][1] == first - 1 do
-            j = j - 1
-            first = first - 1
+          if cut < s.n then
+            local j = 0
+            while j < #prot and prot[j + 1][1] < cut do j = j + 1 end
+            while j > 0 and prot[j][1] == first - 1 do
+              j = j - 1
+              first = first - 1
+            end
           end
         end
-        local cutSeq = infoAt(first) + 1
+        -- A window that leaves out everything but the pinned messages remembers no cut.
+        local cutSeq = first < s.n and infoAt(first) + 1 or 0
         if cutSeq ~= s.cut and mayWrite then
           s.cut = cutSeq
           redis.call('HSET', stateKey, 'cut', int(s.cut))

@@ -39,13 +39,27 @@ return run(function()
   -- Read first (the entries popped and those protection is recomputed from), then write.
   local infoAt = tailReader(s.n)
   local removed = 0
-  -- The calls the removed messages made are forgotten (Groups#forgetFrom in src/history/groups.ts).
+  -- The calls the removed messages made are forgotten, and those they answered are in flight
+  -- again when still held (Groups#forgetFrom in src/history/groups.ts).
   local g = newCalls(false)
+  local answered = {}
   while removed < s.n do
     local seq, b, t, f = infoAt(s.n - 1 - removed)
     if seq < pos then break end
     if makesCalls(f) then forgetCalls(g, seq) end
+    if answers(f) then
+      for _, id in ipairs(resultsOf(g, seq) or {}) do answered[#answered + 1] = id end
+      forgetResults(g, seq)
+    end
     s.b, s.t, removed = s.b - b, s.t - t, removed + 1
+  end
+  if #answered > 0 then
+    local open = openCalls(g)
+    for _, id in ipairs(answered) do
+      local call = callAt(g, id)
+      if call ~= nil then open[id] = call end
+    end
+    g.openDirty = true
   end
   local kept = s.n - removed
   if removed > 0 then

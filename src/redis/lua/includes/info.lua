@@ -2,7 +2,8 @@
 --- @include "history-keys"
 -- One entry of the info list: "seq,bytes,tokens,flags". The flags are set in TypeScript at push
 -- time (RedisHistory#measure in src/redis/redis-history.ts): bit 1 pinned, bit 2 starts a turn;
--- bits 3 (tied) and 4 (made calls) by the push script, for `group` (includes/groups.lua).
+-- bits 3 (tied), 4 (made calls) and 5 (answered calls) by the push script, for `group`
+-- (includes/groups.lua).
 local function parseInfo(s)
   local seq, b, t, f = string.match(s or '', '^(%d+),(%d+),(%d+),(%d+)$')
   if seq == nil then bad('an entry of `' .. infoKey .. '` is `' .. tostring(s) .. '`') end

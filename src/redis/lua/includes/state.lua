@@ -7,7 +7,8 @@
 -- that still matter), floor (the oldest line whose checkpoints are still checked), cut (the
 -- stable window's first message, as sequence number + 1; 0: none), wn (1: the newest message goes
 -- with the next, for `group`), corr, crd, cho (the token correction, its readings and the outlier
--- it set aside: calibrate-4.lua), and the fields of includes/groups.lua (`c:<id>`, `k:<seq>`).
+-- it set aside: calibrate-4.lua), and the fields of includes/groups.lua (`c:<id>`, `k:<seq>`,
+-- `r:<seq>`, `op`).
 local function missing(key)
   bad('`' .. key .. '` is missing (evicted, or deleted by something else); clear() or reset() starts the history again')
 end
