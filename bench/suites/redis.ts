@@ -16,10 +16,11 @@ import { loadRedisLib } from '../library.js'
 
 export type RedisPart = 'speed' | 'memory'
 
-// The source's Redis scripts are .lua files: their loader's module hook goes in before the
-// subpath is imported (the built dist/ has them inlined already).
+// The source's Redis scripts are .lua files: their loader goes in before the subpath is imported
+// (a module hook on Node, a runtime plugin on Bun; the built dist/ has them inlined already).
 async function loadRedis(): ReturnType<typeof loadRedisLib> {
-  await import('../../src/redis/lua/register.mjs')
+  const onBun = (globalThis as { Bun?: unknown }).Bun !== undefined
+  await import(onBun ? '../../src/redis/lua/bun-plugin.mjs' : '../../src/redis/lua/register.mjs')
   return loadRedisLib()
 }
 

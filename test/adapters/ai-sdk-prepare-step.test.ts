@@ -6,7 +6,7 @@ import type { LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from '
 import { generateText, type ModelMessage, stepCountIs, tool } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
+import * as z from 'zod'
 import { boundedPrepareStep, modelMessages, ModelMessageHistory } from '../../src/ai-sdk/index.js'
 
 // A count independent of the adapter's: a quarter token per character of every string value.

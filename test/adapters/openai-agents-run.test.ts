@@ -5,7 +5,7 @@
 // right after a trim.
 import { Agent, type AgentInputItem, type Model, type ModelRequest, type ModelResponse, run, setTracingDisabled, tool, Usage } from '@openai/agents'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { z } from 'zod'
+import * as z from 'zod'
 import { BoundedSession, openaiAgents } from '../../src/openai-agents/index.js'
 import { RingBufferHistory } from '../../src/index.js'
 

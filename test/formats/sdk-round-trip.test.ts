@@ -9,7 +9,7 @@ import { MockLanguageModelV4 } from 'ai/test'
 import OpenAI from 'openai'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
+import * as z from 'zod'
 import { RingBufferHistory } from 'bounded-session'
 import { aiSdk, anthropic, anthropicCacheBreakpoints, langchain, openaiChat } from 'bounded-session/formats'
 
