@@ -8,6 +8,9 @@ import { InvalidOptionsError } from './errors.js'
 /** What each known field expects, in words: ``Expected `x` to be <words>, got …``. */
 export type ExpectedWords = Readonly<Record<string, string>>
 
+/** The known fields of an options object: its keys (the values are not read here). */
+export type KnownFields = Readonly<Record<string, unknown>>
+
 /**
  * Reads `input` once: every known field a single time (own or inherited, so a getter runs once)
  * into a plain snapshot. `undefined` is no options. Throws {@link InvalidOptionsError} for
@@ -16,7 +19,7 @@ export type ExpectedWords = Readonly<Record<string, string>>
  * @param what - the word for the object in the error (`'options'`, `'budget'`)
  * @param knownWord - how the unknown-key error names the known fields (`'a known option'`)
  */
-export function readOptions(input: unknown, known: ExpectedWords, what = 'options', knownWord = 'a known option'): Record<string, unknown> {
+export function readOptions(input: unknown, known: KnownFields, what = 'options', knownWord = 'a known option'): Record<string, unknown> {
   const snapshot: Record<string, unknown> = {}
   if (input === undefined) return snapshot
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -50,7 +53,7 @@ export const nonNegativeIntegerRule: Rule = { test: isNonNegativeInteger, expect
 export const fractionRule: Rule = { test: isFraction, expected: 'a number from 0 to 1' }
 export const functionRule: Rule = { test: isFunction, expected: 'a function' }
 
-/** The words of a table, for {@link readOptions}. */
+/** The words of a table (for a caller that passes them to {@link checkOptions} apart from the table). */
 export function wordsOf(rules: Readonly<Record<string, Rule>>): ExpectedWords {
   const words: Record<string, string> = {}
   for (const key in rules) words[key] = (rules[key] as Rule).expected
@@ -61,9 +64,17 @@ export function wordsOf(rules: Readonly<Record<string, Rule>>): ExpectedWords {
  * Reads `input` with {@link readOptions} and checks every defined field against its rule, in the
  * table's order. Returns the snapshot; throws {@link InvalidOptionsError} naming the first
  * field at fault.
+ *
+ * @param known - the known fields; the table's own keys unless given
  */
-export function checkOptions(input: unknown, rules: Readonly<Record<string, Rule>>, words: ExpectedWords, what?: string, knownWord?: string): Record<string, unknown> {
-  const snapshot = readOptions(input, words, what, knownWord)
+export function checkOptions(
+  input: unknown,
+  rules: Readonly<Record<string, Rule>>,
+  known: KnownFields = rules,
+  what?: string,
+  knownWord?: string,
+): Record<string, unknown> {
+  const snapshot = readOptions(input, known, what, knownWord)
   for (const key in rules) {
     const value = snapshot[key]
     if (value !== undefined && !(rules[key] as Rule).test(value)) throw new InvalidOptionsError(key, value, (rules[key] as Rule).expected)

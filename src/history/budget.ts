@@ -1,5 +1,5 @@
-import { InvalidOptionsError } from '../errors.js'
-import { fractionRule, isFraction, isPositiveInteger, positiveIntegerRule } from '../validate.js'
+import type { InvalidOptionsError } from '../errors.js'
+import { checkOptions, fractionRule, positiveIntegerRule } from '../validate.js'
 
 // The budget rules: what a window's budget may hold, and where a trim stops. One definition, used
 // by RingBufferHistory and by bounded-session/redis (src/redis/ imports this module; its Lua
@@ -14,12 +14,13 @@ export interface Budget {
   trimTo: number
 }
 
-const budgetExpected = {
-  maxMessages: positiveIntegerRule.expected,
-  maxBytes: positiveIntegerRule.expected,
-  maxTokens: positiveIntegerRule.expected,
-  trimTo: fractionRule.expected,
-} as const
+// The rules of a window's budget: the options' own rules for the same fields.
+const budgetRules = {
+  maxMessages: positiveIntegerRule,
+  maxBytes: positiveIntegerRule,
+  maxTokens: positiveIntegerRule,
+  trimTo: fractionRule,
+}
 
 /** No limit at all. */
 export const noBudget: Readonly<Budget> = { maxMessages: Infinity, maxBytes: Infinity, maxTokens: Infinity, trimTo: 1 }
@@ -32,31 +33,9 @@ export const trimTarget = (trimTo: number, budget: number): number => (budget ==
 
 /**
  * Checks the budget of one `window()` call: each field read once, with the options' rules and
- * error ({@link InvalidOptionsError}). Runs once per model call, so by hand rather than through
- * the options table.
+ * error ({@link InvalidOptionsError}).
  */
 export function budgetOf(budget: unknown): Budget {
   if (budget === undefined) return noBudget
-  if (budget === null || typeof budget !== 'object' || Array.isArray(budget)) {
-    throw new InvalidOptionsError('budget', budget, 'an object or undefined')
-  }
-  const record = budget as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (!Object.hasOwn(budgetExpected, key)) {
-      throw new InvalidOptionsError(key, record[key], `a known budget field (${Object.keys(budgetExpected).join(', ')})`)
-    }
-  }
-  const out = { ...noBudget }
-  for (const key of ['maxMessages', 'maxBytes', 'maxTokens'] as const) {
-    const value = record[key]
-    if (value === undefined) continue
-    if (!isPositiveInteger(value)) throw new InvalidOptionsError(key, value, budgetExpected[key])
-    out[key] = value
-  }
-  const trimTo = record.trimTo
-  if (trimTo !== undefined) {
-    if (!isFraction(trimTo)) throw new InvalidOptionsError('trimTo', trimTo, budgetExpected.trimTo)
-    out.trimTo = trimTo
-  }
-  return out
+  return { ...noBudget, ...checkOptions(budget, budgetRules, budgetRules, 'budget', 'a known budget field') }
 }

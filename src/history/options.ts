@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors.js'
-import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule, wordsOf } from '../validate.js'
+import { checkOptions, fractionRule, functionRule, nonNegativeIntegerRule, positiveIntegerRule, type Rule } from '../validate.js'
 import { defaultCountTokens, defaultSizeOf } from './measures.js'
 import { trimTarget } from './budget.js'
 import type { TokenCalibration } from './calibration.js'
@@ -216,7 +216,6 @@ const rules = {
   onShrink: functionRule,
   format: { test: (v) => typeof v === 'object' && v !== null && typeof (v as MessageFormat<unknown>).sizeOf === 'function', expected: 'a message format (an object with sizeOf, countTokens, group, shrink)' },
 } satisfies Record<keyof RingBufferHistoryOptions<unknown>, Rule>
-const words = wordsOf(rules)
 
 /**
  * The options, resolved. One object per history made with options; histories made without
@@ -273,7 +272,7 @@ export function configOf<T>(options: RingBufferHistoryOptions<T> | undefined): C
 }
 
 function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T> {
-  const o = checkOptions(options, rules, words) as RingBufferHistoryOptions<T>
+  const o = checkOptions(options, rules) as RingBufferHistoryOptions<T>
   const max = o.maxMessages ?? 50
   const maxPinned = o.maxPinned ?? Math.min(1, max - 1)
   if (maxPinned >= max) {
