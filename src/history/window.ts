@@ -8,53 +8,57 @@ import { type Ring, STARTS_TURN, TIED } from './ring.js'
 
 /** The window of `ring` under `budget`. `startOn`: whether turns are marked; `grouped`: whether `group` is set. */
 export function windowOf<T>(ring: Ring<T>, budget: Budget, startOn: boolean, grouped = false): T[] {
-  const b = budget
   if (ring.len === 0) return []
-  if (b.trimTo === 1) return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1) as T[]
+  if (budget.trimTo === 1) return windowFor(ring, startOn, budget, -1) as T[]
   ring.sequence()
   // The cut stays while the window from it fits; with no cut yet (or one trimmed away) the
   // window starts at the oldest message if everything fits.
   const seqs = ring.seqs as Float64Array
   const anchor = ring.cutSeq >= 0 ? ring.cutSeq : (seqs[ring.head] as number)
-  const kept = windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, anchor)
+  const kept = windowFor(ring, startOn, budget, anchor)
   if (kept !== undefined) {
     ring.cutSeq = anchor
     return kept
   }
   if (ring.cutSeq >= 0) {
-    const whole = windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, seqs[ring.head] as number)
+    const whole = windowFor(ring, startOn, budget, seqs[ring.head] as number)
     if (whole !== undefined) {
       ring.cutSeq = seqs[ring.head] as number
       return whole
     }
   }
-  const t = b.trimTo
+  const t = budget.trimTo
+  const target: Budget = {
+    maxMessages: trimTarget(t, budget.maxMessages),
+    maxBytes: trimTarget(t, budget.maxBytes),
+    maxTokens: trimTarget(t, budget.maxTokens),
+    trimTo: t,
+  }
   const start = { found: true }
-  const stepped = windowFor(ring, startOn, trimTarget(t, b.maxMessages), trimTarget(t, b.maxBytes), trimTarget(t, b.maxTokens), -1, true, start) as T[]
+  const stepped = windowFor(ring, startOn, target, -1, true, start) as T[]
   // With group, the target is only a target: when meeting it would leave out the newest group,
   // or (with startOn) start after the newest turn's start, the window is cut under the budget.
   if (!grouped || start.found) return stepped
-  return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1, true) as T[]
+  return windowFor(ring, startOn, budget, -1, true) as T[]
 }
 
-// The window under these limits. With `anchor` (a sequence number), the window that starts at
-// that message, or undefined when it is gone or what follows it no longer fits. With
-// `remember`, the sequence number of the window's first message becomes the anchor. `start.found`
-// becomes false when the window had to be cut and no message it holds may start it (inside the
-// newest group: left out; with startOn, no turn start: the newest message on its own).
+// The window under the limits of `budget` (its trimTo is not read). With `anchor` (a sequence
+// number), the window that starts at that message, or undefined when it is gone or what follows
+// it no longer fits. With `remember`, the sequence number of the window's first message becomes
+// the anchor. `start.found` becomes false when the window had to be cut and no message it holds
+// may start it (inside the newest group: left out; with startOn, no turn start: the newest
+// message on its own). With `anchor` or `remember`, the ring is sequenced (windowOf sees to it).
 function windowFor<T>(
   ring: Ring<T>,
   startOn: boolean,
-  maxMessages: number,
-  maxBytes: number,
-  maxTokens: number,
+  { maxMessages, maxBytes, maxTokens }: Budget,
   anchor: number,
   remember = false,
   start?: { found: boolean },
 ): T[] | undefined {
   const n = ring.len
   const prot = ring.prot
-  const seqs = ring.seqs
+  const seqs = ring.seqs as Float64Array
   const newest = n - 1
   let k = prot.length - 1
   const newestProtected = k >= 0 && prot[k] === newest
@@ -64,11 +68,11 @@ function windowFor<T>(
   let bytes = ring.protBytes + (newestProtected ? 0 : (ring.sizes[pn] as number))
   let tokens = ring.protTokens + (newestProtected ? 0 : (ring.counts[pn] as number))
   let cut = newest
-  let found = anchor >= 0 && seqs !== undefined && seqs[pn] === anchor
+  let found = anchor >= 0 && seqs[pn] === anchor
   // Walk back from the newest while messages fit; protected ones are already counted.
   for (let i = newest - 1; i >= 0 && !found; i--) {
     const p = ring.slot(i)
-    if (anchor >= 0 && seqs !== undefined && (seqs[p] as number) < anchor) return undefined
+    if (anchor >= 0 && (seqs[p] as number) < anchor) return undefined
     if (k >= 0 && prot[k] === i) {
       k--
       cut = i
@@ -84,11 +88,10 @@ function windowFor<T>(
       tokens += t
       cut = i
     }
-    if (anchor >= 0 && seqs !== undefined && seqs[p] === anchor) found = true
+    if (anchor >= 0 && seqs[p] === anchor) found = true
   }
-  if (anchor >= 0 && !found) return undefined
   // A window never starts inside a group (the remembered cut may have been tied since).
-  if (anchor >= 0 && (ring.flagAt(cut) & TIED) !== 0) return undefined
+  if (anchor >= 0 && (!found || (ring.flagAt(cut) & TIED) !== 0)) return undefined
   const leftOut = cut - (k + 1) > 0
   if (anchor < 0 && (leftOut || (ring.flagAt(cut) & TIED) !== 0) && (startOn || ring.flags !== undefined)) {
     // Protected indexes below the cut are prot[0..k]; skip those within [cut, newest) too.
@@ -109,8 +112,8 @@ function windowFor<T>(
     // (fewer messages, never a result without its call).
     if ((f & TIED) !== 0) cut = n
   }
-  if (remember && seqs !== undefined && cut === n) ring.cutSeq = -1
-  else if (remember && seqs !== undefined) {
+  if (remember && cut === n) ring.cutSeq = -1
+  else if (remember) {
     // The window's first message, as sent: the protected messages right before the cut are in
     // it too, and stay in it when a newer pin displaces them.
     let first = cut
