@@ -24,7 +24,7 @@ export const TIED = 4
 export const NARROW_TOKENS = 0xffff
 const FIRST_ALLOCATION = 8
 
-// Shared by every history until its first push (grow replaces them) and after clear(): an idle
+// Shared by every history until its first push (write replaces them) and after clear(): an idle
 // history allocates no storage of its own. Never written to: nothing is stored at capacity 0.
 // Frozen: a write meant for a history's own storage throws instead of reaching every history.
 const noMessages: never[] = Object.freeze([]) as never[]
@@ -81,33 +81,17 @@ export class Ring<T> {
     this.plain = this.buf.length === this.max && this.flags === undefined && this.seqs === undefined
   }
 
-  /** Gives every message a flags slot from now on. */
-  addFlags(): void {
-    if (this.flags === undefined) {
-      this.flags = new Uint8Array(this.buf.length)
-      this.plain = false
-    }
-  }
-
-  /** Storage grows by doubling up to the capacity, so an idle history costs a few hundred bytes. */
-  grow(): void {
-    this.relayout(Math.min(Math.max(this.buf.length * 2, FIRST_ALLOCATION), this.max))
-  }
-
-  /** Moves the messages to new columns of `cap` slots, the oldest in slot 0. */
-  relayout(cap: number): void {
+  // Moves the messages to new columns of `cap` slots, the oldest in slot 0.
+  #relayout(cap: number): void {
     const n = this.len
     const head = this.head
     const oldCap = this.buf.length
     // The live run as one or two runs of slots: [head, end1) then [0, end2).
     const end1 = Math.min(head + n, oldCap)
     const end2 = head + n - end1
-    const oldBuf = this.buf
-    const buf = new Array<T | undefined>(cap)
-    let i = 0
-    for (let p = head; p < end1; p++) buf[i++] = oldBuf[p]
-    for (let p = 0; p < end2; p++) buf[i++] = oldBuf[p]
-    for (; i < cap; i++) buf[i] = undefined
+    // Filled to `cap` with undefined rather than given a length: an array with holes reads slower.
+    const buf = this.buf.slice(head, end1).concat(this.buf.slice(0, end2))
+    while (buf.length < cap) buf.push(undefined)
     this.buf = buf
     this.sizes = moved(this.sizes, new Uint32Array(cap), head, end1, end2)
     const wide = this.counts instanceof Uint32Array
@@ -116,16 +100,6 @@ export class Ring<T> {
     if (this.sequenced) this.seqs = moved(this.seqs ?? new Float64Array(0), new Float64Array(cap).fill(-1), head, end1, end2)
     this.head = 0
     this.#updatePlain()
-  }
-
-  /** The token column becomes 32-bit for a message of more than 65,535 tokens. */
-  widenTokens(): void {
-    const counts = this.counts
-    if (counts instanceof Uint16Array) {
-      const wide = new Uint32Array(counts.length)
-      wide.set(counts)
-      this.counts = wide
-    }
   }
 
   /**
@@ -241,9 +215,15 @@ export class Ring<T> {
 
   /** Writes a measured message at the end (room made, storage grown, protection set). */
   write(message: T, size: number, tokens: number, flags: number): void {
-    if (flags !== 0 && this.flags === undefined) this.addFlags()
-    if (tokens > NARROW_TOKENS) this.widenTokens()
-    if (this.len === this.buf.length) this.grow()
+    // From the first flagged message on, every message has a flags slot.
+    if (flags !== 0 && this.flags === undefined) {
+      this.flags = new Uint8Array(this.buf.length)
+      this.plain = false
+    }
+    // The token column becomes 32-bit for a message of more than 65,535 tokens.
+    if (tokens > NARROW_TOKENS && this.counts instanceof Uint16Array) this.counts = new Uint32Array(this.counts)
+    // Storage grows by doubling up to the capacity, so an idle history costs a few hundred bytes.
+    if (this.len === this.buf.length) this.#relayout(Math.min(Math.max(this.buf.length * 2, FIRST_ALLOCATION), this.max))
     const p = this.slot(this.len)
     this.buf[p] = message
     this.sizes[p] = size
@@ -310,16 +290,11 @@ export class Ring<T> {
     // The run wraps. A second copy of the same wrapped ring, with no push in between, first lays
     // the ring out again from slot 0, so that it and the copies after it are native ones.
     if (this.copiedAt === this.pushed) {
-      this.relayout(cap)
+      this.#relayout(cap)
       return this.buf.slice(from, to) as T[]
     }
     this.copiedAt = this.pushed
-    const buf = this.buf
-    const out = new Array<T>(count)
-    let i = 0
-    for (let p = a; p < cap; p++) out[i++] = buf[p] as T
-    for (let p = 0; i < count; p++) out[i++] = buf[p] as T
-    return out
+    return this.buf.slice(a).concat(this.buf.slice(0, a + count - cap)) as T[]
   }
 }
 

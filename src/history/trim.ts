@@ -5,7 +5,7 @@ import type { Config } from './options.js'
 import type { MessageLinks } from '../message-format.js'
 import type { Groups } from './groups.js'
 import { PINNED, type Ring, STARTS_TURN, TIED } from './ring.js'
-import type { TrimReason } from './types.js'
+import type { HistoryMeasure, TrimReason } from './types.js'
 
 // The trimming engine: measures and fits messages before anything changes (all or nothing), then
 // appends them, trimming first what each pushes out. The rules: a push trims the oldest
@@ -117,12 +117,13 @@ export class Trimmer<T> {
     const cfg = this.cfg
     if (otherBytes + size <= cfg.maxBytes && otherTokens + tokens <= cfg.maxTokens) return undefined
     if (cfg.shrink === undefined) throw tooLarge(cfg, otherBytes + size, otherTokens + tokens)
-    const smaller = cfg.shrink(message, { bytes: cfg.maxBytes - otherBytes, tokens: cfg.maxTokens - otherTokens }, (m) => ({
+    // The history's measures, as shrink is given them and as its result is measured.
+    const measure = (m: T): HistoryMeasure => ({
       bytes: checkedMeasure(cfg.sizeOf, m, 'sizeOf'),
       tokens: checkedMeasure(cfg.countTokens, m, 'countTokens'),
-    }))
-    const newSize = checkedMeasure(cfg.sizeOf, smaller, 'sizeOf')
-    const newTokens = checkedMeasure(cfg.countTokens, smaller, 'countTokens')
+    })
+    const smaller = cfg.shrink(message, { bytes: cfg.maxBytes - otherBytes, tokens: cfg.maxTokens - otherTokens }, measure)
+    const { bytes: newSize, tokens: newTokens } = measure(smaller)
     if (otherBytes + newSize > cfg.maxBytes || otherTokens + newTokens > cfg.maxTokens) {
       throw tooLarge(cfg, otherBytes + newSize, otherTokens + newTokens)
     }
@@ -207,7 +208,13 @@ export class Trimmer<T> {
     const overTokens = ring.tokens + tokens > cfg.maxTokens
     const cold = cfg.clock !== undefined && cfg.clock.coldPush
     const over = overCount || overBytes || overTokens
-    if (over || cold) this.#trimFor(overCount, overBytes, overTokens, size, tokens, cold, (flags & TIED) !== 0)
+    if (cold) {
+      // The first message of a push that found the prompt cache cold (cacheTtlMs): every budget
+      // the history would be above trimTo × of is trimmed down to that, exceeded or not, by the
+      // same rules as a push over the budget.
+      ;(cfg.clock as CacheClock).coldPush = false
+      this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true, (flags & TIED) !== 0)
+    } else if (over) this.#trim(overCount, overBytes, overTokens, size, tokens, false, (flags & TIED) !== 0)
     if (!over && this.groups !== undefined && (flags & TIED) === 0) {
       // What is left of a group whose start a trim cut (it was the newest group then) goes once
       // a message that starts another group comes.
@@ -215,20 +222,6 @@ export class Trimmer<T> {
       if (index < ring.len && (ring.flagAt(index) & TIED) !== 0) this.#trimOn(this.#lastReason)
     }
     ring.write(message, size, tokens, flags)
-  }
-
-  // A trim before the message goes in. On the first message of a push that found the prompt
-  // cache cold (cacheTtlMs), every budget the history would be above trimTo × of is trimmed down
-  // to that, exceeded or not, by the same rules as a push over the budget.
-  #trimFor(overCount: boolean, overBytes: boolean, overTokens: boolean, size: number, tokens: number, cold: boolean, tied: boolean): void {
-    if (!cold) {
-      this.#trim(overCount, overBytes, overTokens, size, tokens, false, tied)
-      return
-    }
-    const cfg = this.cfg
-    const ring = this.ring
-    ;(cfg.clock as CacheClock).coldPush = false
-    this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true, tied)
   }
 
   // Trims the oldest unprotected messages until every budget the incoming message exceeds is at
