@@ -61,16 +61,16 @@ export class InvalidOptionsError extends TypeError {
   /** Always `'ERR_INVALID_OPTIONS'`. */
   readonly code = 'ERR_INVALID_OPTIONS' as const
   /** The option at fault, such as `'maxMessages'`. */
-  readonly field: string
+  declare readonly field: string
   /** The value that was given for it. */
-  readonly value: unknown
+  declare readonly value: unknown
 
   /** @param field - the option at fault; @param value - what was given; @param expected - what was expected, in words */
   constructor(field: string, value: unknown, expected: string) {
     super(`Expected \`${field}\` to be ${expected}, got ${describeValue(value)}`)
-    this.name = 'InvalidOptionsError'
     this.field = field
     this.value = value
+    this.name = 'InvalidOptionsError'
   }
 }
 
@@ -82,11 +82,11 @@ export class MessageTooLargeError extends RangeError {
   /** Always `'ERR_MESSAGE_TOO_LARGE'`. */
   readonly code = 'ERR_MESSAGE_TOO_LARGE' as const
   /** The budget that cannot be met. */
-  readonly budget: 'bytes' | 'tokens'
+  declare readonly budget: 'bytes' | 'tokens'
   /** The budget's limit (`maxBytes` or `maxTokens`). */
-  readonly limit: number
+  declare readonly limit: number
   /** What the message needs, together with the pinned messages that must stay beside it. */
-  readonly needed: number
+  declare readonly needed: number
 
   /** @param budget - which budget; @param limit - its limit; @param needed - what the message needs */
   constructor(budget: 'bytes' | 'tokens', limit: number, needed: number) {
@@ -94,10 +94,10 @@ export class MessageTooLargeError extends RangeError {
     super(
       `Expected a message to fit \`${field}\` (${limit} ${budget}) beside the pinned messages, but it needs ${needed} ${budget}`,
     )
-    this.name = 'MessageTooLargeError'
     this.budget = budget
     this.limit = limit
     this.needed = needed
+    this.name = 'MessageTooLargeError'
   }
 }
 
@@ -110,16 +110,16 @@ export class InvalidMeasurementError extends TypeError {
   /** Always `'ERR_INVALID_MEASUREMENT'`. */
   readonly code = 'ERR_INVALID_MEASUREMENT' as const
   /** The callback that returned the value. */
-  readonly measure: 'sizeOf' | 'countTokens'
+  declare readonly measure: 'sizeOf' | 'countTokens'
   /** What it returned. */
-  readonly value: unknown
+  declare readonly value: unknown
 
   /** @param measure - the callback's name; @param value - what it returned */
   constructor(measure: 'sizeOf' | 'countTokens', value: unknown) {
     super(`Expected \`${measure}\` to return a finite number from 0 to 4294967295, got ${describeValue(value)}`)
-    this.name = 'InvalidMeasurementError'
     this.measure = measure
     this.value = value
+    this.name = 'InvalidMeasurementError'
   }
 }
 
@@ -148,13 +148,13 @@ export class OrphanResultError extends RangeError {
   /** Always `'ERR_ORPHAN_RESULT'`. */
   readonly code = 'ERR_ORPHAN_RESULT' as const
   /** The id of the call the message answers. */
-  readonly callId: string
+  declare readonly callId: string
 
   /** @param callId - the id of the call that is not in the history */
   constructor(callId: string) {
     super(`Expected the call \`${callId}\` that a pushed result answers to be in the history (never pushed, or trimmed since)`)
-    this.name = 'OrphanResultError'
     this.callId = callId
+    this.name = 'OrphanResultError'
   }
 }
 
@@ -166,16 +166,16 @@ export class InvalidArgumentError extends TypeError {
   /** Always `'ERR_INVALID_ARGUMENT'`. */
   readonly code = 'ERR_INVALID_ARGUMENT' as const
   /** The argument at fault, such as `'length'`. */
-  readonly argument: string
+  declare readonly argument: string
   /** The value that was given for it. */
-  readonly value: unknown
+  declare readonly value: unknown
 
   /** @param argument - the argument at fault; @param value - what was given; @param expected - what was expected, in words */
   constructor(argument: string, value: unknown, expected: string) {
     super(`Expected \`${argument}\` to be ${expected}, got ${describeValue(value)}`)
-    this.name = 'InvalidArgumentError'
     this.argument = argument
     this.value = value
+    this.name = 'InvalidArgumentError'
   }
 }
 
@@ -188,13 +188,13 @@ export class InvalidSnapshotError extends TypeError {
   /** Always `'ERR_INVALID_SNAPSHOT'`. */
   readonly code = 'ERR_INVALID_SNAPSHOT' as const
   /** The snapshot field at fault, such as `'pinned'` (`'snapshot'` for the whole value). */
-  readonly field: string
+  declare readonly field: string
 
   /** @param field - the field at fault; @param value - what it held; @param expected - what was expected, in words */
   constructor(field: string, value: unknown, expected: string) {
     super(`Expected snapshot \`${field}\` to be ${expected}, got ${describeValue(value)}`)
-    this.name = 'InvalidSnapshotError'
     this.field = field
+    this.name = 'InvalidSnapshotError'
   }
 }
 
@@ -224,13 +224,13 @@ export class SessionLimitError extends RangeError {
   /** Always `'ERR_SESSION_LIMIT'`. */
   readonly code = 'ERR_SESSION_LIMIT' as const
   /** The store's `maxSessions`. */
-  readonly limit: number
+  declare readonly limit: number
 
   /** @param limit - the store's `maxSessions` */
   constructor(limit: number) {
     super(`Expected fewer than \`maxSessions\` (${limit}) live sessions to add one, got ${limit}`)
-    this.name = 'SessionLimitError'
     this.limit = limit
+    this.name = 'SessionLimitError'
   }
 }
 
@@ -255,13 +255,13 @@ export class SessionClosingError extends Error {
   /** Always `'ERR_SESSION_CLOSING'`. */
   readonly code = 'ERR_SESSION_CLOSING' as const
   /** The key whose teardown is still running. */
-  readonly key: unknown
+  declare readonly key: unknown
 
   /** @param key - the reserved key */
   constructor(key: unknown) {
     super(`Expected the teardown of the session under ${describeValue(key)} to have settled, but its \`dispose\` is still running`)
-    this.name = 'SessionClosingError'
     this.key = key
+    this.name = 'SessionClosingError'
   }
 }
 
@@ -274,13 +274,13 @@ export class SessionCreatingError extends Error {
   /** Always `'ERR_SESSION_CREATING'`. */
   readonly code = 'ERR_SESSION_CREATING' as const
   /** The key whose session is being created. */
-  readonly key: unknown
+  declare readonly key: unknown
 
   /** @param key - the key being created */
   constructor(key: unknown) {
     super(`Expected no \`getOrCreateAsync\` of ${describeValue(key)} in flight for \`getOrCreate()\`, but its \`create\` is still running`)
-    this.name = 'SessionCreatingError'
     this.key = key
+    this.name = 'SessionCreatingError'
   }
 }
 
@@ -292,16 +292,16 @@ export class DisposeTimeoutError extends Error {
   /** Always `'ERR_DISPOSE_TIMEOUT'`. */
   readonly code = 'ERR_DISPOSE_TIMEOUT' as const
   /** The key of the session whose teardown did not settle. */
-  readonly key: unknown
+  declare readonly key: unknown
   /** The store's `disposeTimeoutMs`. */
-  readonly timeoutMs: number
+  declare readonly timeoutMs: number
 
   /** @param key - the session's key; @param timeoutMs - the store's `disposeTimeoutMs` */
   constructor(key: unknown, timeoutMs: number) {
     super(`Expected the \`dispose\` of the session under ${describeValue(key)} to settle within \`disposeTimeoutMs\` (${timeoutMs} ms), but it did not`)
-    this.name = 'DisposeTimeoutError'
     this.key = key
     this.timeoutMs = timeoutMs
+    this.name = 'DisposeTimeoutError'
   }
 }
 
@@ -310,13 +310,13 @@ export class InvalidClockError extends TypeError {
   /** Always `'ERR_INVALID_CLOCK'`. */
   readonly code = 'ERR_INVALID_CLOCK' as const
   /** What `now()` returned. */
-  readonly value: unknown
+  declare readonly value: unknown
 
   /** @param value - what `now()` returned */
   constructor(value: unknown) {
     super(`Expected \`now\` to return a finite number, got ${describeValue(value)}`)
-    this.name = 'InvalidClockError'
     this.value = value
+    this.name = 'InvalidClockError'
   }
 }
 
@@ -330,13 +330,13 @@ export class RedisCommandError extends Error {
   /** Always `'ERR_REDIS_COMMAND'`. */
   readonly code = 'ERR_REDIS_COMMAND' as const
   /** The Redis command that failed, such as `'EVALSHA'`. */
-  readonly command: string
+  declare readonly command: string
 
   /** @param command - the Redis command; @param cause - what the client threw */
   constructor(command: string, cause: unknown) {
     super(`Expected Redis to run \`${command}\`, but it failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-    this.name = 'RedisCommandError'
     this.command = command
+    this.name = 'RedisCommandError'
   }
 }
 
@@ -348,13 +348,13 @@ export class RedisDataError extends Error {
   /** Always `'ERR_REDIS_DATA'`. */
   readonly code = 'ERR_REDIS_DATA' as const
   /** A key of the session at fault. */
-  readonly key: string
+  declare readonly key: string
 
   /** @param problem - what is wrong, in words; @param key - a key of the session */
   constructor(problem: string, key: string) {
     super(`Expected the keys of \`${key}\` to hold what bounded-session wrote, but ${problem}`)
-    this.name = 'RedisDataError'
     this.key = key
+    this.name = 'RedisDataError'
   }
 }
 
@@ -367,16 +367,16 @@ export class LeaseFencedError extends Error {
   /** Always `'ERR_FENCED'`. */
   readonly code = 'ERR_FENCED' as const
   /** The token this write carried. */
-  readonly token: number
+  declare readonly token: number
   /** The newest token the session has seen. */
-  readonly current: number
+  declare readonly current: number
 
   /** @param token - the write's token; @param current - the session's newest token */
   constructor(token: number, current: number) {
     super(`Expected a fencing token of at least ${current}, got ${token}: the lease was taken over`)
-    this.name = 'LeaseFencedError'
     this.token = token
     this.current = current
+    this.name = 'LeaseFencedError'
   }
 }
 
@@ -403,9 +403,9 @@ export class SessionTransactionError extends Error {
   /** Always `'ERR_SESSION_TRANSACTION'`. */
   readonly code = 'ERR_SESSION_TRANSACTION' as const
   /** Why the transaction was refused. */
-  readonly reason: 'conflict' | 'suffix-mismatch'
+  declare readonly reason: 'conflict' | 'suffix-mismatch'
   /** The transaction's operation id. */
-  readonly operationId: string
+  declare readonly operationId: string
 
   /** @param reason - why it was refused; @param operationId - the transaction's operation id */
   constructor(reason: 'conflict' | 'suffix-mismatch', operationId: string) {
@@ -414,9 +414,9 @@ export class SessionTransactionError extends Error {
         ? `Operation ${JSON.stringify(operationId)} was already applied with a different transaction`
         : `The session's newest items are not the \`expectedSuffix\` of operation ${JSON.stringify(operationId)}`,
     )
-    this.name = 'SessionTransactionError'
     this.reason = reason
     this.operationId = operationId
+    this.name = 'SessionTransactionError'
   }
 }
 
@@ -430,16 +430,16 @@ export class InvalidMessageError extends TypeError {
   /** Always `'ERR_INVALID_MESSAGE'`. */
   readonly code = 'ERR_INVALID_MESSAGE' as const
   /** The format that read the message, such as `'anthropic'`. */
-  readonly format: string
+  declare readonly format: string
   /** The message. */
-  readonly value: unknown
+  declare readonly value: unknown
 
   /** @param format - the format's name; @param value - the message; @param expected - what was expected, in words; @param cause - what a getter threw */
   constructor(format: string, value: unknown, expected: string, cause?: unknown) {
     super(`Expected a message of format \`${format}\` to be ${expected}, got ${describeValue(value)}`, cause === undefined ? undefined : { cause })
-    this.name = 'InvalidMessageError'
     this.format = format
     this.value = value
+    this.name = 'InvalidMessageError'
   }
 }
 
@@ -454,15 +454,15 @@ export class RedisConfigError extends Error {
   /** Always `'ERR_REDIS_CONFIG'`. */
   readonly code = 'ERR_REDIS_CONFIG' as const
   /** The server setting at fault, such as `'maxmemory-policy'`. */
-  readonly setting: string
+  declare readonly setting: string
   /** Its value on the server. */
-  readonly value: string
+  declare readonly value: string
 
   /** @param setting - the server setting; @param value - its value; @param expected - what is needed, in words */
   constructor(setting: string, value: string, expected: string) {
     super(`Expected the Redis server's \`${setting}\` to be ${expected}, got \`${value}\``)
-    this.name = 'RedisConfigError'
     this.setting = setting
     this.value = value
+    this.name = 'RedisConfigError'
   }
 }
