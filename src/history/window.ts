@@ -60,18 +60,17 @@ function windowFor<T>(
   const prot = ring.prot
   const seqs = ring.seqs as Float64Array
   const newest = n - 1
+  // Walk back from the newest (always in, the budget aside) while messages fit; protected ones
+  // are counted from the start, and are in whatever the budget.
   let k = prot.length - 1
-  const newestProtected = k >= 0 && prot[k] === newest
-  if (newestProtected) k--
-  const pn = ring.slot(newest)
-  let count = prot.length + (newestProtected ? 0 : 1)
-  let bytes = ring.protBytes + (newestProtected ? 0 : (ring.sizes[pn] as number))
-  let tokens = ring.protTokens + (newestProtected ? 0 : (ring.counts[pn] as number))
+  let count = prot.length
+  let bytes = ring.protBytes
+  let tokens = ring.protTokens
   let cut = newest
-  let found = anchor >= 0 && seqs[pn] === anchor
-  // Walk back from the newest while messages fit; protected ones are already counted.
-  for (let i = newest - 1; i >= 0 && !found; i--) {
+  let found = false
+  for (let i = newest; i >= 0 && !found; i--) {
     const p = ring.slot(i)
+    // (Never for the newest: a cut is at or before it.)
     if (anchor >= 0 && (seqs[p] as number) < anchor) return undefined
     if (k >= 0 && prot[k] === i) {
       k--
@@ -79,7 +78,7 @@ function windowFor<T>(
     } else {
       const b = ring.sizes[p] as number
       const t = ring.counts[p] as number
-      if (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens) {
+      if (i < newest && (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens)) {
         if (anchor >= 0) return undefined
         break
       }
