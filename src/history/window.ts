@@ -111,22 +111,19 @@ function windowFor<T>(
     // (fewer messages, never a result without its call).
     if ((f & TIED) !== 0) cut = n
   }
-  if (remember && cut === n) ring.cutSeq = -1
-  else if (remember) {
+  // The protected messages before the cut: prot[0..below).
+  let below = 0
+  while (below < prot.length && (prot[below] as number) < cut) below++
+  if (remember) {
     // The window's first message, as sent: the protected messages right before the cut are in
     // it too, and stay in it when a newer pin displaces them.
     let first = cut
-    let j = 0
-    while (j < prot.length && (prot[j] as number) < cut) j++
-    while (j > 0 && prot[j - 1] === first - 1) {
-      j--
-      first--
-    }
-    ring.cutSeq = seqs[ring.slot(first)] as number
+    for (let j = below; j > 0 && prot[j - 1] === first - 1; j--) first--
+    ring.cutSeq = cut === n ? -1 : (seqs[ring.slot(first)] as number)
   }
   // The protected messages before the cut, then everything from the cut: never the whole history.
   const out: T[] = []
-  for (let j = 0; j < prot.length && (prot[j] as number) < cut; j++) out.push(ring.at(prot[j] as number))
+  for (let j = 0; j < below; j++) out.push(ring.at(prot[j] as number))
   for (let i = cut; i < n; i++) out.push(ring.at(i))
   return out
 }
