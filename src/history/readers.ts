@@ -164,9 +164,8 @@ export abstract class HistoryReaders<T> implements Omit<HistoryView<T>, 'length'
 
   /** Like `Array.prototype.indexOf`: the first index of `message` (by `===`) from `fromIndex`, or -1. */
   indexOf(message: T, fromIndex?: number): number {
-    const { buf, len, head } = this.#ring
-    const cap = buf.length
-    for (let i = relativeIndex(fromIndex, 0, len); i < len; i++) if (buf[head + i < cap ? head + i : head + i - cap] === message) return i
+    const ring = this.#ring
+    for (let i = relativeIndex(fromIndex, 0, ring.len); i < ring.len; i++) if (ring.at(i) === message) return i
     return -1
   }
 
@@ -178,18 +177,15 @@ export abstract class HistoryReaders<T> implements Omit<HistoryView<T>, 'length'
       const i = Math.trunc(fromIndex ?? 0) || 0
       from = i < 0 ? n + i : Math.min(i, n - 1)
     }
-    const { buf, head } = this.#ring
-    const cap = buf.length
-    for (let i = from; i >= 0; i--) if (buf[head + i < cap ? head + i : head + i - cap] === message) return i
+    for (let i = from; i >= 0; i--) if (this.#ring.at(i) === message) return i
     return -1
   }
 
   /** Like `Array.prototype.includes` (SameValueZero: finds `NaN`). */
   includes(message: T, fromIndex?: number): boolean {
-    const { buf, len, head } = this.#ring
-    const cap = buf.length
-    for (let i = relativeIndex(fromIndex, 0, len); i < len; i++) {
-      const m = buf[head + i < cap ? head + i : head + i - cap]
+    const ring = this.#ring
+    for (let i = relativeIndex(fromIndex, 0, ring.len); i < ring.len; i++) {
+      const m = ring.at(i)
       if (m === message || (m !== m && message !== message)) return true
     }
     return false
