@@ -31,14 +31,13 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') shown = JSON.stringify(value)
   else if (typeof value === 'function') shown = value.name ? `[Function ${value.name}]` : '[Function]'
   else if (typeof value === 'bigint') shown = `${value}n`
-  else if (typeof value === 'symbol') shown = value.toString()
   else if (value !== null && typeof value === 'object') {
     try {
       shown = JSON.stringify(value) ?? String(value)
     } catch {
       shown = Object.prototype.toString.call(value)
     }
-  } else shown = String(value)
+  } else shown = String(value) // a symbol too: `Symbol(description)`
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
   return `\`${shown}\` (${type})`

@@ -193,8 +193,9 @@ export interface RingBufferHistoryOptions<T> {
   now?: (() => number) | undefined
 }
 
-const finiteNonNegativeRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, expected: 'a finite number from 0 up' }
-const positiveMsRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, expected: 'a positive finite number of ms' }
+// Number.isFinite (as Number.isSafeInteger) is false for anything but a number.
+const finiteNonNegativeRule: Rule = { test: (v) => Number.isFinite(v) && (v as number) >= 0, expected: 'a finite number from 0 up' }
+const positiveMsRule: Rule = { test: (v) => Number.isFinite(v) && (v as number) > 0, expected: 'a positive finite number of ms' }
 
 // One rule per option, in the order they are checked.
 const rules = {
@@ -295,6 +296,7 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
   const maxBytes = o.maxBytes ?? Infinity
   const maxTokens = o.maxTokens ?? Infinity
   const defaultMeasures = sizeOf === defaultSizeOf && countTokens === defaultCountTokens
+  const flagged = pin !== undefined || startOn !== undefined || group !== undefined
   const clock = o.cacheTtlMs === undefined ? undefined : new CacheClock(o.cacheTtlMs, o.now ?? (() => Date.now()))
   return {
     options: options === undefined ? undefined : o,
@@ -314,8 +316,8 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     group,
     onShrink,
     defaultMeasures,
-    flagged: pin !== undefined || startOn !== undefined || group !== undefined,
-    fast: pin === undefined && startOn === undefined && onTrim === undefined && group === undefined && defaultMeasures && trimTo === 1 && clock === undefined,
+    flagged,
+    fast: !flagged && onTrim === undefined && defaultMeasures && trimTo === 1 && clock === undefined,
     trimTo,
     declaredMaxTokens: maxTokens,
     overheadTokens: o.overheadTokens ?? 0,

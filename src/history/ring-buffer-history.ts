@@ -202,14 +202,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    */
   push(...messages: T[]): number {
     // Kept tiny so that it inlines and the rest array is never allocated for one message.
-    if (messages.length === 1) {
-      if (this.#cfg.fast) this.#pushFast(messages[0] as T)
-      else if (this.#cfg.clock === undefined) this.#writer.pushOne(messages[0] as T, 0)
-      else this.#writer.pushTimed(messages, 0)
-    } else if (messages.length > 1) {
-      if (this.#cfg.clock === undefined) this.#writer.pushMany(messages, 0)
-      else this.#writer.pushTimed(messages, 0)
-    }
+    if (messages.length === 1 && this.#cfg.fast) this.#pushFast(messages[0] as T)
+    else this.#push(messages, 0)
     return this.#ring.len
   }
 
@@ -227,10 +221,16 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * ```
    */
   pushPinned(...messages: T[]): number {
-    if (this.#cfg.clock !== undefined && messages.length > 0) this.#writer.pushTimed(messages, PINNED)
-    else if (messages.length === 1) this.#writer.pushOne(messages[0] as T, PINNED)
-    else if (messages.length > 1) this.#writer.pushMany(messages, PINNED)
+    this.#push(messages, PINNED)
     return this.#ring.len
+  }
+
+  // The general push path, for messages with these flags.
+  #push(messages: T[], flags: number): void {
+    if (messages.length === 0) return
+    if (this.#cfg.clock !== undefined) this.#writer.pushTimed(messages, flags)
+    else if (messages.length === 1) this.#writer.pushOne(messages[0] as T, flags)
+    else this.#writer.pushMany(messages, flags)
   }
 
   /**
