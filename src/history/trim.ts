@@ -151,35 +151,29 @@ export class Trimmer<T> {
       flags[i] = (cfg.flagged ? this.flagsOf(message) : 0) | extraFlags(i)
     }
     if (cfg.maxBytes !== Infinity || cfg.maxTokens !== Infinity) {
-      const protSizes: number[] = []
-      const protTokens: number[] = []
-      if (!fromEmpty) {
-        for (const index of ring.prot) {
-          const p = ring.slot(index)
-          protSizes.push(ring.sizes[p] as number)
-          protTokens.push(ring.counts[p] as number)
-        }
-      }
+      // The protected messages' measures, oldest first, as they are when each message comes.
+      const prot = fromEmpty ? [] : ring.prot.map((index) => [ring.sizes[ring.slot(index)] as number, ring.counts[ring.slot(index)] as number])
       let protBytes = fromEmpty ? 0 : ring.protBytes
-      let protTokenSum = fromEmpty ? 0 : ring.protTokens
+      let protTokens = fromEmpty ? 0 : ring.protTokens
       for (let i = 0; i < n; i++) {
         const pinned = ((flags[i] as number) & PINNED) !== 0 && cfg.maxPinned > 0
-        if (pinned && protSizes.length === cfg.maxPinned) {
-          protBytes -= protSizes.shift() as number
-          protTokenSum -= protTokens.shift() as number
+        if (pinned && prot.length === cfg.maxPinned) {
+          const [b, t] = prot.shift() as number[]
+          protBytes -= b as number
+          protTokens -= t as number
         }
-        const fitted = this.#fit(messages[i] as T, sizes[i] as number, tokens[i] as number, protBytes, protTokenSum)
+        const fitted = this.#fit(messages[i] as T, sizes[i] as number, tokens[i] as number, protBytes, protTokens)
         if (fitted !== undefined) {
-          if (cfg.onShrink !== undefined) (shrunk ??= []).push([messages[i] as T, fitted.message])
+          // (Passed on to noteShrunk, which keeps them only for onShrink.)
+          ;(shrunk ??= []).push([messages[i] as T, fitted.message])
           messages[i] = fitted.message
           sizes[i] = fitted.size
           tokens[i] = fitted.tokens
         }
         if (pinned) {
-          protSizes.push(sizes[i] as number)
-          protTokens.push(tokens[i] as number)
+          prot.push([sizes[i] as number, tokens[i] as number])
           protBytes += sizes[i] as number
-          protTokenSum += tokens[i] as number
+          protTokens += tokens[i] as number
         }
       }
     }
