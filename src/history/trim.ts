@@ -103,10 +103,13 @@ export class Trimmer<T> {
     const ring = this.ring
     // What stays protected beside it (a pinned one displaces the oldest protected message when
     // the protected set is full).
-    const full = (flags & PINNED) !== 0 && cfg.maxPinned > 0 && ring.prot.length >= cfg.maxPinned
-    const oldest = full ? ring.slot(ring.prot[0] as number) : -1
-    const otherBytes = ring.protBytes - (full ? (ring.sizes[oldest] as number) : 0)
-    const otherTokens = ring.protTokens - (full ? (ring.counts[oldest] as number) : 0)
+    let otherBytes = ring.protBytes
+    let otherTokens = ring.protTokens
+    if ((flags & PINNED) !== 0 && cfg.maxPinned > 0 && ring.prot.length >= cfg.maxPinned) {
+      const oldest = ring.slot(ring.prot[0] as number)
+      otherBytes -= ring.sizes[oldest] as number
+      otherTokens -= ring.counts[oldest] as number
+    }
     return this.#fit(message, size, tokens, otherBytes, otherTokens)
   }
 
@@ -197,18 +200,21 @@ export class Trimmer<T> {
     if ((flags & PINNED) !== 0 && cfg.maxPinned > 0) ring.protectNext(size, tokens)
     // The budgets this message takes over: trimming makes room before it goes in, exactly as if
     // it had gone in first (it is never the one trimmed).
-    const overCount = ring.len >= cfg.max
-    const overBytes = ring.bytes + size > cfg.maxBytes
-    const overTokens = ring.tokens + tokens > cfg.maxTokens
-    const cold = cfg.clock !== undefined && cfg.clock.coldPush
+    let overCount = ring.len >= cfg.max
+    let overBytes = ring.bytes + size > cfg.maxBytes
+    let overTokens = ring.tokens + tokens > cfg.maxTokens
     const over = overCount || overBytes || overTokens
+    const cold = cfg.clock !== undefined && cfg.clock.coldPush
     if (cold) {
       // The first message of a push that found the prompt cache cold (cacheTtlMs): every budget
       // the history would be above trimTo × of is trimmed down to that, exceeded or not, by the
       // same rules as a push over the budget.
       ;(cfg.clock as CacheClock).coldPush = false
-      this.#trim(ring.len + 1 > cfg.countTarget, ring.bytes + size > cfg.bytesTarget, ring.tokens + tokens > cfg.tokensTarget, size, tokens, true, (flags & TIED) !== 0)
-    } else if (over) this.#trim(overCount, overBytes, overTokens, size, tokens, false, (flags & TIED) !== 0)
+      overCount = ring.len + 1 > cfg.countTarget
+      overBytes = ring.bytes + size > cfg.bytesTarget
+      overTokens = ring.tokens + tokens > cfg.tokensTarget
+    }
+    if (over || cold) this.#trim(overCount, overBytes, overTokens, size, tokens, cold, (flags & TIED) !== 0)
     if (!over && this.groups !== undefined && (flags & TIED) === 0) {
       // What is left of a group whose start a trim cut (it was the newest group then) goes once
       // a message that starts another group comes.
