@@ -280,17 +280,18 @@ function resolve<T>(options: RingBufferHistoryOptions<T> | undefined): Config<T>
     throw new InvalidOptionsError('maxPinned', maxPinned, `a non-negative integer smaller than \`maxMessages\` (${max})`)
   }
   const f = o.format
-  // Each of the format's functions, bound to it (a format may be a class instance).
-  const from = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): MessageFormat<T>[K] | undefined => {
+  // The option, else the format's function of that name, bound to it (a format may be a class instance).
+  const pick = <K extends 'sizeOf' | 'countTokens' | 'group' | 'startOn' | 'pin' | 'shrink'>(key: K): RingBufferHistoryOptions<T>[K] => {
+    if (o[key] !== undefined) return o[key]
     const fn = f?.[key] as ((...args: never[]) => unknown) | undefined
-    return (typeof fn === 'function' ? fn.bind(f) : undefined) as MessageFormat<T>[K] | undefined
+    return (typeof fn === 'function' ? fn.bind(f) : undefined) as RingBufferHistoryOptions<T>[K]
   }
-  const sizeOf = o.sizeOf ?? from('sizeOf') ?? defaultSizeOf
-  const countTokens = o.countTokens ?? from('countTokens') ?? defaultCountTokens
-  const pin = o.pin ?? from('pin')
-  const startOn = o.startOn ?? from('startOn')
-  const shrink = o.shrink ?? from('shrink')
-  const group = o.group ?? from('group')
+  const sizeOf = pick('sizeOf') ?? defaultSizeOf
+  const countTokens = pick('countTokens') ?? defaultCountTokens
+  const pin = pick('pin')
+  const startOn = pick('startOn')
+  const shrink = pick('shrink')
+  const group = pick('group')
   const { onTrim, onShrink } = o
   const trimTo = o.trimTo ?? 1
   const maxBytes = o.maxBytes ?? Infinity
