@@ -42,9 +42,9 @@ export interface Rule {
   readonly expected: string
 }
 
-// Number.isSafeInteger is false for anything but a number.
-export const isPositiveInteger = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
-export const isNonNegativeInteger = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
+export const isPositiveInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+export const isNonNegativeInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 export const isFraction = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= 1
 export const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function'
 

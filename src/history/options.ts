@@ -193,9 +193,8 @@ export interface RingBufferHistoryOptions<T> {
   now?: (() => number) | undefined
 }
 
-// Number.isFinite (as Number.isSafeInteger) is false for anything but a number.
-const finiteNonNegativeRule: Rule = { test: (v) => Number.isFinite(v) && (v as number) >= 0, expected: 'a finite number from 0 up' }
-const positiveMsRule: Rule = { test: (v) => Number.isFinite(v) && (v as number) > 0, expected: 'a positive finite number of ms' }
+const finiteNonNegativeRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, expected: 'a finite number from 0 up' }
+const positiveMsRule: Rule = { test: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, expected: 'a positive finite number of ms' }
 
 // One rule per option, in the order they are checked.
 const rules = {
