@@ -8,69 +8,67 @@ import { type Ring, STARTS_TURN, TIED } from './ring.js'
 
 /** The window of `ring` under `budget`. `startOn`: whether turns are marked; `grouped`: whether `group` is set. */
 export function windowOf<T>(ring: Ring<T>, budget: Budget, startOn: boolean, grouped = false): T[] {
+  const b = budget
   if (ring.len === 0) return []
-  if (budget.trimTo === 1) return windowFor(ring, startOn, budget, -1) as T[]
+  if (b.trimTo === 1) return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1) as T[]
   ring.sequence()
   // The cut stays while the window from it fits; with no cut yet (or one trimmed away) the
   // window starts at the oldest message if everything fits.
   const seqs = ring.seqs as Float64Array
   const anchor = ring.cutSeq >= 0 ? ring.cutSeq : (seqs[ring.head] as number)
-  const kept = windowFor(ring, startOn, budget, anchor)
+  const kept = windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, anchor)
   if (kept !== undefined) {
     ring.cutSeq = anchor
     return kept
   }
   if (ring.cutSeq >= 0) {
-    const whole = windowFor(ring, startOn, budget, seqs[ring.head] as number)
+    const whole = windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, seqs[ring.head] as number)
     if (whole !== undefined) {
       ring.cutSeq = seqs[ring.head] as number
       return whole
     }
   }
-  const t = budget.trimTo
-  const target: Budget = {
-    maxMessages: trimTarget(t, budget.maxMessages),
-    maxBytes: trimTarget(t, budget.maxBytes),
-    maxTokens: trimTarget(t, budget.maxTokens),
-    trimTo: t,
-  }
+  const t = b.trimTo
   const start = { found: true }
-  const stepped = windowFor(ring, startOn, target, -1, true, start) as T[]
+  const stepped = windowFor(ring, startOn, trimTarget(t, b.maxMessages), trimTarget(t, b.maxBytes), trimTarget(t, b.maxTokens), -1, true, start) as T[]
   // With group, the target is only a target: when meeting it would leave out the newest group,
   // or (with startOn) start after the newest turn's start, the window is cut under the budget.
   if (!grouped || start.found) return stepped
-  return windowFor(ring, startOn, budget, -1, true) as T[]
+  return windowFor(ring, startOn, b.maxMessages, b.maxBytes, b.maxTokens, -1, true) as T[]
 }
 
-// The window under the limits of `budget` (its trimTo is not read). With `anchor` (a sequence
-// number), the window that starts at that message, or undefined when it is gone or what follows
-// it no longer fits. With `remember`, the sequence number of the window's first message becomes
-// the anchor. `start.found` becomes false when the window had to be cut and no message it holds
-// may start it (inside the newest group: left out; with startOn, no turn start: the newest
-// message on its own). With `anchor` or `remember`, the ring is sequenced (windowOf sees to it).
+// The window under these limits. With `anchor` (a sequence number), the window that starts at
+// that message, or undefined when it is gone or what follows it no longer fits. With
+// `remember`, the sequence number of the window's first message becomes the anchor. `start.found`
+// becomes false when the window had to be cut and no message it holds may start it (inside the
+// newest group: left out; with startOn, no turn start: the newest message on its own).
 function windowFor<T>(
   ring: Ring<T>,
   startOn: boolean,
-  { maxMessages, maxBytes, maxTokens }: Budget,
+  maxMessages: number,
+  maxBytes: number,
+  maxTokens: number,
   anchor: number,
   remember = false,
   start?: { found: boolean },
 ): T[] | undefined {
   const n = ring.len
   const prot = ring.prot
+  // Defined whenever anchor >= 0 or remember: windowOf sequences the ring first.
   const seqs = ring.seqs as Float64Array
   const newest = n - 1
-  // Walk back from the newest (always in, the budget aside) while messages fit; protected ones
-  // are counted from the start, and are in whatever the budget.
   let k = prot.length - 1
-  let count = prot.length
-  let bytes = ring.protBytes
-  let tokens = ring.protTokens
+  const newestProtected = k >= 0 && prot[k] === newest
+  if (newestProtected) k--
+  const pn = ring.slot(newest)
+  let count = prot.length + (newestProtected ? 0 : 1)
+  let bytes = ring.protBytes + (newestProtected ? 0 : (ring.sizes[pn] as number))
+  let tokens = ring.protTokens + (newestProtected ? 0 : (ring.counts[pn] as number))
   let cut = newest
-  let found = false
-  for (let i = newest; i >= 0 && !found; i--) {
+  let found = anchor >= 0 && seqs[pn] === anchor
+  // Walk back from the newest while messages fit; protected ones are already counted.
+  for (let i = newest - 1; i >= 0 && !found; i--) {
     const p = ring.slot(i)
-    // (Never for the newest: a cut is at or before it.)
     if (anchor >= 0 && (seqs[p] as number) < anchor) return undefined
     if (k >= 0 && prot[k] === i) {
       k--
@@ -78,7 +76,7 @@ function windowFor<T>(
     } else {
       const b = ring.sizes[p] as number
       const t = ring.counts[p] as number
-      if (i < newest && (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens)) {
+      if (count + 1 > maxMessages || bytes + b > maxBytes || tokens + t > maxTokens) {
         if (anchor >= 0) return undefined
         break
       }
