@@ -89,9 +89,12 @@ export class Ring<T> {
     // The live run as one or two runs of slots: [head, end1) then [0, end2).
     const end1 = Math.min(head + n, oldCap)
     const end2 = head + n - end1
-    // Filled to `cap` with undefined rather than given a length: an array with holes reads slower.
-    const buf = this.buf.slice(head, end1).concat(this.buf.slice(0, end2))
-    while (buf.length < cap) buf.push(undefined)
+    const oldBuf = this.buf
+    const buf = new Array<T | undefined>(cap)
+    let i = 0
+    for (let p = head; p < end1; p++) buf[i++] = oldBuf[p]
+    for (let p = 0; p < end2; p++) buf[i++] = oldBuf[p]
+    for (; i < cap; i++) buf[i] = undefined
     this.buf = buf
     this.sizes = moved(this.sizes, new Uint32Array(cap), head, end1, end2)
     const wide = this.counts instanceof Uint32Array
@@ -294,7 +297,12 @@ export class Ring<T> {
       return this.buf.slice(from, to) as T[]
     }
     this.copiedAt = this.pushed
-    return this.buf.slice(a).concat(this.buf.slice(0, a + count - cap)) as T[]
+    const buf = this.buf
+    const out = new Array<T>(count)
+    let i = 0
+    for (let p = a; p < cap; p++) out[i++] = buf[p] as T
+    for (let p = 0; i < count; p++) out[i++] = buf[p] as T
+    return out
   }
 }
 
