@@ -10,6 +10,7 @@ import {
   StoreClosedError,
 } from '../errors.js'
 import { Admission } from './admission.js'
+import { Creating } from './creating.js'
 import type { Entry, IndexKey } from './entry.js'
 import { onHistoryResized, reweigh } from './history-weights.js'
 import { allowReservedOf, type BoundedSessionStoreOptions, reasonOf, resolveOptions } from './options.js'
@@ -27,7 +28,8 @@ import type { DeleteOptions, RemovalRecord, SessionLease, SessionStoreEvents, Se
 // - every operation runs through the operation queue (operation-queue.ts): dispose, the events
 //   and errors wait there until the operation is complete, then run (delivery.ts), and the
 //   teardowns of disposes that return a promise are tracked (teardowns.ts);
-// - the sweep and its timer (sweeper.ts).
+// - the creates in flight of getOrCreateAsync (creating.ts), and the sweep and its timer
+//   (sweeper.ts).
 
 /**
  * A drop-in for the `Map` that holds an agent host's sessions, which can never grow without
@@ -69,8 +71,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   readonly #admission: Admission<K, V>
   readonly #reads: Reads<K, V>
   readonly #sweeper: Sweeper<K, V>
+  readonly #creating: Creating<K, V>
   #closing: Promise<void> | undefined
-  #creating: Map<K, Promise<V>> | undefined
   readonly #stats = { peakSize: 0, peakBytes: 0, hits: 0, misses: 0 }
 
   /**
@@ -80,8 +82,16 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
   constructor(options?: BoundedSessionStoreOptions<K, V, R>) {
     super()
     const p = (this.#p = makeParts(resolveOptions<K, V>(options), this, () => this.#peaks()))
-    this.#admission = new Admission<K, V>(p)
+    const admission = (this.#admission = new Admission<K, V>(p))
     this.#reads = new Reads<K, V>(p)
+    this.#creating = new Creating<K, V>(p, admission, {
+      open: () => this.#assertOpen('getOrCreateAsync'),
+      closing: () => this.#closing !== undefined,
+      hit: (key) => this.#hit(key, p.clock.read()),
+      miss: () => void this.#stats.misses++,
+      settled: (key) => this.settled(key),
+      set: (key, value) => void this.set(key, value),
+    })
     this.#sweeper = new Sweeper<K, V>(p, p.o.sweepInterval)
   }
 
@@ -198,7 +208,7 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
     // A dispose run by settling a bound may have closed the store.
     this.#assertOpen('getOrCreate')
     // One create per key: a session made now would be replaced when the async one is stored.
-    if (this.#creating !== undefined && this.#creating.has(key)) throw new SessionCreatingError(key)
+    if (this.#creating.has(key)) throw new SessionCreatingError(key)
     this.#stats.misses++
     this.#p.ops.begin()
     try {
@@ -230,39 +240,8 @@ export class BoundedSessionStore<K, V, R extends string = never> extends EventEm
    * const session = await store.getOrCreateAsync(id, (id) => db.loadSession(id))
    * ```
    */
-  async getOrCreateAsync(key: K, create: (key: K) => V | Promise<V>): Promise<V> {
-    for (;;) {
-      this.#assertOpen('getOrCreateAsync')
-      const creating = this.#creating?.get(key)
-      if (creating !== undefined) return creating
-      const found = this.#hit(key, this.#p.clock.read())
-      if (found !== undefined) return found.value
-      if (!this.#admission.reserved(key)) break
-      await this.settled(key)
-    }
-    this.#stats.misses++
-    const made = (async () => {
-      this.#p.ops.checked(() => this.#admission.admit(key, this.#p.clock.read()))
-      const value = await create(key)
-      while (this.#admission.reserved(key) && this.#closing === undefined) await this.settled(key)
-      try {
-        this.set(key, value)
-      } catch (error) {
-        const code = (error as { code?: unknown } | null)?.code
-        if (code === 'ERR_STORE_CLOSED' || code === 'ERR_SESSION_LIMIT') {
-          this.#p.removal.unstored(key, value, code === 'ERR_STORE_CLOSED' ? 'close' : 'capacity')
-        }
-        throw error
-      }
-      return value
-    })()
-    const creating = (this.#creating ??= new Map())
-    creating.set(key, made)
-    try {
-      return await made
-    } finally {
-      if (creating.get(key) === made) creating.delete(key)
-    }
+  getOrCreateAsync(key: K, create: (key: K) => V | Promise<V>): Promise<V> {
+    return this.#creating.getOrCreate(key, create)
   }
 
   /**
