@@ -63,10 +63,10 @@ export class StoreClock {
  * The monotonic time that teardowns are timed by. Never throws (a teardown must be tracked): a
  * `monotonicNow` that returns a non-finite number is reported, and `performance.now()` used.
  */
-export function monotonic(clock: (() => number) | undefined, report: (error: unknown) => void): number {
+export function monotonic(clock: (() => number) | undefined, errors: { report(error: unknown, key: undefined): void }): number {
   if (clock === undefined) return performance.now()
   const now = clock()
   if (typeof now === 'number' && Number.isFinite(now)) return now
-  report(new InvalidClockError(now))
+  errors.report(new InvalidClockError(now), undefined)
   return performance.now()
 }

@@ -24,10 +24,12 @@ import type { SessionStoreEvents } from './types.js'
 /** The sessions by key, most recently active first. */
 export type SessionIndex<K, V> = LRUCache<IndexKey<K>, Entry<K, V>>
 
+/** A new, empty index. */
 export function newIndex<K, V>(): SessionIndex<K, V> {
   return new LRUCache<IndexKey<K>, Entry<K, V>>({ maxSize: Number.MAX_SAFE_INTEGER })
 }
 
+/** The sessions held, least recently active first with `oldestFirst`, else most recently. */
 // lru-cache types its values as possibly undefined (for its fetch feature, unused here).
 export function inOrder<K, V>(index: SessionIndex<K, V>, oldestFirst: boolean): IterableIterator<Entry<K, V>> {
   return (oldestFirst ? index.rvalues() : index.values()) as IterableIterator<Entry<K, V>>
@@ -38,16 +40,20 @@ export function toFront<K, V>(index: SessionIndex<K, V>, entry: Entry<K, V>): vo
   if (!entry.gone) index.get(entry.key as IndexKey<K>)
 }
 
+/** The parts of one store, each in its own file. */
 export interface StoreParts<K, V> {
   readonly o: ResolvedOptions<K, V>
   readonly index: SessionIndex<K, V>
   readonly clock: StoreClock
+  /** Every operation of the store runs through it; what it reports runs once it is complete. */
   readonly ops: OperationQueue<K, V>
+  /** Runs what the queue holds: disposes, events, errors. */
   readonly delivery: Delivery<K, V>
   readonly teardowns: Teardowns<K>
   readonly busy: BusyTracker<K, V>
   readonly time: Expiry<K, V>
   readonly evict: Eviction<K, V>
+  /** The way out: the one way a session leaves. */
   readonly removal: Removal<K, V>
   /** The store, held weakly (by the watchers of its sessions' histories). */
   readonly self: WeakRef<object>
@@ -96,7 +102,7 @@ export function makeParts<K, V>(o: ResolvedOptions<K, V>, store: EventEmitter<Se
   })
   const teardowns = new Teardowns<K>({
     timeoutMs: o.disposeTimeout,
-    now: () => monotonic(o.monotonicNow, (error) => ops.report(error, undefined)),
+    now: () => monotonic(o.monotonicNow, ops),
     report: (error, key) => ops.report(error, key),
     deliver: () => ops.deliver(),
   })
