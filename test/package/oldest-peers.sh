@@ -37,6 +37,6 @@ for entry in "@openai/agents openai-agents" "ai ai-sdk" "@langchain/core langcha
   (cd "$run" && npm install --no-audit --no-fund --no-save --loglevel=error "$tgz" >/dev/null)
   got=$(node -p "require('$run/node_modules/$name/package.json').version")
   echo "oldest-peers: $adapter against $name $got (range $range)"
-  cp "$root/test/package/oldest-peers/$adapter.mjs" "$run/"
+  cp "$root/test/package/oldest-peers/$adapter.mjs" "$root/test/package/oldest-peers/count.mjs" "$run/"
   (cd "$run" && node "$adapter.mjs")
 done

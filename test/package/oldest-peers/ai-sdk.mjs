@@ -7,17 +7,7 @@ import { generateText, stepCountIs, tool } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { boundedPrepareStep, modelMessages } from 'bounded-session/ai-sdk'
 import * as z from 'zod'
-
-function independentTokens(value) {
-  let chars = 0
-  const visit = (v) => {
-    if (typeof v === 'string') chars += v.length
-    else if (Array.isArray(v)) v.forEach(visit)
-    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(visit)
-  }
-  visit(value)
-  return Math.floor(chars / 4)
-}
+import { independentTokens } from './count.mjs'
 
 const usage = (input) => ({ inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 10, text: 10, reasoning: 0 } })
 const steps = 80

@@ -6,20 +6,9 @@ import assert from 'node:assert/strict'
 import { Agent, run, setTracingDisabled, tool, Usage } from '@openai/agents'
 import { BoundedSession, openaiAgents } from 'bounded-session/openai-agents'
 import * as z from 'zod'
+import { independentTokens } from './count.mjs'
 
 setTracingDisabled(true)
-
-// A quarter token per character of every string value: never above the adapter's measure.
-function independentTokens(items) {
-  let chars = 0
-  const visit = (v) => {
-    if (typeof v === 'string') chars += v.length
-    else if (Array.isArray(v)) v.forEach(visit)
-    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(visit)
-  }
-  items.forEach(visit)
-  return Math.floor(chars / 4)
-}
 
 // The SDK drops a function call's `id` when it saves a turn, into any session.
 const comparable = (item) => JSON.stringify(item.type === 'function_call' ? { ...item, id: undefined } : item)
