@@ -505,10 +505,10 @@ function tokenRows(r: TokenResult, rows: Row[]): void {
   const reference: Goal = { kind: 'none', text: '(reference)' }
   for (const [variant, v] of Object.entries(r.variants)) {
     for (const [k, e] of Object.entries(v.errors)) {
-      const calibrated = variant === 'calibrated'
+      const calibrated = variant.endsWith('calibrated')
       if (calibrated && k === '0') continue
-      const what = calibrated ? `calibrated, after ${k} calibration${k === '1' ? '' : 's'}` : variant
-      const goal: Goal = calibrated && k === '5' ? { kind: 'atMost', value: 0.03, text: '≤ 3.0%' } : reference
+      const what = calibrated ? `${variant}, after ${k} calibration${k === '1' ? '' : 's'}` : variant
+      const goal: Goal = variant === 'calibrated' && k === '5' ? { kind: 'atMost', value: 0.03, text: '≤ 3.0%' } : reference
       add(`error-${variant}-${k}`, `${what}: p95 error of a full history's count (${r.conversations} conversations)`, spread(e), e.p95, goal)
     }
   }
@@ -527,7 +527,8 @@ function tokenRows(r: TokenResult, rows: Row[]): void {
   }
   for (const [variant, v] of Object.entries(r.variants)) {
     if (variant === 'calibrated') continue
-    add(`peak-${variant}`, `${variant}: largest exact count of the history ÷ maxTokens`, x(v.peakAfterCalibration), v.peakAfterCalibration, reference)
+    const once = variant.endsWith('calibrated') ? ' once calibrated' : ''
+    add(`peak-${variant}`, `${variant}: largest exact count of the history ÷ maxTokens${once}`, x(v.peakAfterCalibration), v.peakAfterCalibration, reference)
   }
 }
 
