@@ -174,7 +174,7 @@ export function calibrationStateProblem(state: unknown): 'correction' | 'reading
 export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibration): Config<T> {
   const declared = cfg.declaredMaxTokens
   const maxTokens = declared === Infinity ? Infinity : Math.floor(declared / calibration.correction)
-  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens) }
+  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens), coldTokensTarget: trimTarget(cfg.coldTrimTo, maxTokens) }
 }
 
 /**
