@@ -68,7 +68,8 @@ const LIMITS: Record<string, string> = {
     'than the TTL after the previous one while the history is above half its budget; the figure counts them, about 1% ' +
     'of the calls with more than half the budget (quota outages included). Each saves at most the quarter of the budget ' +
     'a warm history carries above half on average, written at 1.25×, plus the trim it postpones: a few percent in all. ' +
-    'Traffic with longer pauses inside long sessions would show more.',
+    'Cold trims deeper than `trimTo` (`coldTrimTo`) save more: the offline bound row gives the least any cold-trim ' +
+    'policy can bill on this traffic.',
   'tokens-peak-history':
     'What limits it: one correction for the whole history. A calibration makes the count of what was just sent ' +
     'exact (a higher reading is taken at once), but the next push adds messages and trims others whose own ' +
@@ -79,7 +80,10 @@ const LIMITS: Record<string, string> = {
     '(1.11×); from the fifth calibration on the drift stays near 3% (1.03×). A history is never above its budget ' +
     'by the exact count only with an exact counter in `countTokens` (1.00×, and the test ' +
     '`history-exact-counter`); with calibration, keep `inputBudget({ headroom })` above the drift (0.05 covers ' +
-    'every settled request measured here), or ask `fits()` before a request that must not cross it.',
+    'every settled request measured here), or ask `fits()` before a request that must not cross it. With ' +
+    '`estimateTextTokens` as `countTokens` the ratios differ far less between kinds of text (median 0.95 to 1.10 ' +
+    'of o200k) and the drift falls to under 1% (the "text estimate, calibrated" rows); the default estimate is ' +
+    'still ÷ 4, and binding exactly needs a safety margin on the calibrated budget as well.',
   'cache-context-trimTo 0.5':
     'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +
     '(an observation prompt of up to ~32k characters, 8% of the budget) below half, and the history then averages ' +

@@ -3,7 +3,8 @@
 // is 0.7× on prose and 2.5× on CJK. Its weights are held to the corpus here.
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { estimateTextTokens, TOKEN_UNITS, textTokenUnits } from '../src/history/measures.js'
+import { estimateTextTokens } from '../src/index.js'
+import { TOKEN_UNITS, textTokenUnits } from '../src/history/measures.js'
 import { corpusKinds, corpusMessage, seededRandom } from './fixtures/token-corpus.js'
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number

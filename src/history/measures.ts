@@ -75,10 +75,11 @@ export function textTokenUnits(text: string): number {
 }
 
 /**
- * An estimate of the tokens of `text`, rounded up, closer than characters ÷ 4 (the default of
- * {@link defaultCountTokens}, which it is meant to replace; `npm run bench -- --only=tokens`
- * measures both): one pass over its characters, no allocation, no tokenizer. It counts what BPE
- * tokenizers split on rather than characters, so
+ * An estimate of the tokens of `text`, rounded up, closer than characters ÷ 4 (the estimate of
+ * {@link defaultCountTokens}): one pass over its characters, no allocation, no tokenizer. Use it
+ * as `countTokens: (m) => estimateTextTokens(m.content)` for string messages
+ * (`npm run bench -- --only=tokens` measures both). It counts what BPE tokenizers split on rather
+ * than characters, so
  * that one ratio to a provider's count holds across kinds of text (characters ÷ 4 is 0.7× the
  * o200k count on English prose, 1.1× on code and JSON, 2.5× on CJK text):
  *
