@@ -1,5 +1,6 @@
 import { MessageTooLargeError } from '../errors.js'
 import type { CacheClock } from './cold-cache.js'
+import { budgetFactor } from './calibration.js'
 import { checkedMeasure } from './measures.js'
 import type { Config } from './options.js'
 import type { MessageLinks } from '../message-format.js'
@@ -336,5 +337,6 @@ export class Trimmer<T> {
 // `tokens` is an estimate: the error names the budget as given and the need in provider tokens.
 function tooLarge(cfg: Pick<Config<unknown>, 'maxBytes' | 'declaredMaxTokens' | 'calibration'>, bytes: number, tokens: number): MessageTooLargeError {
   if (bytes > cfg.maxBytes) return new MessageTooLargeError('bytes', cfg.maxBytes, bytes)
-  return new MessageTooLargeError('tokens', cfg.declaredMaxTokens, Math.ceil(tokens * (cfg.calibration?.correction ?? 1)))
+  // In provider tokens with the calibrated budget's margin, so that `needed` is above `limit`.
+  return new MessageTooLargeError('tokens', cfg.declaredMaxTokens, Math.ceil(tokens * budgetFactor(cfg.calibration)))
 }
