@@ -685,12 +685,17 @@ function document(rows: Row[], speed: Map<string, SpeedResult>, info: RunInfo): 
       'cache writes at 1.25× (Anthropic\'s published multipliers), 4 characters a token, nothing under 1,024 tokens cached. ' +
       'Its "clocks" rows replay the claude-mem traffic (every burst of observations a conversation, each call at its time) ' +
       'under every price table of the meter (Anthropic 5 min, 1 h, 0.05× read; OpenAI GPT-5.6 with billed writes, 30 min): ' +
-      'a call more than the table\'s lifetime after the previous one reads nothing.\n\n' +
+      'a call more than the table\'s lifetime after the previous one reads nothing. Beside the cold-trim result, ' +
+      'the least any cold-trim policy could bill on that traffic (`bench/suites/cold-trim-bound.ts`: the traffic ' +
+      'known in advance, any suffix of whole turns kept at each push after a gap over the TTL, dynamic programming ' +
+      'per burst and a Lagrangian bound on the mean context).\n\n' +
       'Section 9 counts tokens too (`bench/suites/tokens.ts`): conversations of a seeded corpus (prose, code, JSON ' +
       'tool output, CJK, emoji and a mix; `test/fixtures/token-corpus.ts`) fill a history to its `maxTokens`, then ' +
       'make 20 requests that each send the whole history. The provider is simulated exactly: it reports the o200k ' +
       'count (gpt-tokenizer) of every message sent plus a fixed overhead, which the calibrated history is given as ' +
-      '`overheadTokens`. The error is |`history.tokens` − the exact count| ÷ the exact count, at each request.\n',
+      '`overheadTokens`. The error is |`history.tokens` − the exact count| ÷ the exact count, at each request. ' +
+      'The "text estimate" variants count with `estimateTextTokens` (`countTokens: (m) => estimateTextTokens(m.content)`) ' +
+      'instead of the default characters ÷ 4.\n',
   )
 
   parts.push('\n## Goals\n\n')
