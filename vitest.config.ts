@@ -36,12 +36,6 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: [...configDefaults.exclude, '**/*.slow.test.ts'],
-          typecheck: {
-            enabled: true,
-            include: ['test/**/*.test-d.ts'],
-            // Only the type tests and what they import: `npm run typecheck` checks the rest.
-            tsconfig: './tsconfig.test-d.json',
-          },
         },
       },
       {

@@ -1,4 +1,4 @@
-export { RingBufferHistory, defaultCountTokens, defaultSizeOf } from './history/index.js'
+export { RingBufferHistory, defaultCountTokens, defaultSizeOf, estimateTextTokens } from './history/index.js'
 export type {
   HistoryBudget,
   HistoryCheckpoint,

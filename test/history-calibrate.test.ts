@@ -8,23 +8,39 @@ const of = (tokens: number, tag = ''): string => `${tag}${'x'.repeat(tokens * 4 
 describe('RingBufferHistory.calibrate', () => {
   it('makes tokens, the maxTokens check and window() count estimate × correction; each message keeps its estimate', () => {
     const trims: Array<[string[], TrimReason]> = []
-    const h = new RingBufferHistory<Msg>({ maxTokens: 3_000, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
+    const h = new RingBufferHistory<Msg>({ maxTokens: 3_100, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     expect(h.tokens).toBe(2_000)
     expect(h.tokenCorrection).toBe(1)
     expect(h.calibrate(3_000)).toEqual({ outcome: 'applied', correction: 1.5, ratio: 1.5 })
     expect(h.tokens).toBe(3_000)
     expect(h.tokenCorrection).toBe(1.5)
+    // 3,100 provider tokens hold floor(3,100 / (1.5 × 1.02)) = 2,026 estimated (the safety margin).
     expect(h.fits()).toBe(true)
-    expect(h.fits(user(of(1)))).toBe(false)
-    // 3,000 provider tokens hold 2,000 estimated: the next 1,000 push the oldest out.
+    expect(h.fits(user(of(26)))).toBe(true)
+    expect(h.fits(user(of(27)))).toBe(false)
+    // The next 1,000 push the oldest out.
     h.push(user(of(1_000, 'c')))
     expect(h.toArray().map((m) => m.content[0])).toEqual(['b', 'c'])
     expect(trims).toEqual([[['a'], 'tokens']])
     expect(h.tokens).toBe(3_000)
-    expect(h.window({ maxTokens: 1_500 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 2_999 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 3_000 }).map((m) => m.content[0])).toEqual(['b', 'c'])
+    expect(h.window({ maxTokens: 1_600 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_059 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_100 }).map((m) => m.content[0])).toEqual(['b', 'c'])
+  })
+
+  it('keeps a calibrated budget 2% below maxTokens (CALIBRATION_MARGIN), so the drift between readings stays under it', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    for (let i = 0; i < 5; i++) h.push(user(of(1_000)))
+    // Uncalibrated, the budget is maxTokens itself: 10 messages of 1,000 fit.
+    expect(h.fits(user(of(1_000)), user(of(1_000)), user(of(1_000)), user(of(1_000)), user(of(1_000)))).toBe(true)
+    expect(h.calibrate(5_000).correction).toBe(1)
+    // Calibrated at 1: floor(10,000 / 1.02) = 9,803 estimated tokens, 9 messages.
+    for (let i = 0; i < 5; i++) h.push(user(of(1_000)))
+    expect(h.length).toBe(9)
+    expect(h.tokens).toBe(9_000)
+    expect(h.fits(user(of(804)))).toBe(false)
+    expect(h.fits(user(of(803)))).toBe(true)
   })
 
   it('calibrates from a window that was sent, found in the history by identity', () => {
@@ -71,7 +87,9 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>({ maxTokens: 2_000 })
     h.push(user(of(1_000)))
     h.calibrate(2_000)
-    expect(() => h.push(user(of(1_001)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_002 }))
+    // floor(2,000 / (2 × 1.02)) = 980 estimated tokens fit; 981 need ceil(981 × 2.04) = 2,002.
+    h.push(user(of(980)))
+    expect(() => h.push(user(of(981)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_002 }))
   })
 
   it('snapshot/restore and clone carry the correction; clear and reset keep it', () => {
@@ -98,7 +116,8 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>()
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     h.calibrate(4_000)
-    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_000 })
+    // floor(2,100 / (2 × 1.02)) = 1,029 estimated tokens: one message of 1,000.
+    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_100 })
     expect(restored.toArray().map((m) => m.content[0])).toEqual(['b'])
   })
 

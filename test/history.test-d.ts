@@ -6,6 +6,7 @@ import {
   MessageTooLargeError,
   RingBufferHistory,
   defaultCountTokens,
+  estimateTextTokens,
   defaultSizeOf,
   type ErrorCode,
   type HistoryBudget,
@@ -188,6 +189,7 @@ describe('RingBufferHistory types', () => {
   it('the default measures take any value', () => {
     expectTypeOf(defaultSizeOf).toEqualTypeOf<(message: unknown) => number>()
     expectTypeOf(defaultCountTokens).toEqualTypeOf<(message: unknown) => number>()
+    expectTypeOf(estimateTextTokens).toEqualTypeOf<(text: string) => number>()
   })
 
   it('errors carry stable codes and their fields', () => {

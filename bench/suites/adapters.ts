@@ -4,11 +4,15 @@
 // steady state (from the first trim on), against the framework's default way of bounding.
 //
 // - OpenAI Agents: a turn's session work (`getItems()` then `addItems` of the turn's items) on
-//   BoundedSession vs the SDK's MemorySession holding the whole conversation (its default: no bound).
+//   BoundedSession, holding the budget's share (a fifth of the conversation, trimmed to half of
+//   that), vs the SDK's MemorySession holding the whole conversation and growing as the bench
+//   runs (its default: no bound).
 // - AI SDK: one step's `prepareStep` vs the hand-written recipe (estimate every message by its
 //   JSON length ÷ 4 on every step and drop the oldest until it fits), at 1,000 messages.
 // - LangChain: one call of `boundedTrimmer` vs `trimMessages` (strategy 'last', the same token
 //   counter) on the same 1,000-message history.
+//
+// Each pair is timed call by call, alternating (see `timePair`).
 import { MemorySession, type AgentInputItem } from '@openai/agents'
 import type { ModelMessage } from 'ai'
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage, trimMessages } from '@langchain/core/messages'
@@ -21,16 +25,38 @@ import type { PromptCacheTotals } from '../../examples/claude-mem-worker/prompt-
 
 const MESSAGES = 1_000
 
-// Times an async operation: `rounds` rounds of `ops` calls, after one discarded warm-up round.
-async function timeAsync(fn: () => unknown, ops: number, rounds: number): Promise<number[]> {
-  const out: number[] = []
-  for (let r = -1; r < rounds; r++) {
+// Times two operations against each other: `rounds` rounds of `ops` calls of each, after one
+// discarded warm-up round. The calls alternate (a, b, b, a, a, b, …), so a slow stretch of a
+// shared machine lands on both; each call starts from an empty young generation (a minor GC,
+// untimed), so neither pays for the other's garbage. A round's figure is its mean per call, so
+// the occasional expensive call (a trim) counts at its share.
+async function timePair(a: () => unknown, b: () => unknown, ops: number, rounds: number): Promise<[number[], number[]]> {
+  const outA: number[] = []
+  const outB: number[] = []
+  const once = async (fn: () => unknown): Promise<number> => {
+    globalThis.gc?.({ type: 'minor' })
     const t0 = process.hrtime.bigint()
-    for (let i = 0; i < ops; i++) await fn()
-    const ns = Number(process.hrtime.bigint() - t0) / ops
-    if (r >= 0) out.push(ns)
+    await fn()
+    return Number(process.hrtime.bigint() - t0)
   }
-  return out
+  for (let r = -1; r < rounds; r++) {
+    let nsA = 0
+    let nsB = 0
+    for (let i = 0; i < ops; i++) {
+      if (i % 2 === 0) {
+        nsA += await once(a)
+        nsB += await once(b)
+      } else {
+        nsB += await once(b)
+        nsA += await once(a)
+      }
+    }
+    if (r >= 0) {
+      outA.push(nsA / ops)
+      outB.push(nsB / ops)
+    }
+  }
+  return [outA, outB]
 }
 
 function speed(id: string, title: string, ops: number, rounds: number, nsPerOp: Record<string, number[]>): SpeedResult {
@@ -93,17 +119,27 @@ async function agentsSuite(smoke: boolean, settings: Settings): Promise<Result[]
   const budget = Math.ceil((agentTurn(0).reduce((n, it) => n + openaiAgents.countTokens(it), 0) * turns) / 5)
   const bounded = new BoundedSession({ maxTokens: budget, trimTo: 0.5 })
   for (let i = 0; i < turns; i++) await bounded.addItems(agentTurn(i))
+  // The fills warmed up addItems; reads (which change nothing) warm up getItems, so that the
+  // measured rounds do not include its compilation.
+  for (let i = 0; i < (smoke ? 2 : 50); i++) {
+    await bounded.getItems()
+    await memory.getItems()
+  }
   const ops = smoke ? 2 : 10
   const rounds = smoke ? 1 : settings.rounds
   let n = turns
-  const ours = await timeAsync(async () => {
-    await bounded.getItems()
-    await bounded.addItems(agentTurn(n++))
-  }, ops, rounds)
-  const base = await timeAsync(async () => {
-    await memory.getItems()
-    await memory.addItems(agentTurn(n++))
-  }, ops, rounds)
+  const [ours, base] = await timePair(
+    async () => {
+      await bounded.getItems()
+      await bounded.addItems(agentTurn(n++))
+    },
+    async () => {
+      await memory.getItems()
+      await memory.addItems(agentTurn(n++))
+    },
+    ops,
+    rounds,
+  )
   const results: Result[] = [
     speed('adapter-agents-turn', `one turn's session work (getItems + addItems) from ${MESSAGES.toLocaleString('en-US')} items`, 1, rounds, {
       'BoundedSession (maxTokens, trimTo 0.5)': ours,
@@ -177,18 +213,22 @@ async function aiSdkSuite(smoke: boolean, settings: Settings): Promise<Result[]>
   const initialMessages = [first]
   let sent = ps({ messages: all.slice(0, MESSAGES - 1), initialMessages, steps: [] }).messages
   let k = MESSAGES - 1
-  const ours = await timeAsync(() => {
-    sent = ps({ messages: [...sent, all[k] as ModelMessage, all[k + 1] as ModelMessage], initialMessages, steps: [] }).messages
-    k += 2
-  }, ops, rounds)
   // The recipe on the same list, built as the SDK builds it (the previous list plus the step's messages).
   const r = recipe(budget)
   let list = all.slice(0, MESSAGES - 1)
   let j = MESSAGES - 1
-  const base = await timeAsync(() => {
-    list = r({ messages: [...list, all[j] as ModelMessage, all[j + 1] as ModelMessage] }).messages
-    j += 2
-  }, ops, rounds)
+  const [ours, base] = await timePair(
+    () => {
+      sent = ps({ messages: [...sent, all[k] as ModelMessage, all[k + 1] as ModelMessage], initialMessages, steps: [] }).messages
+      k += 2
+    },
+    () => {
+      list = r({ messages: [...list, all[j] as ModelMessage, all[j + 1] as ModelMessage] }).messages
+      j += 2
+    },
+    ops,
+    rounds,
+  )
   const results: Result[] = [
     speed('adapter-ai-sdk-step', `one prepareStep at a budget of ${MESSAGES.toLocaleString('en-US')} messages`, 1, rounds, {
       boundedPrepareStep: ours,
@@ -250,16 +290,20 @@ async function langchainSuite(smoke: boolean, settings: Settings): Promise<Resul
   const trimmer = boundedTrimmer({ maxTokens: budget, trimTo: 0.5 })
   let n = MESSAGES
   await trimmer.invoke(all.slice(0, n))
-  const ours = await timeAsync(async () => {
-    n += 4
-    await trimmer.invoke(all.slice(0, n))
-  }, ops, rounds)
   const options = { maxTokens: budget, strategy: 'last' as const, tokenCounter, includeSystem: true, startOn: 'human' as const }
   let m = MESSAGES
-  const base = await timeAsync(async () => {
-    m += 4
-    await trimMessages(all.slice(m - MESSAGES, m), options)
-  }, ops, rounds)
+  const [ours, base] = await timePair(
+    async () => {
+      n += 4
+      await trimmer.invoke(all.slice(0, n))
+    },
+    async () => {
+      m += 4
+      await trimMessages(all.slice(m - MESSAGES, m), options)
+    },
+    ops,
+    rounds,
+  )
   const results: Result[] = [
     speed('adapter-langchain-trim', `one trim at ${MESSAGES.toLocaleString('en-US')} messages`, 1, rounds, {
       boundedTrimmer: ours,

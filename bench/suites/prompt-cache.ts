@@ -21,6 +21,7 @@ import { createLocalModel } from '../../examples/claude-mem-worker/providers.js'
 import { createRandom, generateTraffic, observationFor, type TrafficEvent } from '../../examples/claude-mem-worker/traffic.js'
 import type { ArrayActiveSession, ConversationMessage } from '../../examples/claude-mem-worker/types.js'
 import type { CacheResult } from '../harness.js'
+import { type BoundBurst, coldTrimBound } from './cold-trim-bound.js'
 
 export interface CacheSettings {
   /** Observations in the conversation (each one model call). */
@@ -128,8 +129,13 @@ export async function cacheSuite(settings: CacheSettings): Promise<CacheResult[]
   ]
 }
 
+const ACK: ConversationMessage = { role: 'assistant', content: '<ack>observing</ack>' }
+
 /** The variants of the clocks part, in the order of the report. */
-export const clockVariants = ['sliding window (trimTo 1)', 'trimTo 0.5', 'trimTo 0.5 + cacheTtlMs', 'trimTo 0', 'generation recycle (claude-mem v13)'] as const
+export const clockVariants = ['sliding window (trimTo 1)', 'trimTo 0.5', 'trimTo 0.5 + cacheTtlMs', 'trimTo 0.5 + cacheTtlMs + coldTrimTo 0.1', 'trimTo 0', 'generation recycle (claude-mem v13)'] as const
+
+/** How far the coldTrimTo variant's cold trims go. */
+export const COLD_TRIM_TO = 0.1
 export type ClockVariant = (typeof clockVariants)[number]
 
 // The conversations of the traffic: one per burst (a prompt and the observations after it), each
@@ -151,6 +157,12 @@ function clockHolder(variant: ClockVariant, framing: ConversationMessage, budget
     case 'trimTo 0.5 + cacheTtlMs': {
       // Cold-cache trims: a push more than the table's lifetime after the previous one trims to half.
       const history = createConversationHistory(budgetChars, { trimTo: 0.5, cacheTtlMs: pricing.ttlMs, now })
+      history.pushPinned(framing)
+      return { push: (m) => void history.push(m), beforeObservation() {}, prompt: () => history }
+    }
+    case 'trimTo 0.5 + cacheTtlMs + coldTrimTo 0.1': {
+      // The same, with cold trims down to a tenth of the budget: a cold trim is free however deep.
+      const history = createConversationHistory(budgetChars, { trimTo: 0.5, cacheTtlMs: pricing.ttlMs, coldTrimTo: COLD_TRIM_TO, now })
       history.pushPinned(framing)
       return { push: (m) => void history.push(m), beforeObservation() {}, prompt: () => history }
     }
@@ -178,6 +190,8 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
   // (where a cold trim can save), and calls with more than half the budget at all.
   const coldAboveHalf = PRICE_TABLES.map(() => 0)
   let aboveHalf = 0
+  // Every burst's message sizes and call times, for the offline bound (cold-trim-bound.ts).
+  const boundBursts: BoundBurst[] = []
   for (const burst of bursts(events)) {
     const id = ++conversations
     const framing: ConversationMessage = {
@@ -196,13 +210,19 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
     for (const [i, turn] of turns.entries()) if (i > 0 && turn.at - (turns[i - 1]?.at ?? 0) > 5 * 60_000) gapsOverFive++
     calls += turns.length
     const startAt = (burst.observations[0]?.at ?? 0) - 1000
+    boundBursts.push({
+      framingChars: framing.content.length,
+      ackChars: ACK.content.length,
+      startAt,
+      calls: turns.map((turn) => ({ at: turn.at, promptChars: turn.prompt.content.length, replyChars: turn.reply.content.length })),
+    })
     for (const [t, table] of PRICE_TABLES.entries()) {
       for (const variant of clockVariants) {
         const meter = meters[t]?.get(variant) as PromptCacheMeter
         let at = startAt
         const h = clockHolder(variant, framing, settings.budgetChars, table, () => at)
         meter.record(id, h.prompt(), startAt)
-        h.push({ role: 'assistant', content: '<ack>observing</ack>' })
+        h.push(ACK)
         let previousAt = startAt
         for (const turn of turns) {
           at = turn.at
@@ -229,12 +249,30 @@ async function clocksSuite(settings: CacheSettings): Promise<CacheResult[]> {
       const all = (meters[t]?.get(variant) as PromptCacheMeter).totals()
       variants[variant] = { all, steady: all }
     }
+    // The best any cold-trim policy could do on this traffic (an offline bound), and this model's
+    // own bill of trimTo 0.5 with and without cold trims, to check it against the meter's.
+    const bound = coldTrimBound(boundBursts, settings.budgetChars, table, 0.95, 0.5, COLD_TRIM_TO)
     return {
       kind: 'cache',
       id: `cache-clocks-${t}`,
       title: `${table.name}: the claude-mem traffic (${settings.days} day(s) × ${settings.sessionsPerDay} sessions, ${conversations.toLocaleString('en-US')} bursts, ${calls.toLocaleString('en-US')} observations, ${gapsOverFive.toLocaleString('en-US')} gaps over 5 min), budget ${settings.budgetChars.toLocaleString('en-US')} characters`,
       variants,
-      detail: { table: t, conversations, calls, gapsOverFive, budgetChars: settings.budgetChars, aboveHalf, coldAboveHalf: coldAboveHalf[t] ?? 0 },
+      detail: {
+        table: t,
+        conversations,
+        calls,
+        gapsOverFive,
+        budgetChars: settings.budgetChars,
+        aboveHalf,
+        coldAboveHalf: coldAboveHalf[t] ?? 0,
+        boundBillRatio: bound.boundBillRatio,
+        boundContextRatio: bound.minContextRatio,
+        boundPolicyBillRatio: bound.atBound.billRatio,
+        boundPolicyContextRatio: bound.atBound.contextRatio,
+        modelPlainBill: bound.plain.bill,
+        modelDesignBill: bound.design.bill,
+        modelColdBill: bound.designCold.bill,
+      },
     }
   })
 }

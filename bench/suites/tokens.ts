@@ -12,6 +12,7 @@
 // send, calibrate with the reported count, push the reply.
 import { countTokens as exactCount } from 'gpt-tokenizer/encoding/o200k_base'
 import { type CorpusKind, type CorpusMessage, corpusKinds, corpusMessage, seededRandom } from '../../test/fixtures/token-corpus.js'
+import { estimateTextTokens } from '../../src/history/measures.js'
 import type { TokenResult } from '../harness.js'
 import { lib } from '../library.js'
 
@@ -26,7 +27,7 @@ export const CALIBRATION_POINTS = [1, 5, 20] as const
 const REQUESTS = 20
 
 /** The variants, in the order of the report. */
-export const tokenVariants = ['characters ÷ 4', 'calibrated', 'exact counter (gpt-tokenizer o200k)'] as const
+export const tokenVariants = ['characters ÷ 4', 'calibrated', 'text estimate', 'text estimate, calibrated', 'exact counter (gpt-tokenizer o200k)'] as const
 export type TokenVariant = (typeof tokenVariants)[number]
 
 interface Measured extends CorpusMessage {
@@ -82,12 +83,17 @@ interface RunFigures {
   peakSent: number
 }
 
+/** Whether a variant calibrates from the reported counts. */
+export const calibrates = (variant: string): boolean => variant.endsWith('calibrated')
+
 function run(variant: TokenVariant, messages: Measured[]): RunFigures {
   const history = new RingBufferHistory<Measured>({
     maxMessages: 10_000,
     maxTokens: TOKEN_BUDGET,
     ...(variant === 'exact counter (gpt-tokenizer o200k)' ? { countTokens: (m: Measured) => m.exact } : {}),
-    ...(variant === 'calibrated' ? { overheadTokens: OVERHEAD_TOKENS } : {}),
+    // The word-and-script estimate proposed as the default (src/history/measures.ts), from the source.
+    ...(variant.startsWith('text estimate') ? { countTokens: (m: Measured) => estimateTextTokens(m.content) } : {}),
+    ...(calibrates(variant) ? { overheadTokens: OVERHEAD_TOKENS } : {}),
   })
   const errors = new Map<number, number>()
   let peakAfterCalibration = 0
@@ -113,9 +119,9 @@ function run(variant: TokenVariant, messages: Measured[]): RunFigures {
     push(messages[next++] as Measured)
     const sent = sum(history)
     // Without calibration every request is a reading of the same estimate: all under k = 0.
-    errors.set(variant === 'calibrated' ? calibrations : request, Math.abs(history.tokens - sent) / sent)
+    errors.set(calibrates(variant) ? calibrations : request, Math.abs(history.tokens - sent) / sent)
     if (calibrations > 0) peakSent = Math.max(peakSent, sent / TOKEN_BUDGET)
-    if (variant === 'calibrated') {
+    if (calibrates(variant)) {
       history.calibrate(sent + OVERHEAD_TOKENS)
     }
     calibrations++
@@ -148,7 +154,7 @@ export function tokensSuite(smoke: boolean): TokenResult[] {
       for (const variant of tokenVariants) {
         const figures = run(variant, messages)
         const table = errors[variant] as Record<string, number[]>
-        for (const [k, error] of figures.errors) (table[variant === 'calibrated' ? k : 0] ??= []).push(error)
+        for (const [k, error] of figures.errors) (table[calibrates(variant) ? k : 0] ??= []).push(error)
         const peak = peaks[variant] as { afterCalibration: number; settled: number; sent: number }
         peak.afterCalibration = Math.max(peak.afterCalibration, figures.peakAfterCalibration)
         peak.settled = Math.max(peak.settled, figures.peakSettled)
@@ -167,7 +173,7 @@ export function tokensSuite(smoke: boolean): TokenResult[] {
   }
   for (const variant of tokenVariants) {
     const table = errors[variant] as Record<string, number[]>
-    const points = variant === 'calibrated' ? [0, ...CALIBRATION_POINTS] : [0]
+    const points = calibrates(variant) ? [0, ...CALIBRATION_POINTS] : [0]
     result.variants[variant] = {
       errors: Object.fromEntries(points.map((k) => [k, { p50: quantile(table[k] ?? [], 0.5), p95: quantile(table[k] ?? [], 0.95), max: quantile(table[k] ?? [], 1) }])),
       peakAfterCalibration: (peaks[variant] as { afterCalibration: number }).afterCalibration,

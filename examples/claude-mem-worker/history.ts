@@ -70,11 +70,13 @@ export function createConversationHistory(
     sessionDbId?: number
     /** The provider's cache lifetime: trim when the cache has gone cold (`RingBufferHistory` `cacheTtlMs`). */
     cacheTtlMs?: number
+    /** How far a cold trim goes (`RingBufferHistory` `coldTrimTo`). */
+    coldTrimTo?: number
     /** The clock of `cacheTtlMs`. */
     now?: () => number
   } = {},
 ): RingBufferHistory<ConversationMessage> {
-  const { logger, sessionDbId, cacheTtlMs, now } = options
+  const { logger, sessionDbId, cacheTtlMs, coldTrimTo, now } = options
   return new RingBufferHistory<ConversationMessage>({
     // No count bound of its own (the worker removed count-based trimming in v13.9.2): a backstop
     // far above what the character budget lets in. Storage grows on demand, so it costs nothing.
@@ -85,6 +87,7 @@ export function createConversationHistory(
     startOn: isUserTurn,
     trimTo: options.trimTo ?? PORT_TRIM_TO,
     ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
+    ...(coldTrimTo === undefined ? {} : { coldTrimTo }),
     ...(now === undefined ? {} : { now }),
     shrink(message, room, measure) {
       const shrunk = truncateContent(message, room, measure)

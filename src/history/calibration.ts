@@ -5,7 +5,8 @@ import type { Ring } from './ring.js'
 
 // The correction of a history's token estimate from the counts a provider reports. Invariant:
 // `correction` always lies in [CORRECTION_MIN, CORRECTION_MAX], so a calibrated budget binds
-// whatever is reported (at most 1 / CORRECTION_MIN estimated tokens per budget token).
+// whatever is reported (at most 1 / CORRECTION_MIN estimated tokens per budget token), and a
+// calibrated budget keeps CALIBRATION_MARGIN below maxTokens.
 
 /** The smallest correction: a calibrated count is never below half the estimate. */
 export const CORRECTION_MIN = 0.5
@@ -13,6 +14,15 @@ export const CORRECTION_MIN = 0.5
 export const CORRECTION_MAX = 4
 /** How far a lower reading moves the correction towards it: half way. A higher reading is taken at once. */
 export const CORRECTION_SMOOTHING = 0.5
+/**
+ * The safety margin of a calibrated budget: once calibrated, a history keeps its estimate times
+ * the correction at most `maxTokens / (1 + CALIBRATION_MARGIN)`, so that the drift between two
+ * readings (messages pushed and trimmed since whose own ratio differs from the history's) does
+ * not take the provider's count past `maxTokens`. 2%: twice the largest drift measured between
+ * readings with `estimateTextTokens` (0.9%, `npm run bench -- --only=tokens`); with
+ * characters ÷ 4 the drift is larger (up to 11% after a first calibration).
+ */
+export const CALIBRATION_MARGIN = 0.02
 /** Requests whose messages are estimated below this many tokens are not used: per-message framing dominates them. */
 export const MIN_CALIBRATION_TOKENS = 256
 /** A reading more than this factor away from the correction is an outlier: set aside until the next reading agrees. */
@@ -167,14 +177,27 @@ export function calibrationStateProblem(state: unknown): 'correction' | 'reading
 }
 
 /**
+ * Provider tokens counted against a calibrated budget per estimated token: the correction with
+ * the safety margin, `correction × (1 + CALIBRATION_MARGIN)`; 1 for a history never calibrated.
+ * The Redis scripts compute the same (src/redis/lua/includes/state.lua, `budgetCorr`).
+ */
+export function budgetFactor(calibration: TokenCalibration | undefined): number {
+  return calibration === undefined ? 1 : calibration.correction * (1 + CALIBRATION_MARGIN)
+}
+
+/** A token budget in provider tokens as a budget in estimated tokens: `floor(maxTokens / budgetFactor)`. */
+export function calibratedLimit(maxTokens: number, calibration: TokenCalibration | undefined): number {
+  return maxTokens === Infinity || calibration === undefined ? maxTokens : Math.floor(maxTokens / budgetFactor(calibration))
+}
+
+/**
  * A calibrated history's config: the token budget and its trim target in estimated tokens
  * (`floor(maxTokens / correction)`), so that every path, the fast push included, keeps comparing
  * estimates at no extra cost per push.
  */
 export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibration): Config<T> {
-  const declared = cfg.declaredMaxTokens
-  const maxTokens = declared === Infinity ? Infinity : Math.floor(declared / calibration.correction)
-  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens) }
+  const maxTokens = calibratedLimit(cfg.declaredMaxTokens, calibration)
+  return { ...cfg, calibration, maxTokens, tokensTarget: trimTarget(cfg.trimTo, maxTokens), coldTokensTarget: trimTarget(cfg.coldTrimTo, maxTokens) }
 }
 
 /**
@@ -205,7 +228,7 @@ export function withCalibration<T>(cfg: Config<T>, state: CalibrationState): Con
 /** A window's budget in estimated tokens, for a calibrated history (the budget itself otherwise). */
 export function calibratedBudget(budget: Budget, calibration: TokenCalibration | undefined): Budget {
   if (calibration === undefined || budget.maxTokens === Infinity) return budget
-  return { ...budget, maxTokens: Math.floor(budget.maxTokens / calibration.correction) }
+  return { ...budget, maxTokens: calibratedLimit(budget.maxTokens, calibration) }
 }
 
 /**

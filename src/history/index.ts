@@ -2,7 +2,7 @@
 // part (src/index.ts); bounded-session/redis imports the shared rules from the modules named in
 // their headers (measures, budget, snapshot, options' types).
 export { RingBufferHistory } from './ring-buffer-history.js'
-export { defaultCountTokens, defaultSizeOf } from './measures.js'
+export { defaultCountTokens, defaultSizeOf, estimateTextTokens } from './measures.js'
 export type { RingBufferHistoryOptions } from './options.js'
 export type {
   HistoryBudget,

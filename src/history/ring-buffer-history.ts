@@ -289,9 +289,11 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * Learns how the provider counts, from what it reported for the request just made: from then
    * on `tokens`, the `maxTokens` check of every push, `window({ maxTokens })` and `fits()` count
    * `countTokens`' estimate times a correction, in provider tokens. Each message keeps the
-   * estimate it was measured with; only the correction moves. Nothing is trimmed here: a history
-   * the new correction puts over `maxTokens` trims at its next push (`fits()` already answers
-   * with it).
+   * estimate it was measured with; only the correction moves. A calibrated budget keeps a 2%
+   * safety margin (`CALIBRATION_MARGIN`): the history holds at most `maxTokens / 1.02` by that
+   * count, against the drift of the messages pushed and trimmed before the next reading. Nothing
+   * is trimmed here: a history the new correction puts over that trims at its next push (`fits()`
+   * already answers with it).
    *
    * The reading is `(reportedInputTokens - overheadTokens) / the estimate of the messages sent`.
    * A reading above the correction is taken at once (the budget never counts less than was just

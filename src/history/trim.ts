@@ -1,5 +1,6 @@
 import { MessageTooLargeError } from '../errors.js'
 import type { CacheClock } from './cold-cache.js'
+import { budgetFactor } from './calibration.js'
 import { checkedMeasure } from './measures.js'
 import type { Config } from './options.js'
 import type { MessageLinks } from '../message-format.js'
@@ -207,12 +208,12 @@ export class Trimmer<T> {
     const cold = cfg.clock !== undefined && cfg.clock.coldPush
     if (cold) {
       // The first message of a push that found the prompt cache cold (cacheTtlMs): every budget
-      // the history would be above trimTo × of is trimmed down to that, exceeded or not, by the
-      // same rules as a push over the budget.
+      // the history would be above min(coldTrimTo, trimTo) × of is trimmed down to that, exceeded
+      // or not, by the same rules as a push over the budget.
       ;(cfg.clock as CacheClock).coldPush = false
-      overCount = ring.len + 1 > cfg.countTarget
-      overBytes = ring.bytes + size > cfg.bytesTarget
-      overTokens = ring.tokens + tokens > cfg.tokensTarget
+      overCount = ring.len + 1 > cfg.coldCountTarget
+      overBytes = ring.bytes + size > cfg.coldBytesTarget
+      overTokens = ring.tokens + tokens > cfg.coldTokensTarget
     }
     if (over || cold) this.#trim(overCount, overBytes, overTokens, size, tokens, cold, (flags & TIED) !== 0)
     if (!over && this.groups !== undefined && (flags & TIED) === 0) {
@@ -240,10 +241,14 @@ export class Trimmer<T> {
     let keepFrom = this.groups === undefined ? Infinity : this.#keepFrom(groupFrom)
     let passed = false
     let reason: TrimReason | undefined
+    // A cold trim goes down to its own targets (coldTrimTo).
+    const countTarget = cold ? cfg.coldCountTarget : cfg.countTarget
+    const bytesTarget = cold ? cfg.coldBytesTarget : cfg.bytesTarget
+    const tokensTarget = cold ? cfg.coldTokensTarget : cfg.tokensTarget
     for (;;) {
-      if (overCount && ring.len + 1 > cfg.countTarget) reason = 'count'
-      else if (overBytes && ring.bytes + size > cfg.bytesTarget) reason = 'bytes'
-      else if (overTokens && ring.tokens + tokens > cfg.tokensTarget) reason = 'tokens'
+      if (overCount && ring.len + 1 > countTarget) reason = 'count'
+      else if (overBytes && ring.bytes + size > bytesTarget) reason = 'bytes'
+      else if (overTokens && ring.tokens + tokens > tokensTarget) reason = 'tokens'
       else break
       const index = ring.firstUnprotected()
       // Only protected messages are left (the incoming one is kept): the targets cannot be met.
@@ -325,5 +330,6 @@ export class Trimmer<T> {
 // `tokens` is an estimate: the error names the budget as given and the need in provider tokens.
 function tooLarge(cfg: Pick<Config<unknown>, 'maxBytes' | 'declaredMaxTokens' | 'calibration'>, bytes: number, tokens: number): MessageTooLargeError {
   if (bytes > cfg.maxBytes) return new MessageTooLargeError('bytes', cfg.maxBytes, bytes)
-  return new MessageTooLargeError('tokens', cfg.declaredMaxTokens, Math.ceil(tokens * (cfg.calibration?.correction ?? 1)))
+  // In provider tokens with the calibrated budget's margin, so that `needed` is above `limit`.
+  return new MessageTooLargeError('tokens', cfg.declaredMaxTokens, Math.ceil(tokens * budgetFactor(cfg.calibration)))
 }

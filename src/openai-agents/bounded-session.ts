@@ -3,6 +3,7 @@ import type { AgentInputItem, Session } from '@openai/agents'
 import { InvalidArgumentError, InvalidOptionsError, SessionTransactionError } from '../errors.js'
 import type { RedisHistory } from '../redis/redis-history.js'
 import { RingBufferHistory, type RingBufferHistoryOptions } from '../ring-buffer-history.js'
+import { cloneItem } from './clone.js'
 import { openaiAgents } from './format.js'
 import { type PlainTransaction, plainCopy, plainEqual, readTransaction } from './transaction.js'
 
@@ -106,7 +107,9 @@ const isRedis = (h: unknown): h is RedisHistory<AgentInputItem> =>
  *   `trimTo`), never a function call apart from its result or its reasoning, never a system message.
  * - Cache-stable with `trimTo` below 1: the items the runner sends keep their prefix from turn to
  *   turn between trims.
- * - Isolated: items are copied in and out, so a caller that changes them changes nothing held.
+ * - Isolated: items are copied in and out, so a caller that changes them changes nothing held. The
+ *   copy is `structuredClone`'s (made directly for JSON-shaped items, which is faster), except that
+ *   an object one item references twice is copied twice, as JSON would.
  * - `applyHistoryTransaction`: idempotent per `operationId`, a `replace_suffix` whose
  *   `expectedSuffix` does not match is refused with nothing changed; `replaceHistoryWithCompaction`
  *   replaces the items in one step.
@@ -202,7 +205,9 @@ export class BoundedSession implements Session {
       if (limit !== undefined && limit <= 0) return []
       const items = await this.#backend.read()
       const from = limit === undefined ? 0 : Math.max(0, items.length - Math.floor(limit))
-      return items.slice(from).map((item) => structuredClone(item))
+      const out: AgentInputItem[] = []
+      for (let i = from; i < items.length; i++) out.push(cloneItem(items[i] as AgentInputItem))
+      return out
     })
   }
 
@@ -214,7 +219,7 @@ export class BoundedSession implements Session {
     if (!Array.isArray(items)) return Promise.reject(new InvalidArgumentError('items', items, 'an array of items'))
     return this.#serial(async () => {
       if (items.length === 0) return
-      await this.#backend.append(items.map((item) => structuredClone(item)))
+      await this.#backend.append(items.map(cloneItem))
     })
   }
 
@@ -225,7 +230,7 @@ export class BoundedSession implements Session {
       if (h instanceof RingBufferHistory) {
         const last = h.at(-1)
         if (last !== undefined) h.length = h.length - 1
-        return last === undefined ? undefined : structuredClone(last)
+        return last === undefined ? undefined : cloneItem(last)
       }
       const items = await this.#backend.read()
       const last = items.pop()
@@ -249,7 +254,7 @@ export class BoundedSession implements Session {
   replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
     if (!Array.isArray(items)) return Promise.reject(new InvalidArgumentError('items', items, 'an array of items'))
     return this.#serial(async () => {
-      await this.#backend.replace(items.map((item) => structuredClone(item)))
+      await this.#backend.replace(items.map(cloneItem))
     })
   }
 
@@ -280,7 +285,7 @@ export class BoundedSession implements Session {
         return
       }
       if (transaction.type === 'append_items') {
-        if (transaction.items.length > 0) await this.#backend.append(transaction.items.map((item) => structuredClone(item)))
+        if (transaction.items.length > 0) await this.#backend.append(transaction.items.map(cloneItem))
       } else {
         const items = await this.#backend.read()
         const start = items.length - transaction.expectedSuffix.length
@@ -293,7 +298,7 @@ export class BoundedSession implements Session {
         if (held === undefined || !plainEqual(held, transaction.expectedSuffix)) {
           throw new SessionTransactionError('suffix-mismatch', operationId)
         }
-        await this.#backend.replace([...items.slice(0, start), ...transaction.replacement.map((item) => structuredClone(item))])
+        await this.#backend.replace([...items.slice(0, start), ...transaction.replacement.map(cloneItem)])
       }
       this.#operations.set(operationId, transaction)
       if (this.#operations.size > this.#maxOperations) {

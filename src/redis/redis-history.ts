@@ -240,8 +240,9 @@ export class RedisHistory<T> {
    * `RingBufferHistory.calibrate`'s rules (the same code: `TokenCalibration`), with the correction
    * kept in the session's state hash: every worker of the session shares it, and from then on the
    * `maxTokens` check of every push, `window({ maxTokens })`, `stats().tokens` and `fits()` count
-   * `countTokens`' estimate times the correction, in provider tokens. Each message keeps the
-   * estimate it was measured with. Two workers calibrating at once both count: the update is a
+   * `countTokens`' estimate times the correction, in provider tokens, with the same 2% safety
+   * margin on the budget as `RingBufferHistory`. Each message keeps the estimate it was measured
+   * with. Two workers calibrating at once both count: the update is a
    * compare-and-set on the server, tried again when another worker moved the correction between
    * the read and the write. The correction lasts through `clear()` and `reset()`; `snapshot()`
    * and `restore()` carry it.
@@ -298,9 +299,10 @@ export class RedisHistory<T> {
       bytes += measureWith(this.#sizeOf, m, 'sizeOf')
       tokens += measureWith(this.#countTokens, m, 'countTokens')
     }
-    const [length, held, heldTokens, , , , correction] = (await this.#read(['stats'])) as number[]
+    const [length, held, heldTokens, , , , , factor] = (await this.#read(['stats'])) as number[]
     if (Number(length) + messages.length > this.#maxMessages) return false
-    const maxTokens = this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / Number(correction))
+    // The budget factor: the correction with the safety margin (budgetFactor in calibration.ts).
+    const maxTokens = this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / Number(factor))
     return Number(held) + bytes <= this.#maxBytes && Number(heldTokens) + tokens <= maxTokens
   }
 
@@ -412,16 +414,17 @@ export class RedisHistory<T> {
       if (status === 4) throw new OrphanResultError(String(reply[1]))
       const index = Number(reply[1])
       const budget = reply[2] === 'bytes' ? 'bytes' : 'tokens'
-      const correction = Number(reply[7])
+      // The correction with the safety margin (1 when never calibrated): budgetFactor in calibration.ts.
+      const factor = Number(reply[7])
       // Tokens as a budget in provider tokens, as RingBufferHistory reports them (trim.ts, tooLarge).
       const limit = budget === 'bytes' ? Number(reply[3]) : this.#maxTokens
-      const needed = budget === 'bytes' ? Number(reply[4]) : Math.ceil(Number(reply[4]) * correction)
+      const needed = budget === 'bytes' ? Number(reply[4]) : Math.ceil(Number(reply[4]) * factor)
       const shrink = this.#shrink
       if (shrink === undefined || shrunk.has(index)) throw new MessageTooLargeError(budget, limit, needed)
       shrunk.add(index)
       const room: HistoryMeasure = {
         bytes: this.#maxBytes - Number(reply[5]),
-        tokens: (this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / correction)) - Number(reply[6]),
+        tokens: (this.#maxTokens === Infinity ? Infinity : Math.floor(this.#maxTokens / factor)) - Number(reply[6]),
       }
       const before = measured[index] as Measured<T>
       const smaller = shrink(before.message, room, (m) => ({

@@ -2,11 +2,14 @@
 // that tells the store when one of them changed its bytes. Invariant: a store follows exactly the
 // histories found when the session was last stored, each through one watcher, and none once the
 // session has left; the watcher holds the store weakly, so a history the host keeps does not keep
-// the store alive.
+// the store alive. When a followed history changes its bytes, the session is weighed again (or its
+// weight moves by the change, without `sizeOf`) and the bounds are enforced, as one operation that
+// never throws into the history's push.
 import { InvalidMeasurementError } from '../errors.js'
 import { type HistoryWatcher, isWatchableHistory, type WatchableHistory, watchKey } from '../history-watch.js'
 import type { Entry } from './entry.js'
 import { SESSION_OVERHEAD_BYTES } from './options.js'
+import type { StoreParts } from './parts.js'
 
 // Set once by the store's static block: lets a watcher reach its store's private resize handler.
 let resized: (store: object, entry: Entry<unknown, unknown>, delta: number) => void = () => {}
@@ -78,4 +81,32 @@ export function follow<K, V>(entry: Entry<K, V>, histories: WatchableHistory[] |
   const watcher = new Watcher(entry, histories, store)
   entry.watcher = watcher
   for (const history of histories) history[watchKey](watcher, true)
+}
+
+/**
+ * A push to one of the session's histories changed its bytes by `delta`. Never throws into the
+ * push: what goes wrong is reported as an `error` event.
+ */
+export function reweigh<K, V>(p: StoreParts<K, V>, entry: Entry<K, V>, delta: number): void {
+  const { o, ops, evict } = p
+  ops.begin()
+  try {
+    let weight = entry.weight + delta
+    if (o.sizeOf !== undefined) {
+      try {
+        weight = weigh(o.sizeOf, entry.key, entry.value, entry.watcher?.histories)
+      } catch (error) {
+        ops.report(error, entry.key)
+        weight = entry.weight
+      }
+      // A sizeOf that removed the session (it should not call back into the store) leaves it removed.
+      if (entry.gone) return
+    }
+    evict.setWeight(entry, weight)
+    if (evict.bytes > o.maxBytes || evict.overflowed) evict.enforce(entry, p.clock.read())
+  } catch (error) {
+    ops.report(error, entry.key)
+  } finally {
+    ops.end(false)
+  }
 }

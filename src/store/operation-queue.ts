@@ -52,6 +52,16 @@ export class OperationQueue<K, V> {
     if (this.#tasks.length > this.#next && this.#next === 0) this.#flush(surface)
   }
 
+  /** Runs `fn` as an operation of its own, so that what it reports is delivered before it returns. */
+  checked<T>(fn: () => T): T {
+    this.begin()
+    try {
+      return fn()
+    } finally {
+      this.end(true)
+    }
+  }
+
   push(task: Task<K, V>): void {
     this.#tasks.push(task)
   }

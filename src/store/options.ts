@@ -1,10 +1,12 @@
 // The store's options: the documented interface, the default weight of a session, the private
 // zod schema that checks them (parsed once, in the constructor) and the resolved form the store
-// keeps. Invariant: a resolved option is always valid (the schema and the messages agree field
-// by field, and \`ResolvedOptions\` holds no undefined bound: no limit is Infinity).
+// keeps, and the checks of a call's own options (`whenReserved`, `reason`). Invariant: a resolved
+// option is always valid (the schema and the messages agree field by field, and
+// \`ResolvedOptions\` holds no undefined bound: no limit is Infinity).
 import * as z from 'zod/mini'
+import { InvalidArgumentError } from '../errors.js'
 import { callback, lazyOptionsParser, positiveInteger, positiveNumber } from '../options.js'
-import type { RemovalReason } from './types.js'
+import type { RemovalReason, SetOptions } from './types.js'
 
 /**
  * Options of {@link BoundedSessionStore}. Every field is optional.
@@ -209,4 +211,46 @@ export interface ResolvedOptions<K, V> {
   heapHighWater: number
   now: (() => number) | undefined
   monotonicNow: (() => number) | undefined
+  sweepInterval: number
+}
+
+/** Parses the options and applies the defaults. */
+export function resolveOptions<K, V>(options: unknown): ResolvedOptions<K, V> {
+  const o = parseOptions(options)
+  return {
+    maxSessions: o.maxSessions ?? 100,
+    idleTtl: o.idleTtlMs ?? 3_600_000,
+    maxAge: o.maxAgeMs ?? Infinity,
+    maxBytes: o.maxBytes ?? Infinity,
+    sizeOf: o.sizeOf as ResolvedOptions<K, V>['sizeOf'],
+    isBusy: o.isBusy as ResolvedOptions<K, V>['isBusy'],
+    dispose: o.dispose as ResolvedOptions<K, V>['dispose'],
+    maxBusy: o.maxBusyMs ?? Infinity,
+    disposeTimeout: o.disposeTimeoutMs ?? 30_000,
+    reject: o.whenFull === 'reject',
+    allowReserved: o.whenReserved === 'allow',
+    heapHighWater: o.heapHighWaterBytes ?? Infinity,
+    now: o.now as ResolvedOptions<K, V>['now'],
+    monotonicNow: o.monotonicNow as ResolvedOptions<K, V>['now'],
+    sweepInterval: o.sweepIntervalMs ?? 60_000,
+  }
+}
+
+// The options of one call: checked there, as the store's own are (the call throws, nothing changed).
+
+/** The reason a delete gives: 'delete', or the host's own (a string). */
+export function reasonOf(options: { reason?: unknown } | undefined): string {
+  const reason = options?.reason
+  if (reason === undefined) return 'delete'
+  if (typeof reason !== 'string' || reason === '') throw new InvalidArgumentError('reason', reason, 'a non-empty string')
+  return reason
+}
+
+/** Whether a call may store under a reserved key: its own `whenReserved`, else the store's. */
+export function allowReservedOf(options: SetOptions | undefined, byDefault: boolean): boolean {
+  if (options === undefined) return byDefault
+  const when = (options as SetOptions | null)?.whenReserved
+  if (when === undefined) return byDefault
+  if (when !== 'reject' && when !== 'allow') throw new InvalidArgumentError('whenReserved', when, "'reject' or 'allow'")
+  return when === 'allow'
 }

@@ -14,7 +14,7 @@
     ARGV[4]  maxMessages
     ARGV[5]  maxBytes (0 = none)
     ARGV[6]  maxTokens (0 = none), in provider tokens: divided here by the session's token correction
-             (calibrate-4.lua), as calibratedConfig in src/history/calibration.ts does
+             with the safety margin (calibrate-4.lua), as calibratedConfig in src/history/calibration.ts does
     ARGV[7]  maxPinned
     ARGV[8]  trimTo
     ARGV[9]  rules: 1 (startOn) + 2 (group), as a number
@@ -26,8 +26,9 @@
 
   Output:
     {0, length, trimmed}
-    {1, index, budget, limit, needed, other bytes, other tokens, correction}  a message does not fit
-                      (tokens as estimated); nothing changed
+    {1, index, budget, limit, needed, other bytes, other tokens, budget factor}  a message does not
+                      fit (tokens as estimated; the factor: the correction with the safety margin,
+                      1 when never calibrated); nothing changed
     {2, newest token}                                             fenced out; nothing changed
     {4, call id}      a result answers a call the history does not hold; nothing changed
 ]]
@@ -53,8 +54,8 @@ return run(function()
   local s = loadState(mode ~= '')
   local now = nowMs()
   local hasT = maxT > 0
-  if hasT then maxT = math.floor(maxT / s.corr) end
-  local corrText = string.format('%.17g', s.corr)
+  if hasT then maxT = math.floor(maxT / s.budgetCorr) end
+  local corrText = string.format('%.17g', s.budgetCorr)
   -- A push id seen within the window was applied: this is a resend (a reconnect, a retry).
   if pushId ~= '' then
     local at = redis.call('ZSCORE', appliedKey, pushId)

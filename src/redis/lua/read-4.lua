@@ -16,8 +16,9 @@
   Output:
     'all', 'window': the payloads
     'snapshot': {trimmed, payloads, flags, correction, readings} ('' each when never calibrated)
-    'stats': {length, bytes, tokens (as estimated), trimmed, position, line, token correction}
-    'window' takes maxTokens in provider tokens: divided here by the session's correction
+    'stats': {length, bytes, tokens (as estimated), trimmed, position, line, token correction,
+              budget factor (the correction with the safety margin; 1 when never calibrated)}
+    'window' takes maxTokens in provider tokens: divided here by the budget factor
 ]]
 --- @include "includes/errors"
 --- @include "includes/time"
@@ -35,7 +36,7 @@ return run(function()
   local mayWrite = fenceToken == '' or tonumber(fenceToken) >= s.fence
   local reply
   if mode == 'stats' then
-    reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen, string.format('%.17g', s.corr)}
+    reply = {s.n, s.b, s.t, s.ev, s.seq, s.gen, string.format('%.17g', s.corr), string.format('%.17g', s.budgetCorr)}
   elseif mode == 'all' then
     reply = redis.call('LRANGE', messagesKey, 0, -1)
   elseif mode == 'snapshot' then
@@ -51,7 +52,7 @@ return run(function()
     local maxM, maxB, maxT, rules, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
     local startOn, grouped = rules % 2 == 1, math.floor(rules / 2) % 2 == 1
     -- In estimated tokens (calibratedBudget in src/history/calibration.ts).
-    if maxT ~= math.huge then maxT = math.floor(maxT / s.corr) end
+    if maxT ~= math.huge then maxT = math.floor(maxT / s.budgetCorr) end
     -- The window, by RingBufferHistory.window's rules (its TypeScript twin: src/history/window.ts,
     -- the walk back and the stable cut).
     reply = {}

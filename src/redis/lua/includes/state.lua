@@ -14,6 +14,9 @@ local function missing(key)
 end
 -- With `replacing` (clear, reset, restore) the content is about to be replaced, so a part of it
 -- that is missing or inconsistent is no error: only the fence and the checkpoint fields are read.
+-- The safety margin of a calibrated token budget: CALIBRATION_MARGIN in src/history/calibration.ts.
+local CALIBRATION_MARGIN = 0.02
+
 local function loadState(replacing)
   -- A key of another type fails these reads with WRONGTYPE before anything is written (run()
   -- names the key).
@@ -26,6 +29,9 @@ local function loadState(replacing)
     if not replacing then bad('its token correction is `' .. tostring(h[13]) .. '`') end
     s.corr, s.dropCorr = 1, true
   end
+  -- What a token budget is divided by: the correction with the safety margin once calibrated
+  -- (budgetFactor and CALIBRATION_MARGIN in src/history/calibration.ts), 1 before.
+  s.budgetCorr = (h[13] and not s.dropCorr) and s.corr * (1 + CALIBRATION_MARGIN) or 1
   s.n = redis.call('LLEN', messagesKey)
   if replacing then return s end
   local infoLength = redis.call('LLEN', infoKey)
