@@ -8,24 +8,55 @@ import { type Ring, TIED } from './ring.js'
 // included). Trimming goes on past tied messages, and a window never starts at one, so neither
 // edge breaks a group (the newest group, still in flight, may be open at the end).
 //
-// Invariants: callAt maps the id of every call made by a held message to that message's push
-// position; callsAt maps a position to the ids it made (to forget them when it leaves). open
-// maps the id of every held call no held message answers yet to its position (the calls in
-// flight: their group has begun but nothing ties it yet); resultsAt maps a position to the ids
-// its message answered (to reopen them when a rollback takes it back).
+// Invariants: every call made by a held message has one record, in `#queue` from `#head` on in
+// push order (ascending `at`), and, unless a later held call reused its id, in `#byId`. A record's
+// `answeredAt` is the position of the first held message that answered it, or -1 while the call
+// is in flight (open); `#openCount` counts the open records, and every record before `#openFrom`
+// in the queue is answered or gone. A push costs one map write per call and one read per result;
+// a trim, one map delete per call it takes (no map keyed by position).
+
+/** A call made by a held message. */
+interface CallRecord {
+  readonly id: string
+  /** The push position of the message that made it. */
+  readonly at: number
+  /** The position of the first message that answered it; -1 while it is open. */
+  answeredAt: number
+  /** False once its message left the history. */
+  held: boolean
+}
 
 /** The group state of one history with a `group` rule. */
 export class Groups<T> {
-  readonly #callAt = new Map<string, number>()
-  readonly #callsAt = new Map<number, readonly string[]>()
-  readonly #open = new Map<string, number>()
-  readonly #resultsAt = new Map<number, readonly string[]>()
+  readonly #byId = new Map<string, CallRecord>()
+  #queue: CallRecord[] = []
+  #head = 0
+  #openFrom = 0
+  #openCount = 0
   #lastWithNext = false
 
   constructor(
     readonly rule: GroupRule<T>,
     readonly ring: Ring<T>,
   ) {}
+
+  /**
+   * Reads the links of one message about to be pushed and checks that every result answers a
+   * call the history holds. Changes nothing.
+   *
+   * @throws {@link OrphanResultError}
+   */
+  readOne(message: T): MessageLinks | undefined {
+    const l = this.rule(message)
+    const results = l?.results
+    if (results !== undefined) {
+      for (let i = 0; i < results.length; i++) {
+        const id = results[i] as string
+        if (!this.#byId.has(id)) throw new OrphanResultError(id)
+      }
+    }
+    return l
+  }
 
   /**
    * Reads the links of messages about to be appended, in order, and checks that every result
@@ -48,7 +79,7 @@ export class Groups<T> {
       if (l === undefined) continue
       for (const id of l.results ?? []) {
         if (leading) continue
-        if (!(made?.has(id) ?? false) && (fromEmpty || !this.#callAt.has(id))) throw new OrphanResultError(id)
+        if (!(made?.has(id) ?? false) && (fromEmpty || !this.#byId.has(id))) throw new OrphanResultError(id)
       }
       for (const id of l.calls ?? []) (made ??= new Set()).add(id)
     }
@@ -64,27 +95,43 @@ export class Groups<T> {
     this.#lastWithNext = l?.withNext === true
     if (l === undefined) return flags
     const ring = this.ring
-    for (const id of l.results ?? []) {
-      const at = this.#callAt.get(id) as number
-      flags = TIED
-      // Every held message after the call is in the group.
-      const seqs = ring.seqs as Float64Array
-      for (let i = ring.len - 1; i >= 0; i--) {
-        const p = ring.slot(i)
-        if ((seqs[p] as number) <= at) break
-        ;(ring.flags as Uint8Array)[p] = (ring.flags as Uint8Array)[p]! | TIED
+    const position = ring.pushed
+    const results = l.results
+    if (results !== undefined) {
+      for (let r = 0; r < results.length; r++) {
+        const record = this.#byId.get(results[r] as string)
+        flags = TIED
+        if (record !== undefined && record.answeredAt < 0) {
+          record.answeredAt = position
+          this.#openCount--
+        }
+        // Every held message after the call is in the group: all of them for a result of a
+        // snapshot's first messages whose call was trimmed before (restore).
+        const at = record === undefined ? -1 : record.at
+        const seqs = ring.seqs as Float64Array
+        const flagColumn = ring.flags as Uint8Array
+        for (let i = ring.len - 1; i >= 0; i--) {
+          const p = ring.slot(i)
+          if ((seqs[p] as number) <= at) break
+          flagColumn[p] = (flagColumn[p] as number) | TIED
+        }
       }
     }
-    if (l.results !== undefined && l.results.length > 0) {
-      for (const id of l.results) this.#open.delete(id)
-      this.#resultsAt.set(ring.pushed, l.results)
-    }
-    if (l.calls !== undefined && l.calls.length > 0) {
-      for (const id of l.calls) {
-        this.#callAt.set(id, ring.pushed)
-        this.#open.set(id, ring.pushed)
+    const calls = l.calls
+    if (calls !== undefined) {
+      for (let c = 0; c < calls.length; c++) {
+        const id = calls[c] as string
+        const record: CallRecord = { id, at: position, answeredAt: -1, held: true }
+        const earlier = this.#byId.get(id)
+        // A reused id: the newer call is the one results answer from now on.
+        if (earlier !== undefined && earlier.answeredAt < 0) {
+          earlier.answeredAt = position
+          this.#openCount--
+        }
+        this.#byId.set(id, record)
+        this.#queue.push(record)
+        this.#openCount++
       }
-      this.#callsAt.set(ring.pushed, l.calls)
     }
     return flags
   }
@@ -95,48 +142,78 @@ export class Groups<T> {
    */
   oldestOpen(): number {
     const ring = this.ring
-    if (this.#open.size === 0) return ring.len
-    let at = Infinity
-    for (const position of this.#open.values()) if (position < at) at = position
+    if (this.#openCount === 0) return ring.len
+    const queue = this.#queue
+    let k = Math.max(this.#openFrom, this.#head)
+    while (k < queue.length && ((queue[k] as CallRecord).answeredAt >= 0 || !(queue[k] as CallRecord).held)) k++
+    this.#openFrom = k
+    const at = (queue[k] as CallRecord).at
     const seqs = ring.seqs as Float64Array
     let i = ring.len - 1
     while (i > 0 && (seqs[ring.slot(i - 1)] as number) >= at) i--
     return i
   }
 
-  /** The message at `position` left the history. */
+  /** The message at `position` left the history (trimmed: it is the oldest unprotected one). */
   forget(position: number): void {
-    this.#resultsAt.delete(position)
-    const calls = this.#callsAt.get(position)
-    if (calls === undefined) return
-    this.#callsAt.delete(position)
-    for (const id of calls) {
-      if (this.#callAt.get(id) === position) this.#callAt.delete(id)
-      if (this.#open.get(id) === position) this.#open.delete(id)
+    const queue = this.#queue
+    // Calls of older messages still held (pinned ones) come first; the message's own follow.
+    for (let k = this.#head; k < queue.length; k++) {
+      const record = queue[k] as CallRecord
+      if (record.at > position) break
+      if (record.at === position && record.held) this.#drop(record)
     }
+    let head = this.#head
+    while (head < queue.length && !(queue[head] as CallRecord).held) head++
+    if (head === queue.length) {
+      this.#queue = []
+      this.#head = 0
+      this.#openFrom = 0
+    } else if (head > 1024 && head * 2 > queue.length) {
+      // Compact now and then: the queue holds the calls of held messages, not of every push.
+      this.#queue = queue.slice(head)
+      this.#openFrom = Math.max(0, this.#openFrom - head)
+      this.#head = 0
+    } else this.#head = head
+  }
+
+  #drop(record: CallRecord): void {
+    record.held = false
+    if (record.answeredAt < 0) this.#openCount--
+    if (this.#byId.get(record.id) === record) this.#byId.delete(record.id)
   }
 
   /** The history went back to `position` (rollback, `length =`): the messages from it on left. */
   forgetFrom(position: number): void {
-    for (const at of [...this.#callsAt.keys()]) if (at >= position) this.forget(at)
-    for (const [at, ids] of [...this.#resultsAt]) {
-      if (at < position) continue
-      this.#resultsAt.delete(at)
-      // The calls these answered are in flight again, if they are still held.
-      for (const id of ids) {
-        const call = this.#callAt.get(id)
-        if (call !== undefined) this.#open.set(id, call)
+    const queue = this.#queue
+    while (queue.length > this.#head && (queue[queue.length - 1] as CallRecord).at >= position) {
+      const record = queue.pop() as CallRecord
+      if (record.held) this.#drop(record)
+    }
+    // The calls the messages taken back answered are in flight again, if they are still held.
+    for (let k = this.#head; k < queue.length; k++) {
+      const record = queue[k] as CallRecord
+      if (record.held && record.answeredAt >= position) {
+        record.answeredAt = -1
+        this.#openCount++
       }
     }
+    // A reused id whose newer call left: the older call is the one results answer again.
+    for (let k = queue.length - 1; k >= this.#head; k--) {
+      const record = queue[k] as CallRecord
+      if (record.held && !this.#byId.has(record.id)) this.#byId.set(record.id, record)
+    }
+    this.#openFrom = this.#head
     this.#lastWithNext = false
   }
 
   /** The history was emptied. */
   forgetAll(): void {
-    this.#callAt.clear()
-    this.#callsAt.clear()
-    this.#open.clear()
-    this.#resultsAt.clear()
+    this.#byId.clear()
+    this.#queue = []
+    this.#head = 0
+    this.#openFrom = 0
+    this.#openCount = 0
     this.#lastWithNext = false
   }
 }
