@@ -4,7 +4,8 @@ import type { FormatProblem, MessageFormat, MessageLinks } from '../message-form
 import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, type ImageSize, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages, imageSize } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { addArray, addField, addItem, addObject, addPart, addString, found, measuresOf, plainKeys } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'aiSdk'
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
@@ -54,7 +55,7 @@ function media(node: object): number | undefined {
   return PAGE_TOKENS.anthropic * documentPages(bytes)
 }
 
-function measure(message: ModelMessage): Tally {
+function readMessage(message: ModelMessage): MessageLinks | undefined {
   if (!isObject(message)) throw new InvalidMessageError(NAME, message, 'a `ModelMessage` object')
   const role = read(NAME, message, 'role')
   if (typeof role !== 'string' || !ROLES.has(role)) {
@@ -64,9 +65,63 @@ function measure(message: ModelMessage): Tally {
   if (typeof content !== 'string' && !Array.isArray(content)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of parts')
   }
-  const tally = emptyTally()
-  walk(NAME, message, media, tally)
-  return tally
+  if (plainKeys(message) !== 2) {
+    visit(message, true, 0, media, found)
+    return links(message)
+  }
+  addObject(2)
+  addString(4, role)
+  if (typeof content === 'string') {
+    addString(7, content)
+    return undefined
+  }
+  ancestors[0] = message
+  ancestors[1] = content
+  found.chars += 7
+  addArray(content.length)
+  let ids: string[] | undefined
+  for (let i = 0; i < content.length; i++) {
+    const part: unknown = content[i]
+    if (typeof part !== 'object' || part === null) {
+      addItem(part, 2, media)
+      continue
+    }
+    const type = (part as { type?: unknown }).type
+    if (!readPart(part as Record<string, unknown>, type)) addPart(part, 2, media)
+    // Calls the client answers: a provider-executed call is answered by the provider, in the
+    // same assistant message.
+    if (role === 'assistant' ? type === 'tool-call' && (part as { providerExecuted?: unknown }).providerExecuted !== true : role === 'tool' && type === 'tool-result') {
+      const id = (part as { toolCallId?: unknown }).toolCallId
+      if (typeof id === 'string') (ids ??= []).push(id)
+    }
+  }
+  if (ids === undefined) return undefined
+  return role === 'assistant' ? { calls: ids } : { results: ids }
+}
+
+// Counts a text, reasoning, tool-call or tool-result part with no field but its type's, at
+// depth 2; false for any other part (the walk counts it).
+function readPart(part: Record<string, unknown>, type: unknown): boolean {
+  if (type === 'text' || type === 'reasoning') {
+    const text = part.text
+    if (typeof text !== 'string' || plainKeys(part) !== 2) return false
+    addObject(2)
+    addString(4, type)
+    addString(4, text)
+    return true
+  }
+  if (type !== 'tool-call' && type !== 'tool-result') return false
+  const id = part.toolCallId
+  const name = part.toolName
+  const value = type === 'tool-call' ? part.input : part.output
+  if (typeof id !== 'string' || typeof name !== 'string' || value === undefined || plainKeys(part) !== 4) return false
+  addObject(4)
+  addString(4, type)
+  addString(10, id)
+  addString(8, name)
+  ancestors[2] = part
+  addField(type === 'tool-call' ? 5 : 6, value, 3, media)
+  return true
 }
 
 const partsOf = (message: unknown): readonly unknown[] => arrayOr(peek(message, 'content')) ?? []
@@ -184,7 +239,7 @@ function check(messages: readonly ModelMessage[]): FormatProblem[] {
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 
 /**
  * The Vercel AI SDK format (`ModelMessage` of `ai`).
@@ -216,7 +271,7 @@ export const aiSdk: MessageFormat<ModelMessage> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (message) => peek(message, 'role') === 'user',
   pin: (message) => peek(message, 'role') === 'system',
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, slots, replaceAt),

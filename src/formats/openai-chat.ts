@@ -4,12 +4,13 @@ import type { FormatProblem, MessageFormat, MessageLinks } from '../message-form
 import { openaiMedia } from './openai-media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys, readParts } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'openaiChat'
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
 
-function measure(message: ChatCompletionMessageParam): Tally {
+function readMessage(message: ChatCompletionMessageParam): MessageLinks | undefined {
   if (!isObject(message)) throw new InvalidMessageError(NAME, message, 'a `ChatCompletionMessageParam` object')
   const role = read(NAME, message, 'role')
   if (typeof role !== 'string' || !ROLES.has(role)) {
@@ -19,9 +20,65 @@ function measure(message: ChatCompletionMessageParam): Tally {
   if (typeof content !== 'string' && !Array.isArray(content) && !(role === 'assistant' && content == null)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of parts')
   }
-  const tally = emptyTally()
-  walk(NAME, message, openaiMedia, tally)
-  return tally
+  const m = message as Record<string, unknown>
+  const toolCalls = m.tool_calls
+  const toolCallId = m.tool_call_id
+  const name = m.name
+  const keys = 1 + defined(content) + defined(toolCalls) + defined(toolCallId) + defined(name)
+  if ((toolCalls !== undefined && !Array.isArray(toolCalls)) || plainKeys(message) !== keys) {
+    visit(message, true, 0, openaiMedia, found)
+    return links(message)
+  }
+  addObject(keys)
+  addString(4, role)
+  ancestors[0] = message
+  if (Array.isArray(content)) {
+    found.chars += 7
+    ancestors[1] = content
+    readParts(content, 2, openaiMedia)
+  } else addField(7, content, 1, openaiMedia)
+  addField(12, toolCallId, 1, openaiMedia)
+  addField(4, name, 1, openaiMedia)
+  if (toolCalls === undefined) return role === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
+  found.chars += 10
+  addArray(toolCalls.length)
+  ancestors[1] = toolCalls
+  let calls: string[] | undefined
+  for (let i = 0; i < toolCalls.length; i++) {
+    const call: unknown = toolCalls[i]
+    if (typeof call !== 'object' || call === null) {
+      addItem(call, 2, openaiMedia)
+      continue
+    }
+    const id = (call as { id?: unknown }).id
+    if (!readCall(call as Record<string, unknown>, id)) addPart(call, 2, openaiMedia)
+    if (typeof id === 'string') (calls ??= []).push(id)
+  }
+  if (role === 'assistant') return calls === undefined ? undefined : { calls }
+  return role === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
+}
+
+// Counts a `{ id, type, function: { name, arguments } }` tool call at depth 2; false for any
+// other shape (the walk counts it).
+function readCall(call: Record<string, unknown>, id: unknown): boolean {
+  const type = call.type
+  const fn = call.function
+  if (typeof id !== 'string' || typeof type !== 'string' || typeof fn !== 'object' || fn === null || plainKeys(call) !== 3) return false
+  addObject(3)
+  addString(2, id)
+  addString(4, type)
+  found.chars += 8
+  const name = (fn as { name?: unknown }).name
+  const args = (fn as { arguments?: unknown }).arguments
+  if (typeof name === 'string' && typeof args === 'string' && plainKeys(fn) === 2) {
+    addObject(2)
+    addString(4, name)
+    addString(9, args)
+  } else {
+    ancestors[2] = call
+    addPart(fn, 3, openaiMedia)
+  }
+  return true
 }
 
 function callIds(message: unknown): string[] {
@@ -119,7 +176,7 @@ function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[]
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 const isInstruction = (message: ChatCompletionMessageParam): boolean => {
   const role = peek(message, 'role')
   return role === 'system' || role === 'developer'
@@ -154,7 +211,7 @@ export const openaiChat: MessageFormat<ChatCompletionMessageParam> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (message) => peek(message, 'role') === 'user',
   pin: isInstruction,
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, contentSlots, replaceAt),
