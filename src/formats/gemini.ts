@@ -125,10 +125,17 @@ function ofKind(content: unknown, key: 'functionCall' | 'functionResponse'): { c
   return { count, ids }
 }
 
+// Whether a content has a part with a function call or response (ofKind, without the ids).
+function hasPart(content: unknown, key: 'functionCall' | 'functionResponse'): boolean {
+  const parts = partsOf(content)
+  for (let i = 0; i < parts.length; i++) if (isObject(peek(parts[i], key))) return true
+  return false
+}
+
 // Gemini needs a turn of responses right after the turn of its calls, and ids are optional on
 // both sides, so a turn of calls simply goes with the turn after it.
 function links(content: Content): MessageLinks | undefined {
-  return ofKind(content, 'functionCall').count > 0 ? WITH_NEXT : undefined
+  return hasPart(content, 'functionCall') ? WITH_NEXT : undefined
 }
 
 function slots(content: Content): TextSlot[] {
@@ -224,7 +231,7 @@ export const gemini: MessageFormat<Content> = {
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
   group: measures.group,
-  startOn: (content) => roleOf(content) === 'user' && ofKind(content, 'functionResponse').count === 0,
+  startOn: (content) => roleOf(content) === 'user' && !hasPart(content, 'functionResponse'),
   shrink: (content, room, measureOf) => shrinkSlots(content, room, measureOf, slots, replaceAt),
   check,
 }

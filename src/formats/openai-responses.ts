@@ -209,7 +209,14 @@ function check(items: readonly ResponseInputItem[]): FormatProblem[] {
 }
 
 const measures = measuresOf(NAME, readItem, links)
-const roleOf = (item: ResponseInputItem): unknown => (kindOf(item) === 'message' ? peek(item, 'role') : undefined)
+// The role of a message item (what kindOf calls a message), else undefined.
+function roleOf(item: ResponseInputItem): unknown {
+  const type = peek(item, 'type')
+  if (type !== undefined && type !== 'message') return undefined
+  const role = peek(item, 'role')
+  const content = peek(item, 'content')
+  return typeof role === 'string' && (typeof content === 'string' || Array.isArray(content)) ? role : undefined
+}
 
 /**
  * The OpenAI Responses format (input items, `ResponseInputItem` of `openai`).

@@ -8,12 +8,11 @@ import { type Ring, TIED } from './ring.js'
 // included). Trimming goes on past tied messages, and a window never starts at one, so neither
 // edge breaks a group (the newest group, still in flight, may be open at the end).
 //
-// Invariants: every call made by a held message has one record, in `#queue` from `#head` on in
-// push order (ascending `at`), and, unless a later held call reused its id, in `#byId`. A record's
-// `answeredAt` is the position of the first held message that answered it, or -1 while the call
-// is in flight (open); `#openCount` counts the open records, and every record before `#openFrom`
-// in the queue is answered or gone. A push costs one map write per call and one read per result;
-// a trim, one map delete per call it takes (no map keyed by position).
+// Invariants: every call made by a held message has one record, in `#queue` in push order
+// (ascending `at`), and, unless a later held call reused its id, in `#byId`. A record's
+// `answered` is the position of the first held message that answered it, or -1 while the call
+// is in flight (open); every record before `#openFrom` in the queue is answered. A push costs one map write per call and one read per result; a trim,
+// one map delete per call it takes (no map keyed by position).
 
 /** A call made by a held message. */
 interface CallRecord {
@@ -21,18 +20,14 @@ interface CallRecord {
   /** The push position of the message that made it. */
   readonly at: number
   /** The position of the first message that answered it; -1 while it is open. */
-  answeredAt: number
-  /** False once its message left the history. */
-  held: boolean
+  answered: number
 }
 
 /** The group state of one history with a `group` rule. */
 export class Groups<T> {
   readonly #byId = new Map<string, CallRecord>()
   #queue: CallRecord[] = []
-  #head = 0
   #openFrom = 0
-  #openCount = 0
   #lastWithNext = false
 
   constructor(
@@ -48,13 +43,7 @@ export class Groups<T> {
    */
   readOne(message: T): MessageLinks | undefined {
     const l = this.rule(message)
-    const results = l?.results
-    if (results !== undefined) {
-      for (let i = 0; i < results.length; i++) {
-        const id = results[i] as string
-        if (!this.#byId.has(id)) throw new OrphanResultError(id)
-      }
-    }
+    for (const id of l?.results ?? []) if (!this.#byId.has(id)) throw new OrphanResultError(id)
     return l
   }
 
@@ -69,21 +58,15 @@ export class Groups<T> {
    * @throws {@link OrphanResultError}
    */
   read(messages: readonly T[], fromEmpty: boolean, cutStart = false): (MessageLinks | undefined)[] {
-    const links = new Array<MessageLinks | undefined>(messages.length)
     let made: Set<string> | undefined
     let leading = cutStart
-    for (let i = 0; i < messages.length; i++) {
-      const l = this.rule(messages[i] as T)
-      links[i] = l
-      if (leading && !((l?.results?.length ?? 0) > 0 && (l?.calls?.length ?? 0) === 0)) leading = false
-      if (l === undefined) continue
-      for (const id of l.results ?? []) {
-        if (leading) continue
-        if (!(made?.has(id) ?? false) && (fromEmpty || !this.#byId.has(id))) throw new OrphanResultError(id)
-      }
-      for (const id of l.calls ?? []) (made ??= new Set()).add(id)
-    }
-    return links
+    return messages.map((message) => {
+      const l = this.rule(message)
+      if (leading && !(l?.results?.length && !l.calls?.length)) leading = false
+      if (!leading) for (const id of l?.results ?? []) if (!made?.has(id) && (fromEmpty || !this.#byId.has(id))) throw new OrphanResultError(id)
+      for (const id of l?.calls ?? []) (made ??= new Set()).add(id)
+      return l
+    })
   }
 
   /**
@@ -96,42 +79,28 @@ export class Groups<T> {
     if (l === undefined) return flags
     const ring = this.ring
     const position = ring.pushed
-    const results = l.results
-    if (results !== undefined) {
-      for (let r = 0; r < results.length; r++) {
-        const record = this.#byId.get(results[r] as string)
-        flags = TIED
-        if (record !== undefined && record.answeredAt < 0) {
-          record.answeredAt = position
-          this.#openCount--
-        }
-        // Every held message after the call is in the group: all of them for a result of a
-        // snapshot's first messages whose call was trimmed before (restore).
-        const at = record === undefined ? -1 : record.at
-        const seqs = ring.seqs as Float64Array
-        const flagColumn = ring.flags as Uint8Array
-        for (let i = ring.len - 1; i >= 0; i--) {
-          const p = ring.slot(i)
-          if ((seqs[p] as number) <= at) break
-          flagColumn[p] = (flagColumn[p] as number) | TIED
-        }
+    for (const id of l.results ?? []) {
+      const record = this.#byId.get(id)
+      flags = TIED
+      if (record?.answered === -1) record.answered = position
+      // Every held message after the call is in the group: all of them for a result of a
+      // snapshot's first messages whose call was trimmed before (restore).
+      const at = record === undefined ? -1 : record.at
+      const seqs = ring.seqs as Float64Array
+      const flagColumn = ring.flags as Uint8Array
+      for (let i = ring.len - 1; i >= 0; i--) {
+        const p = ring.slot(i)
+        if ((seqs[p] as number) <= at) break
+        flagColumn[p] = (flagColumn[p] as number) | TIED
       }
     }
-    const calls = l.calls
-    if (calls !== undefined) {
-      for (let c = 0; c < calls.length; c++) {
-        const id = calls[c] as string
-        const record: CallRecord = { id, at: position, answeredAt: -1, held: true }
-        const earlier = this.#byId.get(id)
-        // A reused id: the newer call is the one results answer from now on.
-        if (earlier !== undefined && earlier.answeredAt < 0) {
-          earlier.answeredAt = position
-          this.#openCount--
-        }
-        this.#byId.set(id, record)
-        this.#queue.push(record)
-        this.#openCount++
-      }
+    for (const id of l.calls ?? []) {
+      // A reused id: the newer call is the one results answer from now on.
+      const earlier = this.#byId.get(id)
+      if (earlier?.answered === -1) earlier.answered = position
+      const record: CallRecord = { id, at: position, answered: -1 }
+      this.#byId.set(id, record)
+      this.#queue.push(record)
     }
     return flags
   }
@@ -142,11 +111,11 @@ export class Groups<T> {
    */
   oldestOpen(): number {
     const ring = this.ring
-    if (this.#openCount === 0) return ring.len
     const queue = this.#queue
-    let k = Math.max(this.#openFrom, this.#head)
-    while (k < queue.length && ((queue[k] as CallRecord).answeredAt >= 0 || !(queue[k] as CallRecord).held)) k++
+    let k = this.#openFrom
+    while (k < queue.length && (queue[k] as CallRecord).answered >= 0) k++
     this.#openFrom = k
+    if (k === queue.length) return ring.len
     const at = (queue[k] as CallRecord).at
     const seqs = ring.seqs as Float64Array
     let i = ring.len - 1
@@ -158,52 +127,30 @@ export class Groups<T> {
   forget(position: number): void {
     const queue = this.#queue
     // Calls of older messages still held (pinned ones) come first; the message's own follow.
-    for (let k = this.#head; k < queue.length; k++) {
-      const record = queue[k] as CallRecord
-      if (record.at > position) break
-      if (record.at === position && record.held) this.#drop(record)
+    for (let k = 0; k < queue.length && (queue[k] as CallRecord).at <= position; k++) {
+      if ((queue[k] as CallRecord).at !== position) continue
+      this.#drop(queue[k] as CallRecord)
+      queue.splice(k, 1)
+      if (k-- < this.#openFrom) this.#openFrom--
     }
-    let head = this.#head
-    while (head < queue.length && !(queue[head] as CallRecord).held) head++
-    if (head === queue.length) {
-      this.#queue = []
-      this.#head = 0
-      this.#openFrom = 0
-    } else if (head > 1024 && head * 2 > queue.length) {
-      // Compact now and then: the queue holds the calls of held messages, not of every push.
-      this.#queue = queue.slice(head)
-      this.#openFrom = Math.max(0, this.#openFrom - head)
-      this.#head = 0
-    } else this.#head = head
   }
 
   #drop(record: CallRecord): void {
-    record.held = false
-    if (record.answeredAt < 0) this.#openCount--
     if (this.#byId.get(record.id) === record) this.#byId.delete(record.id)
   }
 
   /** The history went back to `position` (rollback, `length =`): the messages from it on left. */
   forgetFrom(position: number): void {
     const queue = this.#queue
-    while (queue.length > this.#head && (queue[queue.length - 1] as CallRecord).at >= position) {
-      const record = queue.pop() as CallRecord
-      if (record.held) this.#drop(record)
-    }
-    // The calls the messages taken back answered are in flight again, if they are still held.
-    for (let k = this.#head; k < queue.length; k++) {
+    while (queue.length > 0 && (queue[queue.length - 1] as CallRecord).at >= position) this.#drop(queue.pop() as CallRecord)
+    for (let k = queue.length - 1; k >= 0; k--) {
       const record = queue[k] as CallRecord
-      if (record.held && record.answeredAt >= position) {
-        record.answeredAt = -1
-        this.#openCount++
-      }
+      // The calls the messages taken back answered are in flight again; a reused id whose
+      // newer call left is the older call's again.
+      if (record.answered >= position) record.answered = -1
+      if (!this.#byId.has(record.id)) this.#byId.set(record.id, record)
     }
-    // A reused id whose newer call left: the older call is the one results answer again.
-    for (let k = queue.length - 1; k >= this.#head; k--) {
-      const record = queue[k] as CallRecord
-      if (record.held && !this.#byId.has(record.id)) this.#byId.set(record.id, record)
-    }
-    this.#openFrom = this.#head
+    this.#openFrom = 0
     this.#lastWithNext = false
   }
 
@@ -211,9 +158,7 @@ export class Groups<T> {
   forgetAll(): void {
     this.#byId.clear()
     this.#queue = []
-    this.#head = 0
     this.#openFrom = 0
-    this.#openCount = 0
     this.#lastWithNext = false
   }
 }
