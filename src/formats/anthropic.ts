@@ -4,7 +4,7 @@ import type { MessageFormat, MessageLinks } from '../message-format.js'
 import { PAGE_TOKENS, anthropicImageTokens, base64Bytes, base64ImageSize, documentPages } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys } from './read.js'
+import { addCall, addField, addObject, addResult, addString, defined, found, measuresOf, plainKeys, readRoleContent, readText, takeLinks } from './read.js'
 import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'anthropic'
@@ -36,52 +36,18 @@ function readMessage(message: MessageParam): MessageLinks | undefined {
   if (typeof content !== 'string' && !Array.isArray(content)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of blocks')
   }
-  if (plainKeys(message) !== 2) {
+  if (!readRoleContent(message, role, content, media, readBlock)) {
     visit(message, true, 0, media, found)
     return links(message)
   }
-  addObject(2)
-  addString(4, role)
-  if (typeof content === 'string') {
-    addString(7, content)
-    return undefined
-  }
-  ancestors[0] = message
-  ancestors[1] = content
-  found.chars += 7
-  addArray(content.length)
-  let calls: string[] | undefined
-  let results: string[] | undefined
-  for (let i = 0; i < content.length; i++) {
-    const block: unknown = content[i]
-    if (typeof block !== 'object' || block === null) {
-      addItem(block, 2, media)
-      continue
-    }
-    const type = (block as { type?: unknown }).type
-    if (!readBlock(block as Record<string, unknown>, type)) addPart(block, 2, media)
-    if (type === 'tool_use') {
-      const id = (block as { id?: unknown }).id
-      if (typeof id === 'string') (calls ??= []).push(id)
-    } else if (type === 'tool_result') {
-      const id = (block as { tool_use_id?: unknown }).tool_use_id
-      if (typeof id === 'string') (results ??= []).push(id)
-    }
-  }
-  return calls === undefined && results === undefined ? undefined : { calls, results }
+  return takeLinks()
 }
 
 // Counts a text, thinking, tool_use or tool_result block with no field but its type's, at depth
-// 2; false for any other block (the walk counts it).
-function readBlock(block: Record<string, unknown>, type: unknown): boolean {
-  if (type === 'text') {
-    const text = block.text
-    if (typeof text !== 'string' || plainKeys(block) !== 2) return false
-    addObject(2)
-    addString(4, type)
-    addString(4, text)
-    return true
-  }
+// 2, and finds its call or result; false for any other block (the walk counts it).
+function readBlock(block: Record<string, unknown>): boolean {
+  const type = block.type
+  if (type === 'text') return readText(block, type)
   if (type === 'thinking') {
     const thinking = block.thinking
     const signature = block.signature
@@ -96,6 +62,7 @@ function readBlock(block: Record<string, unknown>, type: unknown): boolean {
     const id = block.id
     const name = block.name
     const input = block.input
+    if (typeof id === 'string') addCall(id)
     if (typeof id !== 'string' || typeof name !== 'string' || input === undefined || plainKeys(block) !== 4) return false
     addObject(4)
     addString(4, type)
@@ -110,6 +77,7 @@ function readBlock(block: Record<string, unknown>, type: unknown): boolean {
     const inner = block.content
     const isError = block.is_error
     const keys = 2 + defined(inner) + defined(isError)
+    if (typeof id === 'string') addResult(id)
     if (typeof id !== 'string' || plainKeys(block) !== keys) return false
     addObject(keys)
     addString(4, type)

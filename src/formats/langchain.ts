@@ -2,9 +2,9 @@ import type { BaseMessage } from '@langchain/core/messages'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
 import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages } from './media.js'
-import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
+import { CallLedger, Problems, ToolRun, arrayOr, peek, stringOr, toolCallIds } from './problems.js'
 import { type TextPath, type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys, readParts } from './read.js'
+import { addField, addObject, addString, defined, found, measuresOf, plainKeys, readCalls, readParts, takeLinks } from './read.js'
 import { ancestors, isObject } from './walk.js'
 
 const NAME = 'langchain'
@@ -94,26 +94,15 @@ function readMessage(message: BaseMessage): MessageLinks | undefined {
     ancestors[1] = content
     readParts(content, 2, media)
   }
-  let calls: string[] | undefined
   if (Array.isArray(toolCalls)) {
     found.chars += 10
-    ancestors[1] = toolCalls
-    addArray(toolCalls.length)
-    for (let i = 0; i < toolCalls.length; i++) {
-      const call: unknown = toolCalls[i]
-      if (typeof call !== 'object' || call === null) {
-        addItem(call, 2, media)
-        continue
-      }
-      const id = (call as { id?: unknown }).id
-      if (!readCall(call as Record<string, unknown>, id)) addPart(call, 2, media)
-      if (typeof id === 'string') (calls ??= []).push(id)
-    }
+    readCalls(toolCalls, media, readCall)
   } else addField(10, toolCalls, 1, media)
   addField(12, toolCallId, 1, media)
   addField(4, name, 1, media)
   addField(4, role, 1, media)
-  if (type === 'ai') return calls === undefined ? undefined : { calls }
+  const calls = takeLinks()
+  if (type === 'ai') return calls
   return type === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
 }
 
@@ -134,19 +123,10 @@ function readCall(call: Record<string, unknown>, id: unknown): boolean {
   return true
 }
 
-function callIds(message: unknown): string[] {
-  const ids: string[] = []
-  for (const call of arrayOr(peek(message, 'tool_calls')) ?? []) {
-    const id = stringOr(peek(call, 'id'))
-    if (id !== undefined) ids.push(id)
-  }
-  return ids
-}
-
 function links(message: BaseMessage): MessageLinks | undefined {
   const type = safeTypeOf(message)
   if (type === 'ai') {
-    const calls = callIds(message)
+    const calls = toolCallIds(message)
     return calls.length === 0 ? undefined : { calls }
   }
   if (type === 'tool') {
@@ -185,21 +165,13 @@ function replace(message: BaseMessage, path: TextPath, text: string): BaseMessag
 function check(messages: readonly BaseMessage[]): FormatProblem[] {
   const problems = new Problems()
   const ledger = new CallLedger(problems)
-  let open: Map<string, number> | undefined
-  const closeRun = (inFlight: boolean): void => {
-    if (open !== undefined && !inFlight) {
-      for (const [id, index] of open) {
-        if (!ledger.answered(id)) problems.add(index, 'UNANSWERED_CALL', `The tool call \`${id}\` is not answered by a ToolMessage right after its AIMessage`)
-      }
-    }
-    open = undefined
-  }
+  const run = new ToolRun(ledger, (id) => `The tool call \`${id}\` is not answered by a ToolMessage right after its AIMessage`)
   messages.forEach((message, index) => {
     const type = safeTypeOf(message)
     const content = peek(message, 'content')
     if (typeof type !== 'string' || !TYPES.has(type) || !(typeof content === 'string' || Array.isArray(content))) {
       problems.add(index, 'INVALID_MESSAGE', 'Expected a LangChain message with a known type and a string or array `content`')
-      closeRun(false)
+      run.close()
       return
     }
     if (type === 'tool') {
@@ -208,28 +180,14 @@ function check(messages: readonly BaseMessage[]): FormatProblem[] {
         problems.add(index, 'MISSING_CALL_ID', 'A ToolMessage needs a string `tool_call_id`')
         return
       }
-      ledger.answer(id, index)
-      if (open === undefined || !open.has(id)) {
-        problems.add(index, 'ORPHAN_RESULT', `The ToolMessage for \`${id}\` does not follow the AIMessage that called it (only ToolMessages may be between)`)
-      }
+      run.answer(id, index, `The ToolMessage for \`${id}\` does not follow the AIMessage that called it (only ToolMessages may be between)`)
       return
     }
-    closeRun(false)
+    run.close()
     if (type !== 'ai') return
-    const calls = arrayOr(peek(message, 'tool_calls')) ?? []
-    if (calls.length === 0) return
-    open = new Map()
-    for (const call of calls) {
-      const id = stringOr(peek(call, 'id'))
-      if (id === undefined) {
-        problems.add(index, 'MISSING_CALL_ID', 'A tool call needs a string `id` (providers refuse one without)')
-        continue
-      }
-      ledger.call(id, index)
-      open.set(id, index)
-    }
+    run.openCalls(arrayOr(peek(message, 'tool_calls')) ?? [], index, 'A tool call needs a string `id` (providers refuse one without)')
   })
-  closeRun(true)
+  run.close(true)
   return problems.sorted()
 }
 

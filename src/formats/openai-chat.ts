@@ -2,9 +2,9 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
 import { openaiMedia } from './openai-media.js'
-import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
+import { CallLedger, Problems, ToolRun, arrayOr, peek, stringOr, toolCallIds } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys, readParts } from './read.js'
+import { addField, addObject, addPart, addString, defined, found, measuresOf, plainKeys, readCalls, readParts, takeLinks } from './read.js'
 import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'openaiChat'
@@ -39,22 +39,12 @@ function readMessage(message: ChatCompletionMessageParam): MessageLinks | undefi
   } else addField(7, content, 1, openaiMedia)
   addField(12, toolCallId, 1, openaiMedia)
   addField(4, name, 1, openaiMedia)
-  if (toolCalls === undefined) return role === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
-  found.chars += 10
-  addArray(toolCalls.length)
-  ancestors[1] = toolCalls
-  let calls: string[] | undefined
-  for (let i = 0; i < toolCalls.length; i++) {
-    const call: unknown = toolCalls[i]
-    if (typeof call !== 'object' || call === null) {
-      addItem(call, 2, openaiMedia)
-      continue
-    }
-    const id = (call as { id?: unknown }).id
-    if (!readCall(call as Record<string, unknown>, id)) addPart(call, 2, openaiMedia)
-    if (typeof id === 'string') (calls ??= []).push(id)
+  if (toolCalls !== undefined) {
+    found.chars += 10
+    readCalls(toolCalls, openaiMedia, readCall)
   }
-  if (role === 'assistant') return calls === undefined ? undefined : { calls }
+  const calls = takeLinks()
+  if (role === 'assistant') return calls
   return role === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
 }
 
@@ -81,19 +71,10 @@ function readCall(call: Record<string, unknown>, id: unknown): boolean {
   return true
 }
 
-function callIds(message: unknown): string[] {
-  const ids: string[] = []
-  for (const call of arrayOr(peek(message, 'tool_calls')) ?? []) {
-    const id = stringOr(peek(call, 'id'))
-    if (id !== undefined) ids.push(id)
-  }
-  return ids
-}
-
 function links(message: ChatCompletionMessageParam): MessageLinks | undefined {
   const role = peek(message, 'role')
   if (role === 'assistant') {
-    const calls = callIds(message)
+    const calls = toolCallIds(message)
     if (calls.length > 0) return { calls }
     // The deprecated `function_call` is answered by the `function` message after it, which has no id.
     return peek(message, 'function_call') == null ? undefined : { withNext: true }
@@ -120,16 +101,7 @@ export function contentSlots(message: unknown): TextSlot[] {
 function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[] {
   const problems = new Problems()
   const ledger = new CallLedger(problems)
-  // The calls of the assistant message the current run of tool messages answers.
-  let open: Map<string, number> | undefined
-  const closeRun = (inFlight: boolean): void => {
-    if (open !== undefined && !inFlight) {
-      for (const [id, index] of open) {
-        if (!ledger.answered(id)) problems.add(index, 'UNANSWERED_CALL', `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
-      }
-    }
-    open = undefined
-  }
+  const run = new ToolRun(ledger, (id) => `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
   messages.forEach((message, index) => {
     const role = peek(message, 'role')
     const content = peek(message, 'content')
@@ -139,7 +111,7 @@ function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[]
       !(typeof content === 'string' || Array.isArray(content) || (role === 'assistant' && content == null))
     ) {
       problems.add(index, 'INVALID_MESSAGE', 'Expected an object with a Chat Completions role and a string or array `content`')
-      closeRun(false)
+      run.close()
       return
     }
     if (role === 'tool') {
@@ -148,31 +120,18 @@ function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[]
         problems.add(index, 'MISSING_CALL_ID', 'A tool message needs a string `tool_call_id`')
         return
       }
-      ledger.answer(id, index)
-      if (open === undefined || !open.has(id)) {
-        problems.add(index, 'ORPHAN_RESULT', `The tool message for \`${id}\` does not follow the assistant message that called it (only tool messages may be between)`)
-      }
+      run.answer(id, index, `The tool message for \`${id}\` does not follow the assistant message that called it (only tool messages may be between)`)
       return
     }
-    closeRun(false)
+    run.close()
     if (role !== 'assistant') return
     const calls = arrayOr(peek(message, 'tool_calls')) ?? []
     if (content == null && calls.length === 0 && peek(message, 'function_call') == null && peek(message, 'audio') == null) {
       problems.add(index, 'EMPTY_CONTENT', 'An assistant message needs `content` or `tool_calls`')
     }
-    if (calls.length === 0) return
-    open = new Map()
-    for (const call of calls) {
-      const id = stringOr(peek(call, 'id'))
-      if (id === undefined) {
-        problems.add(index, 'MISSING_CALL_ID', 'A tool call needs a string `id`')
-        continue
-      }
-      ledger.call(id, index)
-      open.set(id, index)
-    }
+    run.openCalls(calls, index, 'A tool call needs a string `id`')
   })
-  closeRun(true)
+  run.close(true)
   return problems.sorted()
 }
 

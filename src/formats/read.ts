@@ -9,8 +9,28 @@
 import type { MessageLinks } from '../message-format.js'
 import { type MediaRule, type Tally, OBJECT_BYTES, SCALAR_CHARS, SLOT_BYTES, STRING_BYTES, ancestors, invalid, tokensOf, visit } from './walk.js'
 
-/** What the current read has found: the tally of the walk, and the message's links. */
+/** What the current read has found: the tally of the walk. */
 export const found: Tally = { chars: 0, mediaTokens: 0, bytes: 0 }
+// The ids of the calls and results the current read has found.
+let calls: string[] | undefined
+let results: string[] | undefined
+
+/** The message read makes the call `id`. */
+export function addCall(id: string): void {
+  ;(calls ??= []).push(id)
+}
+
+/** The message read answers the call `id`. */
+export function addResult(id: string): void {
+  ;(results ??= []).push(id)
+}
+
+/** The links of the calls and results the read found (undefined: none), for the next read. */
+export function takeLinks(): MessageLinks | undefined {
+  const l = calls === undefined && results === undefined ? undefined : { calls, results }
+  calls = results = undefined
+  return l
+}
 
 /**
  * How many keys a `for…in` finds on `node`: its own enumerable keys and any enumerable inherited
@@ -39,12 +59,6 @@ export function addString(keyLength: number, value: string): void {
   found.bytes += STRING_BYTES + 2 * value.length
 }
 
-/** Counts an array element that is a string. */
-export function addElement(value: string): void {
-  found.chars += value.length
-  found.bytes += STRING_BYTES + 2 * value.length
-}
-
 /**
  * Counts a field of any value at `depth` below the root (the {@link ancestors} before it set):
  * an object or array is walked as text.
@@ -60,11 +74,6 @@ export function addField(keyLength: number, value: unknown, depth: number, media
 /** Walks a part at `depth` below the root (the {@link ancestors} before it set), as text. */
 export function addPart(node: object, depth: number, media: MediaRule): void {
   visit(node, true, depth, media, found)
-}
-
-/** Sets the ancestors of the parts a reader visits below `node`, at `depth`. */
-export function enter(node: object, depth: number): void {
-  ancestors[depth] = node
 }
 
 const noMessage = Symbol('no message')
@@ -92,6 +101,7 @@ export function measuresOf<T>(
   let linked: MessageLinks | undefined
   const run = (message: T): void => {
     bytesFor = tokensFor = linksFor = noMessage
+    calls = results = undefined
     found.chars = 0
     found.mediaTokens = 0
     found.bytes = 0
@@ -130,7 +140,10 @@ export const WITH_NEXT: MessageLinks = Object.freeze({ withNext: true })
 
 /** Counts an array element of any value at `depth` (the {@link ancestors} before it set). */
 export function addItem(value: unknown, depth: number, media: MediaRule): void {
-  if (typeof value === 'string') addElement(value)
+  if (typeof value === 'string') {
+    found.chars += value.length
+    found.bytes += STRING_BYTES + 2 * value.length
+  }
   else if (typeof value === 'object' && value !== null) visit(value, true, depth, media, found)
   else if (value !== undefined && typeof value !== 'function' && typeof value !== 'symbol') found.chars += SCALAR_CHARS
 }
@@ -151,11 +164,67 @@ export function readParts(parts: readonly unknown[], depth: number, media: Media
       continue
     }
     const type = (part as { type?: unknown }).type
-    const text = (part as { text?: unknown }).text
-    if (typeof type === 'string' && typeof text === 'string' && media(part) === undefined && plainKeys(part) === 2) {
-      addObject(2)
-      addString(4, type)
-      addString(4, text)
-    } else visit(part, true, depth, media, found)
+    if (typeof type !== 'string' || media(part) !== undefined || !readText(part as Record<string, unknown>, type)) visit(part, true, depth, media, found)
+  }
+}
+
+/** Counts a `{ type, text }` part with no other field; false for any other part. */
+export function readText(part: Record<string, unknown>, type: string): boolean {
+  const text = part.text
+  if (typeof text !== 'string' || plainKeys(part) !== 2) return false
+  addObject(2)
+  addString(4, type)
+  addString(4, text)
+  return true
+}
+
+/**
+ * Counts a message of `role` and `content` and no other field, at the root: `content` a string,
+ * or an array whose object elements `readPart` counts (when it returns false, the walk counts the
+ * part). False, having counted nothing, for a message with any other field.
+ */
+export function readRoleContent(
+  message: object,
+  role: string,
+  content: string | readonly unknown[],
+  media: MediaRule,
+  readPart: (part: Record<string, unknown>, role: string) => boolean,
+): boolean {
+  if (plainKeys(message) !== 2) return false
+  addObject(2)
+  addString(4, role)
+  if (typeof content === 'string') {
+    addString(7, content)
+    return true
+  }
+  ancestors[0] = message
+  ancestors[1] = content
+  found.chars += 7
+  addArray(content.length)
+  for (let i = 0; i < content.length; i++) {
+    const part: unknown = content[i]
+    if (typeof part !== 'object' || part === null) addItem(part, 2, media)
+    else if (!readPart(part as Record<string, unknown>, role)) visit(part, true, 2, media, found)
+  }
+  return true
+}
+
+/**
+ * Counts an array of tool calls at depth 1 (the message its ancestor, the array's key counted):
+ * `readCall` counts a call it knows (false: the walk counts it); a call with a string `id` is
+ * one the message makes.
+ */
+export function readCalls(list: readonly unknown[], media: MediaRule, readCall: (call: Record<string, unknown>, id: unknown) => boolean): void {
+  ancestors[1] = list
+  addArray(list.length)
+  for (let i = 0; i < list.length; i++) {
+    const call: unknown = list[i]
+    if (typeof call !== 'object' || call === null) {
+      addItem(call, 2, media)
+      continue
+    }
+    const id = (call as { id?: unknown }).id
+    if (!readCall(call as Record<string, unknown>, id)) visit(call, true, 2, media, found)
+    if (typeof id === 'string') addCall(id)
   }
 }
