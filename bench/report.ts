@@ -205,6 +205,12 @@ export function renderMarkdown(results: Result[], info: RunInfo): string {
       }),
     )
     formatRows.push(() =>
+      addRatio(`formats-${name}-no-groups`, '10', `push time with the ${name} format without its groups ÷ string messages' push time`, timeRatio(id, `${name} format without groups`, 'string messages, default measures'), {
+        kind: 'none',
+        text: '(reference)',
+      }),
+    )
+    formatRows.push(() =>
       addRatio(`formats-${name}-callbacks`, '10', `push time with the ${name} format ÷ the same string messages through callbacks (measures, startOn, pin)`, timeRatio(id, `${name} format`, 'string messages through callbacks (measures, startOn, pin)'), {
         kind: 'none',
         text: '(reference)',

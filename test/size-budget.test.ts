@@ -6,7 +6,7 @@
 //     (issues 20, 22) bring it to 8.5 kB, and calibration, fits() and cold trims (issue 21) add
 //     1.5 kB; the writer seam of the class split and groups under every budget bring it to
 //     10.7 kB, coldTrimTo and the calibrated margin to 10.8 kB. Code said twice taken out
-//     without a behaviour or speed change (issue 19) brings it to 10.5 kB (30.8 kB minified);
+//     without a behaviour or speed change (issue 19) brings it to 10.55 kB (30.5 kB minified);
 //     what is left pays for the features themselves, and most rewrites that would shrink it
 //     further cost push, copy or window() time (npx vitest run test/size-budget.test.ts prints
 //     the split),
@@ -16,7 +16,7 @@
 //     gained its writer seam and groups under every budget; the class shells, their host
 //     objects and the method names a minifier keeps cost about 1 kB. With the store's second
 //     split and the history's issue-21 additions it reached 32.2 kB, 31.9 kB after the history's
-//     size pass.
+//     size pass (31.93 kB).
 // Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
 // `sideEffects: false` as a user's bundler would. The sizes are printed.
 import { fileURLToPath } from 'node:url'

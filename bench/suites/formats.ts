@@ -94,9 +94,10 @@ export const builders = {
 /** The format names the suite measures, in order. */
 export const FORMAT_NAMES = Object.keys(builders) as (keyof typeof builders)[]
 
-/** The string case: one `{ role, content }` per message, carrying the same text. */
+/** The string case: one `{ role, content }` per message, carrying the same tokens. */
 function asString(message: unknown, format: Format): { role: string; content: string } {
-  // Its characters: what the format counts, less the media estimate (strings only).
+  // Its characters: 4 per token the format counts (media estimates included), so that both
+  // histories hold the same tokens under the same token budget and trim as often.
   const tokens = format.countTokens(message)
   return { role: 'user', content: 'x'.repeat(Math.max(1, tokens * 4)) }
 }
@@ -128,6 +129,13 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
       maxBytes,
       format,
     })
+    // The same format without its group rule: what the groups cost apart from the reading.
+    const withoutGroups = new RingBufferHistory<unknown>({
+      maxMessages: capacity,
+      maxTokens,
+      maxBytes,
+      format: { ...format, group: undefined } as unknown as Format,
+    })
     const plain = new RingBufferHistory<{ role: string; content: string }>({ maxMessages: capacity, maxTokens, maxBytes: Math.ceil((capacity * stringBytes) / pool.length / 4) })
     // For reference: the string messages through the callback path (measures, startOn and pin as
     // callbacks, no group), which shows what the history's general path costs apart from the
@@ -143,12 +151,14 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
     })
     for (let i = 0; i < capacity + 2 * OPS; i++) {
       withFormat.push(pool[i % pool.length])
+      withoutGroups.push(pool[i % pool.length])
       plain.push(strings[i % strings.length] as { role: string; content: string })
       callbacks.push(strings[i % strings.length] as { role: string; content: string })
     }
     let a = 0
     let b = 0
     let c = 0
+    let d = 0
     const variants: Variant[] = [
       {
         name: `${name} format`,
@@ -156,6 +166,15 @@ export async function formatsSuite(capacity: number, smoke: boolean, settings: S
           for (let k = 0; k < OPS; k++) {
             withFormat.push(pool[a])
             if (++a === pool.length) a = 0
+          }
+        },
+      },
+      {
+        name: `${name} format without groups`,
+        run() {
+          for (let k = 0; k < OPS; k++) {
+            withoutGroups.push(pool[d])
+            if (++d === pool.length) d = 0
           }
         },
       },

@@ -2,9 +2,10 @@ import type { ModelMessage } from 'ai'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
 import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, type ImageSize, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages, imageSize } from './media.js'
-import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
+import { CallLedger, Problems, ToolRun, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { addCall, addField, addObject, addResult, addString, found, measuresOf, plainKeys, readRoleContent, readText, takeLinks } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'aiSdk'
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
@@ -54,7 +55,7 @@ function media(node: object): number | undefined {
   return PAGE_TOKENS.anthropic * documentPages(bytes)
 }
 
-function measure(message: ModelMessage): Tally {
+function readMessage(message: ModelMessage): MessageLinks | undefined {
   if (!isObject(message)) throw new InvalidMessageError(NAME, message, 'a `ModelMessage` object')
   const role = read(NAME, message, 'role')
   if (typeof role !== 'string' || !ROLES.has(role)) {
@@ -64,9 +65,36 @@ function measure(message: ModelMessage): Tally {
   if (typeof content !== 'string' && !Array.isArray(content)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of parts')
   }
-  const tally = emptyTally()
-  walk(NAME, message, media, tally)
-  return tally
+  if (!readRoleContent(message, role, content, media, readPart)) {
+    visit(message, true, 0, media, found)
+    return links(message)
+  }
+  return takeLinks()
+}
+
+// Counts a text, reasoning, tool-call or tool-result part with no field but its type's, at
+// depth 2, and finds the call the client answers (a provider-executed call is answered by the
+// provider, in the same assistant message) or its result; false for any other part (the walk
+// counts it).
+function readPart(part: Record<string, unknown>, role: string): boolean {
+  const type = part.type
+  if (type === 'text' || type === 'reasoning') return readText(part, type)
+  if (type !== 'tool-call' && type !== 'tool-result') return false
+  const id = part.toolCallId
+  if (typeof id === 'string') {
+    if (type === 'tool-call' && role === 'assistant' && part.providerExecuted !== true) addCall(id)
+    else if (type === 'tool-result' && role === 'tool') addResult(id)
+  }
+  const name = part.toolName
+  const value = type === 'tool-call' ? part.input : part.output
+  if (typeof id !== 'string' || typeof name !== 'string' || value === undefined || plainKeys(part) !== 4) return false
+  addObject(4)
+  addString(4, type)
+  addString(10, id)
+  addString(8, name)
+  ancestors[2] = part
+  addField(type === 'tool-call' ? 5 : 6, value, 3, media)
+  return true
 }
 
 const partsOf = (message: unknown): readonly unknown[] => arrayOr(peek(message, 'content')) ?? []
@@ -122,21 +150,13 @@ function check(messages: readonly ModelMessage[]): FormatProblem[] {
   const problems = new Problems()
   const ledger = new CallLedger(problems)
   const approvals = new Set<string>()
-  let open: Map<string, number> | undefined
-  const closeRun = (inFlight: boolean): void => {
-    if (open !== undefined && !inFlight) {
-      for (const [id, index] of open) {
-        if (!ledger.answered(id)) problems.add(index, 'UNANSWERED_CALL', `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
-      }
-    }
-    open = undefined
-  }
+  const run = new ToolRun(ledger, (id) => `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
   messages.forEach((message, index) => {
     const role = peek(message, 'role')
     const content = peek(message, 'content')
     if (typeof role !== 'string' || !ROLES.has(role) || !(typeof content === 'string' || Array.isArray(content)) || (role === 'tool' && !Array.isArray(content))) {
       problems.add(index, 'INVALID_MESSAGE', "Expected an object with role 'system', 'user', 'assistant' or 'tool' and a string or array `content`")
-      closeRun(false)
+      run.close()
       return
     }
     if (role === 'tool') {
@@ -153,14 +173,11 @@ function check(messages: readonly ModelMessage[]): FormatProblem[] {
           problems.add(index, 'MISSING_CALL_ID', 'A `tool-result` part needs a string `toolCallId`')
           continue
         }
-        ledger.answer(id, index)
-        if (open === undefined || !open.has(id)) {
-          problems.add(index, 'ORPHAN_RESULT', `The tool result for \`${id}\` does not answer a call of the assistant message before it (only tool messages may be between)`)
-        }
+        run.answer(id, index, `The tool result for \`${id}\` does not answer a call of the assistant message before it (only tool messages may be between)`)
       }
       return
     }
-    closeRun(false)
+    run.close()
     if (role !== 'assistant') return
     for (const part of partsOf(message)) {
       const type = peek(part, 'type')
@@ -176,15 +193,14 @@ function check(messages: readonly ModelMessage[]): FormatProblem[] {
         continue
       }
       ledger.call(id, index)
-      if (peek(part, 'providerExecuted') === true) continue
-      ;(open ??= new Map()).set(id, index)
+      if (peek(part, 'providerExecuted') !== true) run.open(id, index)
     }
   })
-  closeRun(true)
+  run.close(true)
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 
 /**
  * The Vercel AI SDK format (`ModelMessage` of `ai`).
@@ -216,7 +232,7 @@ export const aiSdk: MessageFormat<ModelMessage> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (message) => peek(message, 'role') === 'user',
   pin: (message) => peek(message, 'role') === 'system',
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, slots, replaceAt),

@@ -4,7 +4,8 @@ import type { MessageFormat, MessageLinks } from '../message-format.js'
 import { PAGE_TOKENS, anthropicImageTokens, base64Bytes, base64ImageSize, documentPages } from './media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { addCall, addField, addObject, addResult, addString, defined, found, measuresOf, plainKeys, readRoleContent, readText, takeLinks } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'anthropic'
 
@@ -25,7 +26,7 @@ function media(node: object): number | undefined {
   return undefined
 }
 
-function measure(message: MessageParam): Tally {
+function readMessage(message: MessageParam): MessageLinks | undefined {
   if (!isObject(message)) throw new InvalidMessageError(NAME, message, 'a `MessageParam` object')
   const role = read(NAME, message, 'role')
   if (role !== 'user' && role !== 'assistant' && role !== 'system') {
@@ -35,9 +36,58 @@ function measure(message: MessageParam): Tally {
   if (typeof content !== 'string' && !Array.isArray(content)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of blocks')
   }
-  const tally = emptyTally()
-  walk(NAME, message, media, tally)
-  return tally
+  if (!readRoleContent(message, role, content, media, readBlock)) {
+    visit(message, true, 0, media, found)
+    return links(message)
+  }
+  return takeLinks()
+}
+
+// Counts a text, thinking, tool_use or tool_result block with no field but its type's, at depth
+// 2, and finds its call or result; false for any other block (the walk counts it).
+function readBlock(block: Record<string, unknown>): boolean {
+  const type = block.type
+  if (type === 'text') return readText(block, type)
+  if (type === 'thinking') {
+    const thinking = block.thinking
+    const signature = block.signature
+    if (typeof thinking !== 'string' || typeof signature !== 'string' || plainKeys(block) !== 3) return false
+    addObject(3)
+    addString(4, type)
+    addString(8, thinking)
+    addString(9, signature)
+    return true
+  }
+  if (type === 'tool_use') {
+    const id = block.id
+    const name = block.name
+    const input = block.input
+    if (typeof id === 'string') addCall(id)
+    if (typeof id !== 'string' || typeof name !== 'string' || input === undefined || plainKeys(block) !== 4) return false
+    addObject(4)
+    addString(4, type)
+    addString(2, id)
+    addString(4, name)
+    ancestors[2] = block
+    addField(5, input, 3, media)
+    return true
+  }
+  if (type === 'tool_result') {
+    const id = block.tool_use_id
+    const inner = block.content
+    const isError = block.is_error
+    const keys = 2 + defined(inner) + defined(isError)
+    if (typeof id === 'string') addResult(id)
+    if (typeof id !== 'string' || plainKeys(block) !== keys) return false
+    addObject(keys)
+    addString(4, type)
+    addString(11, id)
+    ancestors[2] = block
+    addField(7, inner, 3, media)
+    addField(8, isError, 3, media)
+    return true
+  }
+  return false
 }
 
 const blocksOf = (message: unknown): readonly unknown[] => arrayOr(peek(message, 'content')) ?? []
@@ -172,7 +222,7 @@ function check(messages: readonly MessageParam[]): ReturnType<MessageFormat<Mess
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 
 /**
  * The Anthropic Messages format (`MessageParam` of `@anthropic-ai/sdk`).
@@ -203,7 +253,7 @@ export const anthropic: MessageFormat<MessageParam> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: startsTurn,
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, slots, replaceAt),
   check,

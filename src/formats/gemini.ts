@@ -4,7 +4,8 @@ import type { FormatProblem, MessageFormat, MessageLinks } from '../message-form
 import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages, geminiImageTokens } from './media.js'
 import { Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { WITH_NEXT, addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'gemini'
 // Video: 258 tokens a frame at 1 frame a second plus 32 of audio; 1 MB a second when only the
@@ -37,14 +38,74 @@ function media(node: object): number | undefined {
   return blobTokens((file as { mimeType?: unknown }).mimeType, undefined)
 }
 
-function measure(content: Content): Tally {
+function readContent(content: Content): MessageLinks | undefined {
   if (!isObject(content)) throw new InvalidMessageError(NAME, content, 'a `Content` object')
   const role = read(NAME, content, 'role')
   if (role !== undefined && role !== 'user' && role !== 'model') throw new InvalidMessageError(NAME, content, "a content with role 'user' or 'model'")
-  if (!Array.isArray(read(NAME, content, 'parts'))) throw new InvalidMessageError(NAME, content, 'a content with an array of `parts`')
-  const tally = emptyTally()
-  walk(NAME, content, media, tally)
-  return tally
+  const parts = read(NAME, content, 'parts')
+  if (!Array.isArray(parts)) throw new InvalidMessageError(NAME, content, 'a content with an array of `parts`')
+  const keys = 1 + defined(role)
+  if (plainKeys(content) !== keys) {
+    visit(content, true, 0, media, found)
+    return links(content)
+  }
+  addObject(keys)
+  if (role !== undefined) addString(4, role)
+  ancestors[0] = content
+  ancestors[1] = parts
+  found.chars += 5
+  addArray(parts.length)
+  let calls = false
+  for (let i = 0; i < parts.length; i++) {
+    const part: unknown = parts[i]
+    if (typeof part !== 'object' || part === null) {
+      addItem(part, 2, media)
+      continue
+    }
+    if (!readPart(part as Record<string, unknown>)) addPart(part, 2, media)
+    if (isObject((part as { functionCall?: unknown }).functionCall)) calls = true
+  }
+  return calls ? WITH_NEXT : undefined
+}
+
+// Counts a part of text (a thought or not), a function call or a function response, with no
+// other field, at depth 2; false for any other part (media, which the walk counts).
+function readPart(part: Record<string, unknown>): boolean {
+  const text = part.text
+  const thought = part.thought
+  const signature = part.thoughtSignature
+  const call = part.functionCall
+  const response = part.functionResponse
+  const keys = defined(text) + defined(thought) + defined(signature) + defined(call) + defined(response)
+  if (plainKeys(part) !== keys) return false
+  addObject(keys)
+  ancestors[2] = part
+  addField(4, text, 3, media)
+  addField(7, thought, 3, media)
+  addField(16, signature, 3, media)
+  if (isObject(call)) readFunction(12, call, 'args')
+  else addField(12, call, 3, media)
+  if (isObject(response)) readFunction(16, response, 'response')
+  else addField(16, response, 3, media)
+  return true
+}
+
+// Counts a `{ id, name, args }` call or `{ id, name, response }` response at depth 3.
+function readFunction(keyLength: number, node: Record<string, unknown>, valueKey: 'args' | 'response'): void {
+  found.chars += keyLength
+  const id = node.id
+  const name = node.name
+  const value = node[valueKey]
+  const keys = defined(id) + defined(name) + defined(value)
+  if (plainKeys(node) !== keys || Array.isArray(node)) {
+    addPart(node, 3, media)
+    return
+  }
+  addObject(keys)
+  ancestors[3] = node
+  addField(2, id, 4, media)
+  addField(4, name, 4, media)
+  addField(valueKey.length, value, 4, media)
 }
 
 const partsOf = (content: unknown): readonly unknown[] => arrayOr(peek(content, 'parts')) ?? []
@@ -64,10 +125,17 @@ function ofKind(content: unknown, key: 'functionCall' | 'functionResponse'): { c
   return { count, ids }
 }
 
+// Whether a content has a part with a function call or response (ofKind, without the ids).
+function hasPart(content: unknown, key: 'functionCall' | 'functionResponse'): boolean {
+  const parts = partsOf(content)
+  for (let i = 0; i < parts.length; i++) if (isObject(peek(parts[i], key))) return true
+  return false
+}
+
 // Gemini needs a turn of responses right after the turn of its calls, and ids are optional on
 // both sides, so a turn of calls simply goes with the turn after it.
 function links(content: Content): MessageLinks | undefined {
-  return ofKind(content, 'functionCall').count > 0 ? { withNext: true } : undefined
+  return hasPart(content, 'functionCall') ? WITH_NEXT : undefined
 }
 
 function slots(content: Content): TextSlot[] {
@@ -130,7 +198,7 @@ function check(contents: readonly Content[]): FormatProblem[] {
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readContent, links)
 
 /**
  * The Google Gemini format (`Content` of `@google/genai`).
@@ -162,8 +230,8 @@ export const gemini: MessageFormat<Content> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
-  startOn: (content) => roleOf(content) === 'user' && ofKind(content, 'functionResponse').count === 0,
+  group: measures.group,
+  startOn: (content) => roleOf(content) === 'user' && !hasPart(content, 'functionResponse'),
   shrink: (content, room, measureOf) => shrinkSlots(content, room, measureOf, slots, replaceAt),
   check,
 }

@@ -2,9 +2,10 @@ import type { BaseMessage } from '@langchain/core/messages'
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
 import { AUDIO_TOKENS_PER_SECOND, PAGE_TOKENS, anthropicImageTokens, audioSeconds, base64Bytes, base64Head, base64ImageSize, documentPages } from './media.js'
-import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
+import { CallLedger, Problems, ToolRun, arrayOr, peek, stringOr, toolCallIds } from './problems.js'
 import { type TextPath, type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, walk } from './walk.js'
+import { addField, addObject, addString, defined, found, measuresOf, plainKeys, readCalls, readParts, takeLinks } from './read.js'
+import { ancestors, isObject } from './walk.js'
 
 const NAME = 'langchain'
 const TYPES = new Set(['human', 'ai', 'generic', 'developer', 'system', 'function', 'tool'])
@@ -25,13 +26,6 @@ const safeTypeOf = (message: unknown): unknown => {
   } catch {
     return undefined
   }
-}
-
-// What the chat model integrations send of a message: its public fields, not the
-// serialisation copies (`lc_kwargs` repeats `content`).
-function viewOf(message: BaseMessage, type: string): object {
-  const m = message as unknown as Record<string, unknown>
-  return { type, content: m.content, tool_calls: m.tool_calls, tool_call_id: m.tool_call_id, name: m.name, role: m.role }
 }
 
 function dataOf(data: unknown): { head: Uint8Array | undefined; bytes: number } {
@@ -60,7 +54,14 @@ function media(node: object): number | undefined {
   return PAGE_TOKENS.anthropic * documentPages(bytes)
 }
 
-function measure(message: BaseMessage): Tally {
+// The stand-in root of a message's walk: what is counted is what the chat model integrations
+// send of a message (its public fields `type`, `content`, `tool_calls`, `tool_call_id`, `name`
+// and `role`, as one object of six keys), not the serialisation copies (`lc_kwargs` repeats
+// `content`). It is no part of any message, so no cycle runs through it.
+const VIEW = {}
+const VIEW_KEYS = 6
+
+function readMessage(message: BaseMessage): MessageLinks | undefined {
   let type: unknown
   try {
     type = typeOf(message)
@@ -70,34 +71,62 @@ function measure(message: BaseMessage): Tally {
   if (typeof type !== 'string' || !TYPES.has(type)) {
     throw new InvalidMessageError(NAME, message, 'a LangChain message (`_getType()` or `type` of human, ai, system, developer, tool, function or generic)')
   }
-  const tally = emptyTally()
-  let view: object
+  const m = message as unknown as Record<string, unknown>
+  let content: unknown, toolCalls: unknown, toolCallId: unknown, name: unknown, role: unknown
   try {
-    view = viewOf(message, type)
+    content = m.content
+    toolCalls = m.tool_calls
+    toolCallId = m.tool_call_id
+    name = m.name
+    role = m.role
   } catch (error) {
     throw new InvalidMessageError(NAME, message, 'readable (a getter threw)', error)
   }
-  const content = (view as { content?: unknown }).content
   if (typeof content !== 'string' && !Array.isArray(content)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of blocks')
   }
-  walk(NAME, view, media, tally)
-  return tally
+  addObject(VIEW_KEYS)
+  addString(4, type)
+  ancestors[0] = VIEW
+  if (typeof content === 'string') addString(7, content)
+  else {
+    found.chars += 7
+    ancestors[1] = content
+    readParts(content, 2, media)
+  }
+  if (Array.isArray(toolCalls)) {
+    found.chars += 10
+    readCalls(toolCalls, media, readCall)
+  } else addField(10, toolCalls, 1, media)
+  addField(12, toolCallId, 1, media)
+  addField(4, name, 1, media)
+  addField(4, role, 1, media)
+  const calls = takeLinks()
+  if (type === 'ai') return calls
+  return type === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
 }
 
-function callIds(message: unknown): string[] {
-  const ids: string[] = []
-  for (const call of arrayOr(peek(message, 'tool_calls')) ?? []) {
-    const id = stringOr(peek(call, 'id'))
-    if (id !== undefined) ids.push(id)
-  }
-  return ids
+// Counts a `{ name, args, id, type }` tool call at depth 2; false for any other shape (the walk
+// counts it).
+function readCall(call: Record<string, unknown>, id: unknown): boolean {
+  const name = call.name
+  const args = call.args
+  const type = call.type
+  const keys = defined(name) + defined(args) + defined(id) + defined(type)
+  if (plainKeys(call) !== keys) return false
+  addObject(keys)
+  ancestors[2] = call
+  addField(4, name, 3, media)
+  addField(4, args, 3, media)
+  addField(2, id, 3, media)
+  addField(4, type, 3, media)
+  return true
 }
 
 function links(message: BaseMessage): MessageLinks | undefined {
   const type = safeTypeOf(message)
   if (type === 'ai') {
-    const calls = callIds(message)
+    const calls = toolCallIds(message)
     return calls.length === 0 ? undefined : { calls }
   }
   if (type === 'tool') {
@@ -136,21 +165,13 @@ function replace(message: BaseMessage, path: TextPath, text: string): BaseMessag
 function check(messages: readonly BaseMessage[]): FormatProblem[] {
   const problems = new Problems()
   const ledger = new CallLedger(problems)
-  let open: Map<string, number> | undefined
-  const closeRun = (inFlight: boolean): void => {
-    if (open !== undefined && !inFlight) {
-      for (const [id, index] of open) {
-        if (!ledger.answered(id)) problems.add(index, 'UNANSWERED_CALL', `The tool call \`${id}\` is not answered by a ToolMessage right after its AIMessage`)
-      }
-    }
-    open = undefined
-  }
+  const run = new ToolRun(ledger, (id) => `The tool call \`${id}\` is not answered by a ToolMessage right after its AIMessage`)
   messages.forEach((message, index) => {
     const type = safeTypeOf(message)
     const content = peek(message, 'content')
     if (typeof type !== 'string' || !TYPES.has(type) || !(typeof content === 'string' || Array.isArray(content))) {
       problems.add(index, 'INVALID_MESSAGE', 'Expected a LangChain message with a known type and a string or array `content`')
-      closeRun(false)
+      run.close()
       return
     }
     if (type === 'tool') {
@@ -159,32 +180,18 @@ function check(messages: readonly BaseMessage[]): FormatProblem[] {
         problems.add(index, 'MISSING_CALL_ID', 'A ToolMessage needs a string `tool_call_id`')
         return
       }
-      ledger.answer(id, index)
-      if (open === undefined || !open.has(id)) {
-        problems.add(index, 'ORPHAN_RESULT', `The ToolMessage for \`${id}\` does not follow the AIMessage that called it (only ToolMessages may be between)`)
-      }
+      run.answer(id, index, `The ToolMessage for \`${id}\` does not follow the AIMessage that called it (only ToolMessages may be between)`)
       return
     }
-    closeRun(false)
+    run.close()
     if (type !== 'ai') return
-    const calls = arrayOr(peek(message, 'tool_calls')) ?? []
-    if (calls.length === 0) return
-    open = new Map()
-    for (const call of calls) {
-      const id = stringOr(peek(call, 'id'))
-      if (id === undefined) {
-        problems.add(index, 'MISSING_CALL_ID', 'A tool call needs a string `id` (providers refuse one without)')
-        continue
-      }
-      ledger.call(id, index)
-      open.set(id, index)
-    }
+    run.openCalls(arrayOr(peek(message, 'tool_calls')) ?? [], index, 'A tool call needs a string `id` (providers refuse one without)')
   })
-  closeRun(true)
+  run.close(true)
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 
 /**
  * The LangChain.js format (`BaseMessage` of `@langchain/core/messages`: `HumanMessage`,
@@ -217,7 +224,7 @@ export const langchain: MessageFormat<BaseMessage> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (message) => safeTypeOf(message) === 'human',
   pin: (message) => safeTypeOf(message) === 'system',
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, slots, replace),

@@ -2,14 +2,15 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { InvalidMessageError } from '../errors.js'
 import type { FormatProblem, MessageFormat, MessageLinks } from '../message-format.js'
 import { openaiMedia } from './openai-media.js'
-import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
+import { CallLedger, Problems, ToolRun, arrayOr, peek, stringOr, toolCallIds } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { addField, addObject, addPart, addString, defined, found, measuresOf, plainKeys, readCalls, readParts, takeLinks } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'openaiChat'
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function'])
 
-function measure(message: ChatCompletionMessageParam): Tally {
+function readMessage(message: ChatCompletionMessageParam): MessageLinks | undefined {
   if (!isObject(message)) throw new InvalidMessageError(NAME, message, 'a `ChatCompletionMessageParam` object')
   const role = read(NAME, message, 'role')
   if (typeof role !== 'string' || !ROLES.has(role)) {
@@ -19,24 +20,61 @@ function measure(message: ChatCompletionMessageParam): Tally {
   if (typeof content !== 'string' && !Array.isArray(content) && !(role === 'assistant' && content == null)) {
     throw new InvalidMessageError(NAME, message, 'a message whose `content` is a string or an array of parts')
   }
-  const tally = emptyTally()
-  walk(NAME, message, openaiMedia, tally)
-  return tally
+  const m = message as Record<string, unknown>
+  const toolCalls = m.tool_calls
+  const toolCallId = m.tool_call_id
+  const name = m.name
+  const keys = 1 + defined(content) + defined(toolCalls) + defined(toolCallId) + defined(name)
+  if ((toolCalls !== undefined && !Array.isArray(toolCalls)) || plainKeys(message) !== keys) {
+    visit(message, true, 0, openaiMedia, found)
+    return links(message)
+  }
+  addObject(keys)
+  addString(4, role)
+  ancestors[0] = message
+  if (Array.isArray(content)) {
+    found.chars += 7
+    ancestors[1] = content
+    readParts(content, 2, openaiMedia)
+  } else addField(7, content, 1, openaiMedia)
+  addField(12, toolCallId, 1, openaiMedia)
+  addField(4, name, 1, openaiMedia)
+  if (toolCalls !== undefined) {
+    found.chars += 10
+    readCalls(toolCalls, openaiMedia, readCall)
+  }
+  const calls = takeLinks()
+  if (role === 'assistant') return calls
+  return role === 'tool' && typeof toolCallId === 'string' ? { results: [toolCallId] } : undefined
 }
 
-function callIds(message: unknown): string[] {
-  const ids: string[] = []
-  for (const call of arrayOr(peek(message, 'tool_calls')) ?? []) {
-    const id = stringOr(peek(call, 'id'))
-    if (id !== undefined) ids.push(id)
+// Counts a `{ id, type, function: { name, arguments } }` tool call at depth 2; false for any
+// other shape (the walk counts it).
+function readCall(call: Record<string, unknown>, id: unknown): boolean {
+  const type = call.type
+  const fn = call.function
+  if (typeof id !== 'string' || typeof type !== 'string' || typeof fn !== 'object' || fn === null || plainKeys(call) !== 3) return false
+  addObject(3)
+  addString(2, id)
+  addString(4, type)
+  found.chars += 8
+  const name = (fn as { name?: unknown }).name
+  const args = (fn as { arguments?: unknown }).arguments
+  if (typeof name === 'string' && typeof args === 'string' && plainKeys(fn) === 2) {
+    addObject(2)
+    addString(4, name)
+    addString(9, args)
+  } else {
+    ancestors[2] = call
+    addPart(fn, 3, openaiMedia)
   }
-  return ids
+  return true
 }
 
 function links(message: ChatCompletionMessageParam): MessageLinks | undefined {
   const role = peek(message, 'role')
   if (role === 'assistant') {
-    const calls = callIds(message)
+    const calls = toolCallIds(message)
     if (calls.length > 0) return { calls }
     // The deprecated `function_call` is answered by the `function` message after it, which has no id.
     return peek(message, 'function_call') == null ? undefined : { withNext: true }
@@ -63,16 +101,7 @@ export function contentSlots(message: unknown): TextSlot[] {
 function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[] {
   const problems = new Problems()
   const ledger = new CallLedger(problems)
-  // The calls of the assistant message the current run of tool messages answers.
-  let open: Map<string, number> | undefined
-  const closeRun = (inFlight: boolean): void => {
-    if (open !== undefined && !inFlight) {
-      for (const [id, index] of open) {
-        if (!ledger.answered(id)) problems.add(index, 'UNANSWERED_CALL', `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
-      }
-    }
-    open = undefined
-  }
+  const run = new ToolRun(ledger, (id) => `The tool call \`${id}\` is not answered by a tool message right after its assistant message`)
   messages.forEach((message, index) => {
     const role = peek(message, 'role')
     const content = peek(message, 'content')
@@ -82,7 +111,7 @@ function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[]
       !(typeof content === 'string' || Array.isArray(content) || (role === 'assistant' && content == null))
     ) {
       problems.add(index, 'INVALID_MESSAGE', 'Expected an object with a Chat Completions role and a string or array `content`')
-      closeRun(false)
+      run.close()
       return
     }
     if (role === 'tool') {
@@ -91,35 +120,22 @@ function check(messages: readonly ChatCompletionMessageParam[]): FormatProblem[]
         problems.add(index, 'MISSING_CALL_ID', 'A tool message needs a string `tool_call_id`')
         return
       }
-      ledger.answer(id, index)
-      if (open === undefined || !open.has(id)) {
-        problems.add(index, 'ORPHAN_RESULT', `The tool message for \`${id}\` does not follow the assistant message that called it (only tool messages may be between)`)
-      }
+      run.answer(id, index, `The tool message for \`${id}\` does not follow the assistant message that called it (only tool messages may be between)`)
       return
     }
-    closeRun(false)
+    run.close()
     if (role !== 'assistant') return
     const calls = arrayOr(peek(message, 'tool_calls')) ?? []
     if (content == null && calls.length === 0 && peek(message, 'function_call') == null && peek(message, 'audio') == null) {
       problems.add(index, 'EMPTY_CONTENT', 'An assistant message needs `content` or `tool_calls`')
     }
-    if (calls.length === 0) return
-    open = new Map()
-    for (const call of calls) {
-      const id = stringOr(peek(call, 'id'))
-      if (id === undefined) {
-        problems.add(index, 'MISSING_CALL_ID', 'A tool call needs a string `id`')
-        continue
-      }
-      ledger.call(id, index)
-      open.set(id, index)
-    }
+    run.openCalls(calls, index, 'A tool call needs a string `id`')
   })
-  closeRun(true)
+  run.close(true)
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
+const measures = measuresOf(NAME, readMessage, links)
 const isInstruction = (message: ChatCompletionMessageParam): boolean => {
   const role = peek(message, 'role')
   return role === 'system' || role === 'developer'
@@ -154,7 +170,7 @@ export const openaiChat: MessageFormat<ChatCompletionMessageParam> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (message) => peek(message, 'role') === 'user',
   pin: isInstruction,
   shrink: (message, room, measureOf) => shrinkSlots(message, room, measureOf, contentSlots, replaceAt),

@@ -4,7 +4,8 @@ import type { FormatProblem, MessageFormat, MessageLinks } from '../message-form
 import { openaiMedia } from './openai-media.js'
 import { CallLedger, Problems, arrayOr, peek, stringOr } from './problems.js'
 import { type TextSlot, replaceAt, shrinkSlots } from './shrink.js'
-import { type Tally, emptyTally, isObject, pairedMeasures, read, walk } from './walk.js'
+import { WITH_NEXT, addArray, addField, addItem, addObject, addPart, addString, defined, found, measuresOf, plainKeys } from './read.js'
+import { ancestors, isObject, read, visit } from './walk.js'
 
 const NAME = 'openaiResponses'
 
@@ -37,7 +38,7 @@ const callIdOf = (item: unknown): string | undefined =>
 const resultIdOf = (item: unknown): string | undefined =>
   peek(item, 'type') === 'mcp_approval_response' ? stringOr(peek(item, 'approval_request_id')) : stringOr(peek(item, 'call_id'))
 
-function measure(item: ResponseInputItem): Tally {
+function readItem(item: ResponseInputItem): MessageLinks | undefined {
   if (!isObject(item)) throw new InvalidMessageError(NAME, item, 'a `ResponseInputItem` object')
   const type = read(NAME, item, 'type')
   if (type === undefined || type === 'message') {
@@ -49,14 +50,99 @@ function measure(item: ResponseInputItem): Tally {
   } else if (typeof type !== 'string') {
     throw new InvalidMessageError(NAME, item, 'an item with a string `type`')
   }
-  const tally = emptyTally()
-  walk(NAME, item, openaiMedia, tally)
-  return tally
+  const i = item as Record<string, unknown>
+  const id = i.id
+  const status = i.status
+  let keys = defined(type) + defined(id) + defined(status)
+  let links: MessageLinks | undefined
+  if (type === undefined || type === 'message') {
+    const role = i.role as string
+    const content = i.content as string | unknown[]
+    keys += 2
+    if (plainKeys(item) !== keys) return walkItem(item)
+    addString(4, role)
+    ancestors[0] = item
+    if (typeof content === 'string') addString(7, content)
+    else readParts(7, content, 1)
+  } else if (type === 'function_call') {
+    const callId = i.call_id
+    const name = i.name
+    const args = i.arguments
+    keys += defined(callId) + defined(name) + defined(args)
+    if (typeof callId !== 'string' || plainKeys(item) !== keys) return walkItem(item)
+    ancestors[0] = item
+    addString(7, callId)
+    addField(4, name, 1, openaiMedia)
+    addField(9, args, 1, openaiMedia)
+    links = { calls: [callId] }
+  } else if (type === 'function_call_output') {
+    const callId = i.call_id
+    const output = i.output
+    keys += defined(callId) + defined(output)
+    if (typeof callId !== 'string' || plainKeys(item) !== keys) return walkItem(item)
+    ancestors[0] = item
+    addString(7, callId)
+    if (Array.isArray(output)) readParts(6, output, 1)
+    else addField(6, output, 1, openaiMedia)
+    links = { results: [callId] }
+  } else if (type === 'reasoning') {
+    const summary = i.summary
+    const encrypted = i.encrypted_content
+    const content = i.content
+    keys += defined(summary) + defined(encrypted) + defined(content)
+    if (plainKeys(item) !== keys) return walkItem(item)
+    ancestors[0] = item
+    if (Array.isArray(summary)) readParts(7, summary, 1)
+    else addField(7, summary, 1, openaiMedia)
+    addField(17, encrypted, 1, openaiMedia)
+    addField(7, content, 1, openaiMedia)
+    links = WITH_NEXT
+  } else return walkItem(item)
+  addObject(keys)
+  if (type !== undefined) addString(4, type)
+  addField(2, id, 1, openaiMedia)
+  addField(6, status, 1, openaiMedia)
+  return links
+}
+
+function walkItem(item: ResponseInputItem): MessageLinks | undefined {
+  visit(item, true, 0, openaiMedia, found)
+  return links(item)
+}
+
+// Counts a field (`keyLength` characters) whose value is an array of parts at `depth` (the
+// item set as the ancestor before it): `{ type, text }` parts, with empty `annotations` or
+// none, field by field; any other part by the walk.
+function readParts(keyLength: number, parts: readonly unknown[], depth: number): void {
+  found.chars += keyLength
+  ancestors[depth] = parts
+  addArray(parts.length)
+  for (let k = 0; k < parts.length; k++) {
+    const part: unknown = parts[k]
+    if (typeof part !== 'object' || part === null) {
+      addItem(part, depth + 1, openaiMedia)
+      continue
+    }
+    const type = (part as { type?: unknown }).type
+    const text = (part as { text?: unknown }).text
+    const annotations = (part as { annotations?: unknown }).annotations
+    const empty = Array.isArray(annotations) && annotations.length === 0
+    const keys = empty ? 3 : 2
+    if (typeof type === 'string' && typeof text === 'string' && (empty || annotations === undefined) && openaiMedia(part) === undefined && plainKeys(part) === keys) {
+      addObject(keys)
+      addString(4, type)
+      addString(4, text)
+      if (empty) {
+        found.chars += 11
+        addArray(0)
+      }
+    } else addPart(part, depth + 1, openaiMedia)
+  }
 }
 
 function links(item: ResponseInputItem): MessageLinks | undefined {
   const kind = kindOf(item)
-  if (kind === 'reasoning') return { withNext: true }
+  if (kind === 'reasoning') return WITH_NEXT
   if (kind === 'call') {
     const id = callIdOf(item)
     return id === undefined ? undefined : { calls: [id] }
@@ -122,8 +208,15 @@ function check(items: readonly ResponseInputItem[]): FormatProblem[] {
   return problems.sorted()
 }
 
-const measures = pairedMeasures(measure)
-const roleOf = (item: ResponseInputItem): unknown => (kindOf(item) === 'message' ? peek(item, 'role') : undefined)
+const measures = measuresOf(NAME, readItem, links)
+// The role of a message item (what kindOf calls a message), else undefined.
+function roleOf(item: ResponseInputItem): unknown {
+  const type = peek(item, 'type')
+  if (type !== undefined && type !== 'message') return undefined
+  const role = peek(item, 'role')
+  const content = peek(item, 'content')
+  return typeof role === 'string' && (typeof content === 'string' || Array.isArray(content)) ? role : undefined
+}
 
 /**
  * The OpenAI Responses format (input items, `ResponseInputItem` of `openai`).
@@ -153,7 +246,7 @@ export const openaiResponses: MessageFormat<ResponseInputItem> = {
   name: NAME,
   sizeOf: measures.sizeOf,
   countTokens: measures.countTokens,
-  group: links,
+  group: measures.group,
   startOn: (item) => roleOf(item) === 'user',
   pin: (item) => {
     const role = roleOf(item)

@@ -97,3 +97,64 @@ export const arrayOr = (value: unknown): readonly unknown[] | undefined => (Arra
 
 /** `value` when it is a string, else `undefined`. */
 export const stringOr = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+
+/**
+ * The calls of the assistant message that the current run of tool messages answers, for the
+ * formats whose results follow their call with only other results between (OpenAI Chat, the AI
+ * SDK, LangChain): a result outside the run of its call is an orphan, and a call the run leaves
+ * unanswered is reported when the run closes (unless the list ends in it: in flight).
+ */
+export class ToolRun {
+  #open: Map<string, number> | undefined
+
+  constructor(
+    readonly ledger: CallLedger,
+    /** The message of an unanswered call's problem. */
+    readonly unanswered: (id: string) => string,
+  ) {}
+
+  /** A call of the assistant message at `index` that this run's results must answer. */
+  open(id: string, index: number): void {
+    ;(this.#open ??= new Map()).set(id, index)
+  }
+
+  /** A result at `index`; reports an orphan, with `orphan` as its message, outside its call's run. */
+  answer(id: string, index: number, orphan: string): void {
+    this.ledger.answer(id, index)
+    if (!(this.#open?.has(id) ?? false)) this.ledger.problems.add(index, 'ORPHAN_RESULT', orphan)
+  }
+
+  /**
+   * The calls of the assistant message at `index`, each `{ id }`: one without a string `id` is
+   * reported with `missing` as its message.
+   */
+  openCalls(calls: readonly unknown[], index: number, missing: string): void {
+    for (const call of calls) {
+      const id = stringOr(peek(call, 'id'))
+      if (id === undefined) {
+        this.ledger.problems.add(index, 'MISSING_CALL_ID', missing)
+        continue
+      }
+      this.ledger.call(id, index)
+      this.open(id, index)
+    }
+  }
+
+  /** The run ends at a message that is not a result (`inFlight`: the list ends in it). */
+  close(inFlight = false): void {
+    if (this.#open !== undefined && !inFlight) {
+      for (const [id, index] of this.#open) if (!this.ledger.answered(id)) this.ledger.problems.add(index, 'UNANSWERED_CALL', this.unanswered(id))
+    }
+    this.#open = undefined
+  }
+}
+
+/** The string `id`s of a message's `tool_calls` (OpenAI Chat, LangChain), in order. */
+export function toolCallIds(message: unknown): string[] {
+  const ids: string[] = []
+  for (const call of arrayOr(peek(message, 'tool_calls')) ?? []) {
+    const id = stringOr(peek(call, 'id'))
+    if (id !== undefined) ids.push(id)
+  }
+  return ids
+}

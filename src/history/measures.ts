@@ -206,9 +206,7 @@ export function measureDefault(message: unknown): void {
  * ```
  */
 export function defaultSizeOf(message: unknown): number {
-  const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined
-  // The string case first, without the walk.
-  if (typeof content === 'string' && content.length > 0) return MESSAGE_OBJECT_BYTES + STRING_HEADER_BYTES + 2 * content.length
+  // measureDefault takes the string case first, without the walk.
   measureDefault(message)
   return measured.bytes
 }
@@ -228,9 +226,6 @@ export function defaultSizeOf(message: unknown): number {
  * ```
  */
 export function defaultCountTokens(message: unknown): number {
-  const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined
-  // The string case first, without the walk.
-  if (typeof content === 'string' && content.length > 0) return Math.ceil(content.length / 4)
   measureDefault(message)
   return measured.tokens
 }

@@ -74,7 +74,7 @@ export class HistoryWriter<T> {
   // The general path once a message is measured: make sure it fits (shrinking it if it must and
   // may), append it, report the change.
   pushMeasured(message: T, size: number, tokens: number, flags: number): void {
-    const links = this.groups?.read([message], false)[0]
+    const links = this.groups?.readOne(message)
     const original = message
     const fitted = this.trimmer.fitOne(message, size, tokens, flags)
     if (fitted !== undefined) {
