@@ -8,14 +8,15 @@ const of = (tokens: number, tag = ''): string => `${tag}${'x'.repeat(tokens * 4 
 describe('RingBufferHistory.calibrate', () => {
   it('makes tokens, the maxTokens check and window() count estimate × correction; each message keeps its estimate', () => {
     const trims: Array<[string[], TrimReason]> = []
-    const h = new RingBufferHistory<Msg>({ maxTokens: 3_100, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
+    const h = new RingBufferHistory<Msg>({ maxTokens: 3_800, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     expect(h.tokens).toBe(2_000)
     expect(h.tokenCorrection).toBe(1)
     expect(h.calibrate(3_000)).toEqual({ outcome: 'applied', correction: 1.5, ratio: 1.5 })
     expect(h.tokens).toBe(3_000)
     expect(h.tokenCorrection).toBe(1.5)
-    // 3,100 provider tokens hold floor(3,100 / (1.5 × 1.02)) = 2,026 estimated (the safety margin).
+    // A first reading 50% off the estimate widens the margin to its largest (25%):
+    // 3,800 provider tokens hold floor(3,800 / (1.5 × 1.25)) = 2,026 estimated.
     expect(h.fits()).toBe(true)
     expect(h.fits(user(of(26)))).toBe(true)
     expect(h.fits(user(of(27)))).toBe(false)
@@ -24,9 +25,9 @@ describe('RingBufferHistory.calibrate', () => {
     expect(h.toArray().map((m) => m.content[0])).toEqual(['b', 'c'])
     expect(trims).toEqual([[['a'], 'tokens']])
     expect(h.tokens).toBe(3_000)
-    expect(h.window({ maxTokens: 1_600 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 3_059 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 3_100 }).map((m) => m.content[0])).toEqual(['b', 'c'])
+    expect(h.window({ maxTokens: 1_875 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_749 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_750 }).map((m) => m.content[0])).toEqual(['b', 'c'])
   })
 
   it('keeps a calibrated budget 2% below maxTokens (CALIBRATION_MARGIN), so the drift between readings stays under it', () => {
@@ -87,9 +88,9 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>({ maxTokens: 2_000 })
     h.push(user(of(1_000)))
     h.calibrate(2_000)
-    // floor(2,000 / (2 × 1.02)) = 980 estimated tokens fit; 981 need ceil(981 × 2.04) = 2,002.
-    h.push(user(of(980)))
-    expect(() => h.push(user(of(981)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_002 }))
+    // floor(2,000 / (2 × 1.25)) = 800 estimated tokens fit; 801 need ceil(801 × 2.5) = 2,003.
+    h.push(user(of(800)))
+    expect(() => h.push(user(of(801)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_003 }))
   })
 
   it('snapshot/restore and clone carry the correction; clear and reset keep it', () => {
@@ -97,7 +98,7 @@ describe('RingBufferHistory.calibrate', () => {
     h.push(user(of(1_000)))
     h.calibrate(1_700)
     const snapshot = h.snapshot()
-    expect(snapshot.calibration).toEqual({ correction: 1.7, readings: 1 })
+    expect(snapshot.calibration).toEqual({ correction: 1.7, readings: 1, margin: 0.25 })
     const restored = RingBufferHistory.restore(JSON.parse(JSON.stringify(snapshot)) as typeof snapshot, { maxTokens: 10_000 })
     expect(restored.tokenCorrection).toBe(1.7)
     expect(restored.tokens).toBe(1_700)
@@ -116,8 +117,8 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>()
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     h.calibrate(4_000)
-    // floor(2,100 / (2 × 1.02)) = 1,029 estimated tokens: one message of 1,000.
-    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_100 })
+    // floor(2,600 / (2 × 1.25)) = 1,040 estimated tokens: one message of 1,000.
+    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_600 })
     expect(restored.toArray().map((m) => m.content[0])).toEqual(['b'])
   })
 
