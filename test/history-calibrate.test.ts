@@ -185,3 +185,67 @@ describe('RingBufferHistory.fits', () => {
     expect(() => h.fits(user('a'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MEASUREMENT', measure: 'countTokens' }))
   })
 })
+
+describe('RingBufferHistory.calibrate: the adaptive margin', () => {
+  // A deterministic "provider": each message's true token count, from a table by its tag.
+  const trueTokens: Record<string, number> = { p: 450, q: 490 }
+  const exact = (messages: readonly Msg[]): number => messages.reduce((n, m) => n + (trueTokens[m.content[0] as string] as number), 0)
+
+  it('a history calibrated once on prose keeps within maxTokens by the exact count when later messages count higher', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    expect(h.tokenMargin).toBe(0)
+    // 20 prose messages of 500 estimated tokens, 450 true ones each (ratio 0.9).
+    for (let i = 0; i < 20; i++) h.push(user(of(500, 'p')))
+    h.calibrate(exact(h.toArray()))
+    expect(h.tokenCorrection).toBeCloseTo(0.9)
+    // The reading was 10% off the estimate: the margin widens to 10% (a fixed 2% would hold 21
+    // messages, 21 × 490 = 10,290 true tokens).
+    expect(h.tokenMargin).toBeCloseTo(0.1)
+    for (let i = 0; i < 40; i++) {
+      h.push(user(of(500, 'q')))
+      expect(exact(h.toArray())).toBeLessThanOrEqual(10_000)
+    }
+  })
+
+  it('shrinks to the smallest margin as readings agree', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 100_000 })
+    for (let i = 0; i < 4; i++) h.push(user(of(1_000)))
+    h.calibrate(6_000)
+    expect(h.tokenMargin).toBe(0.25)
+    const margins: number[] = []
+    for (let i = 0; i < 40; i++) {
+      h.calibrate(6_000)
+      margins.push(h.tokenMargin)
+    }
+    for (let i = 1; i < margins.length; i++) expect(margins[i]).toBeLessThanOrEqual(margins[i - 1] as number)
+    expect(margins.at(-1)).toBe(0.02)
+  })
+
+  it('bad readings, tiny prompts and outliers leave the correction and the margin as they were', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 100_000 })
+    for (let i = 0; i < 4; i++) h.push(user(of(1_000)))
+    h.calibrate(4_400)
+    const before = [h.tokenCorrection, h.tokenMargin]
+    expect(() => h.calibrate(NaN)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(() => h.calibrate(4_000 * 1_000)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(h.calibrate(20_000).outcome).toBe('outlier')
+    expect(h.calibrate(10, h.toArray().slice(0, 0)).outcome).toBe('tooSmall')
+    expect([h.tokenCorrection, h.tokenMargin]).toEqual(before)
+  })
+
+  it('snapshot, restore and clone carry the margin; a snapshot without one restores with 2%', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    h.push(user(of(1_000)))
+    h.calibrate(1_200)
+    expect(h.tokenMargin).toBeCloseTo(0.2)
+    expect(RingBufferHistory.restore(h.snapshot()).tokenMargin).toBe(h.tokenMargin)
+    expect(h.clone().tokenMargin).toBe(h.tokenMargin)
+    h.clear()
+    expect(h.tokenMargin).toBeCloseTo(0.2)
+    const old = { version: 1 as const, messages: [], pinned: [], evictedCount: 0, calibration: { correction: 1.2, readings: 1 } }
+    expect(RingBufferHistory.restore(old).tokenMargin).toBe(0.02)
+    expect(() => RingBufferHistory.restore({ ...old, calibration: { ...old.calibration, margin: 0.5 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT', field: 'calibration.margin' }),
+    )
+  })
+})

@@ -328,6 +328,17 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     return result
   }
 
+  /**
+   * The safety margin of the calibrated token budget: the history holds at most
+   * `maxTokens / (tokenCorrection × (1 + tokenMargin))` estimated tokens. 0 until
+   * {@link RingBufferHistory.calibrate} applies a reading, then in [0.02, 0.25]: it widens to how
+   * far a reading moved the correction and halves back towards 0.02 as readings agree
+   * (`TokenCalibration.margin`).
+   */
+  get tokenMargin(): number {
+    return this.#cfg.calibration?.margin ?? 0
+  }
+
   /** The token correction in effect: provider tokens per estimated token (1 until {@link RingBufferHistory.calibrate} learns one). */
   get tokenCorrection(): number {
     return this.#cfg.calibration?.correction ?? 1
