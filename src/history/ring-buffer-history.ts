@@ -289,8 +289,9 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * Learns how the provider counts, from what it reported for the request just made: from then
    * on `tokens`, the `maxTokens` check of every push, `window({ maxTokens })` and `fits()` count
    * `countTokens`' estimate times a correction, in provider tokens. Each message keeps the
-   * estimate it was measured with; only the correction moves. A calibrated budget keeps a 2%
-   * safety margin (`CALIBRATION_MARGIN`): the history holds at most `maxTokens / 1.02` by that
+   * estimate it was measured with; only the correction moves. A calibrated budget keeps a
+   * safety margin ({@link RingBufferHistory.tokenMargin}, 2% to 25%, following how far the readings
+   * move): the history holds at most `maxTokens / (1 + tokenMargin)` by that
    * count, against the drift of the messages pushed and trimmed before the next reading. Nothing
    * is trimmed here: a history the new correction puts over that trims at its next push (`fits()`
    * already answers with it).

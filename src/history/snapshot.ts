@@ -57,8 +57,8 @@ function calibrationOf(calibration: unknown): CalibrationState | undefined {
   if (calibration === undefined) return undefined
   const { correction, readings, margin } = (typeof calibration === 'object' && calibration !== null ? calibration : {}) as Record<string, unknown>
   // A snapshot made before the margin adapted has none: it restores with the smallest.
-  const state = margin === undefined ? { correction, readings } : { correction, readings, margin }
+  const state = { correction, readings, margin }
   const problem = calibrationStateProblem(state)
-  if (problem !== undefined) throw new InvalidSnapshotError(`calibration.${problem}`, (state as Record<string, unknown>)[problem], calibrationExpected[problem])
+  if (problem !== undefined) throw new InvalidSnapshotError(`calibration.${problem}`, state[problem], calibrationExpected[problem])
   return state as CalibrationState
 }
