@@ -8,14 +8,15 @@ const of = (tokens: number, tag = ''): string => `${tag}${'x'.repeat(tokens * 4 
 describe('RingBufferHistory.calibrate', () => {
   it('makes tokens, the maxTokens check and window() count estimate × correction; each message keeps its estimate', () => {
     const trims: Array<[string[], TrimReason]> = []
-    const h = new RingBufferHistory<Msg>({ maxTokens: 3_100, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
+    const h = new RingBufferHistory<Msg>({ maxTokens: 3_800, onTrim: (t, r) => trims.push([t.map((m) => m.content.slice(0, 1)), r]) })
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     expect(h.tokens).toBe(2_000)
     expect(h.tokenCorrection).toBe(1)
     expect(h.calibrate(3_000)).toEqual({ outcome: 'applied', correction: 1.5, ratio: 1.5 })
     expect(h.tokens).toBe(3_000)
     expect(h.tokenCorrection).toBe(1.5)
-    // 3,100 provider tokens hold floor(3,100 / (1.5 × 1.02)) = 2,026 estimated (the safety margin).
+    // A first reading 50% off the estimate widens the margin to its largest (25%):
+    // 3,800 provider tokens hold floor(3,800 / (1.5 × 1.25)) = 2,026 estimated.
     expect(h.fits()).toBe(true)
     expect(h.fits(user(of(26)))).toBe(true)
     expect(h.fits(user(of(27)))).toBe(false)
@@ -24,9 +25,9 @@ describe('RingBufferHistory.calibrate', () => {
     expect(h.toArray().map((m) => m.content[0])).toEqual(['b', 'c'])
     expect(trims).toEqual([[['a'], 'tokens']])
     expect(h.tokens).toBe(3_000)
-    expect(h.window({ maxTokens: 1_600 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 3_059 }).map((m) => m.content[0])).toEqual(['c'])
-    expect(h.window({ maxTokens: 3_100 }).map((m) => m.content[0])).toEqual(['b', 'c'])
+    expect(h.window({ maxTokens: 1_875 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_749 }).map((m) => m.content[0])).toEqual(['c'])
+    expect(h.window({ maxTokens: 3_750 }).map((m) => m.content[0])).toEqual(['b', 'c'])
   })
 
   it('keeps a calibrated budget 2% below maxTokens (CALIBRATION_MARGIN), so the drift between readings stays under it', () => {
@@ -87,9 +88,9 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>({ maxTokens: 2_000 })
     h.push(user(of(1_000)))
     h.calibrate(2_000)
-    // floor(2,000 / (2 × 1.02)) = 980 estimated tokens fit; 981 need ceil(981 × 2.04) = 2,002.
-    h.push(user(of(980)))
-    expect(() => h.push(user(of(981)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_002 }))
+    // floor(2,000 / (2 × 1.25)) = 800 estimated tokens fit; 801 need ceil(801 × 2.5) = 2,003.
+    h.push(user(of(800)))
+    expect(() => h.push(user(of(801)))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', limit: 2_000, needed: 2_003 }))
   })
 
   it('snapshot/restore and clone carry the correction; clear and reset keep it', () => {
@@ -97,7 +98,7 @@ describe('RingBufferHistory.calibrate', () => {
     h.push(user(of(1_000)))
     h.calibrate(1_700)
     const snapshot = h.snapshot()
-    expect(snapshot.calibration).toEqual({ correction: 1.7, readings: 1 })
+    expect(snapshot.calibration).toEqual({ correction: 1.7, readings: 1, margin: 0.25 })
     const restored = RingBufferHistory.restore(JSON.parse(JSON.stringify(snapshot)) as typeof snapshot, { maxTokens: 10_000 })
     expect(restored.tokenCorrection).toBe(1.7)
     expect(restored.tokens).toBe(1_700)
@@ -116,8 +117,8 @@ describe('RingBufferHistory.calibrate', () => {
     const h = new RingBufferHistory<Msg>()
     h.push(user(of(1_000, 'a')), asst(of(1_000, 'b')))
     h.calibrate(4_000)
-    // floor(2,100 / (2 × 1.02)) = 1,029 estimated tokens: one message of 1,000.
-    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_100 })
+    // floor(2,600 / (2 × 1.25)) = 1,040 estimated tokens: one message of 1,000.
+    const restored = RingBufferHistory.restore(h.snapshot(), { maxTokens: 2_600 })
     expect(restored.toArray().map((m) => m.content[0])).toEqual(['b'])
   })
 
@@ -182,5 +183,69 @@ describe('RingBufferHistory.fits', () => {
   it('measures with the history’s callbacks and reports a bad measure as a coded error', () => {
     const h = new RingBufferHistory<Msg>({ countTokens: () => NaN })
     expect(() => h.fits(user('a'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MEASUREMENT', measure: 'countTokens' }))
+  })
+})
+
+describe('RingBufferHistory.calibrate: the adaptive margin', () => {
+  // A deterministic "provider": each message's true token count, from a table by its tag.
+  const trueTokens: Record<string, number> = { p: 450, q: 490 }
+  const exact = (messages: readonly Msg[]): number => messages.reduce((n, m) => n + (trueTokens[m.content[0] as string] as number), 0)
+
+  it('a history calibrated once on prose keeps within maxTokens by the exact count when later messages count higher', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    expect(h.tokenMargin).toBe(0)
+    // 20 prose messages of 500 estimated tokens, 450 true ones each (ratio 0.9).
+    for (let i = 0; i < 20; i++) h.push(user(of(500, 'p')))
+    h.calibrate(exact(h.toArray()))
+    expect(h.tokenCorrection).toBeCloseTo(0.9)
+    // The reading was 10% off the estimate: the margin widens to 10% (a fixed 2% would hold 21
+    // messages, 21 × 490 = 10,290 true tokens).
+    expect(h.tokenMargin).toBeCloseTo(0.1)
+    for (let i = 0; i < 40; i++) {
+      h.push(user(of(500, 'q')))
+      expect(exact(h.toArray())).toBeLessThanOrEqual(10_000)
+    }
+  })
+
+  it('shrinks to the smallest margin as readings agree', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 100_000 })
+    for (let i = 0; i < 4; i++) h.push(user(of(1_000)))
+    h.calibrate(6_000)
+    expect(h.tokenMargin).toBe(0.25)
+    const margins: number[] = []
+    for (let i = 0; i < 40; i++) {
+      h.calibrate(6_000)
+      margins.push(h.tokenMargin)
+    }
+    for (let i = 1; i < margins.length; i++) expect(margins[i]).toBeLessThanOrEqual(margins[i - 1] as number)
+    expect(margins.at(-1)).toBe(0.02)
+  })
+
+  it('bad readings, tiny prompts and outliers leave the correction and the margin as they were', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 100_000 })
+    for (let i = 0; i < 4; i++) h.push(user(of(1_000)))
+    h.calibrate(4_400)
+    const before = [h.tokenCorrection, h.tokenMargin]
+    expect(() => h.calibrate(NaN)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(() => h.calibrate(4_000 * 1_000)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    expect(h.calibrate(20_000).outcome).toBe('outlier')
+    expect(h.calibrate(10, h.toArray().slice(0, 0)).outcome).toBe('tooSmall')
+    expect([h.tokenCorrection, h.tokenMargin]).toEqual(before)
+  })
+
+  it('snapshot, restore and clone carry the margin; a snapshot without one restores with 2%', () => {
+    const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
+    h.push(user(of(1_000)))
+    h.calibrate(1_200)
+    expect(h.tokenMargin).toBeCloseTo(0.2)
+    expect(RingBufferHistory.restore(h.snapshot()).tokenMargin).toBe(h.tokenMargin)
+    expect(h.clone().tokenMargin).toBe(h.tokenMargin)
+    h.clear()
+    expect(h.tokenMargin).toBeCloseTo(0.2)
+    const old = { version: 1 as const, messages: [], pinned: [], evictedCount: 0, calibration: { correction: 1.2, readings: 1 } }
+    expect(RingBufferHistory.restore(old).tokenMargin).toBe(0.02)
+    expect(() => RingBufferHistory.restore({ ...old, calibration: { ...old.calibration, margin: 0.5 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT', field: 'calibration.margin' }),
+    )
   })
 })

@@ -4,9 +4,12 @@ import {
   ABSURD_FACTOR,
   CORRECTION_MAX,
   CORRECTION_MIN,
+  MARGIN_MAX,
+  MARGIN_MIN,
   MIN_CALIBRATION_TOKENS,
   TokenCalibration,
 } from '../src/history/calibration.js'
+import { RingBufferHistory } from '../src/index.js'
 import { assertProperty } from './helpers/property.js'
 
 const stateOf = (c: TokenCalibration) => ({ ...c.state() })
@@ -86,11 +89,11 @@ describe('TokenCalibration', () => {
   it('loads a state made elsewhere, and refuses one out of range, unchanged', () => {
     const c = new TokenCalibration()
     c.load({ correction: 1.7, readings: 3 })
-    expect(c.state()).toEqual({ correction: 1.7, readings: 3 })
+    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.02 })
     for (const bad of [{ correction: 0.1, readings: 1 }, { correction: 9, readings: 1 }, { correction: NaN, readings: 1 }, { correction: 1, readings: -1 }, { correction: 1, readings: 1.5 }, null, 'x']) {
       expect(() => c.load(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     }
-    expect(c.state()).toEqual({ correction: 1.7, readings: 3 })
+    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.02 })
   })
 
   it('property: the correction stays in range, and after an applied reading it is at least the reading (never counts less than was just measured)', () => {
@@ -120,6 +123,44 @@ describe('TokenCalibration', () => {
             expect(c.readings).toBe(before.readings + 1)
           } else expect(stateOf(c)).toEqual(before)
         }
+      }),
+    )
+  })
+})
+
+describe('TokenCalibration margin', () => {
+  it('property: the margin stays in [MARGIN_MIN, MARGIN_MAX], and a history never holds more than maxTokens / (c × (1 + m)) by its calibrated count', () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('push' as const), tokens: fc.integer({ min: 1, max: 2_000 }) }),
+      fc.record({ op: fc.constant('calibrate' as const), factor: fc.double({ min: 0.02, max: 40, noNaN: true }) }),
+    )
+    assertProperty(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const h = new RingBufferHistory<string>({ maxTokens: 20_000 })
+        for (const s of steps) {
+          if (s.op === 'push') {
+            h.push('x'.repeat(4 * s.tokens))
+            continue
+          }
+          const estimated = h.toArray().reduce((n, m) => n + m.length / 4, 0)
+          const before = [h.tokenCorrection, h.tokenMargin]
+          try {
+            const result = h.calibrate(Math.round(estimated * s.factor))
+            if (result.outcome !== 'applied') expect([h.tokenCorrection, h.tokenMargin]).toEqual(before)
+          } catch (error) {
+            expect((error as { code?: string }).code).toBe('ERR_INVALID_ARGUMENT')
+            expect([h.tokenCorrection, h.tokenMargin]).toEqual(before)
+          }
+          if (h.snapshot().calibration !== undefined) {
+            expect(h.tokenMargin).toBeGreaterThanOrEqual(MARGIN_MIN)
+            expect(h.tokenMargin).toBeLessThanOrEqual(MARGIN_MAX)
+          }
+        }
+        // A push applies the budget: after one, the calibrated count is within it.
+        h.push('y'.repeat(4))
+        const estimated = h.toArray().reduce((n, m) => n + m.length / 4, 0)
+        const limit = h.snapshot().calibration === undefined ? 20_000 : Math.floor(20_000 / (h.tokenCorrection * (1 + h.tokenMargin)))
+        expect(estimated).toBeLessThanOrEqual(limit)
       }),
     )
   })

@@ -5,8 +5,9 @@ import type { Ring } from './ring.js'
 
 // The correction of a history's token estimate from the counts a provider reports. Invariant:
 // `correction` always lies in [CORRECTION_MIN, CORRECTION_MAX], so a calibrated budget binds
-// whatever is reported (at most 1 / CORRECTION_MIN estimated tokens per budget token), and a
-// calibrated budget keeps CALIBRATION_MARGIN below maxTokens.
+// whatever is reported (at most 1 / CORRECTION_MIN estimated tokens per budget token), and
+// `margin` always lies in [MARGIN_MIN, MARGIN_MAX]: a calibrated budget keeps that fraction below
+// maxTokens.
 
 /** The smallest correction: a calibrated count is never below half the estimate. */
 export const CORRECTION_MIN = 0.5
@@ -15,14 +16,23 @@ export const CORRECTION_MAX = 4
 /** How far a lower reading moves the correction towards it: half way. A higher reading is taken at once. */
 export const CORRECTION_SMOOTHING = 0.5
 /**
- * The safety margin of a calibrated budget: once calibrated, a history keeps its estimate times
- * the correction at most `maxTokens / (1 + CALIBRATION_MARGIN)`, so that the drift between two
- * readings (messages pushed and trimmed since whose own ratio differs from the history's) does
- * not take the provider's count past `maxTokens`. 2%: twice the largest drift measured between
- * readings with `estimateTextTokens` (0.9%, `npm run bench -- --only=tokens`); with
- * characters ÷ 4 the drift is larger (up to 11% after a first calibration).
+ * The smallest safety margin of a calibrated budget, the margin of a history whose readings
+ * agree: once calibrated, a history keeps its estimate times the correction at most
+ * `maxTokens / (1 + margin)`, so that the drift between two readings (messages pushed and trimmed
+ * since, whose own ratio differs from the history's) does not take the provider's count past
+ * `maxTokens`. 2%: twice the largest drift measured between readings with `estimateTextTokens`
+ * (0.9%, `npm run bench -- --only=tokens`).
  */
-export const CALIBRATION_MARGIN = 0.02
+export const MARGIN_MIN = 0.02
+/** The largest safety margin: a calibrated budget never holds less than `maxTokens / 1.25` by its calibrated count. */
+export const MARGIN_MAX = 0.25
+/**
+ * How much of the margin is kept from one applied reading to the next: 0.9, so a drift seen once
+ * is still covered for a few readings (about 20 to come back from 25% to 2%). Measured with the
+ * default ÷ 4 estimate (`npm run bench -- --only=tokens`, the exact count's peak over maxTokens):
+ * 1.02× with 0.5, 1.00× (rounded; still a fraction of a percent over) with 0.9 or 0.95.
+ */
+export const MARGIN_DECAY = 0.9
 /** Requests whose messages are estimated below this many tokens are not used: per-message framing dominates them. */
 export const MIN_CALIBRATION_TOKENS = 256
 /** A reading more than this factor away from the correction is an outlier: set aside until the next reading agrees. */
@@ -57,6 +67,12 @@ export interface CalibrationState {
   correction: number
   /** How many readings have been applied. */
   readings: number
+  /**
+   * The safety margin of the budget, in [0.02, 0.25] (see {@link TokenCalibration.margin}).
+   *
+   * @defaultValue 0.02 (a state saved before the margin adapted: {@link MARGIN_MIN})
+   */
+  margin?: number
 }
 
 const clampCorrection = (ratio: number): number => Math.min(CORRECTION_MAX, Math.max(CORRECTION_MIN, ratio))
@@ -69,6 +85,7 @@ const clampCorrection = (ratio: number): number => Math.min(CORRECTION_MAX, Math
 export class TokenCalibration {
   #correction = 1
   #readings = 0
+  #margin = MARGIN_MIN
   // The ratio of an outlier set aside, to accept the next one that agrees with it.
   #heldOutlier: number | undefined
 
@@ -86,6 +103,19 @@ export class TokenCalibration {
   /** How many readings have been applied. */
   get readings(): number {
     return this.#readings
+  }
+
+  /**
+   * The safety margin of a calibrated budget, in [{@link MARGIN_MIN}, {@link MARGIN_MAX}]: the
+   * budget holds `maxTokens / (correction × (1 + margin))` estimated tokens. It follows how far the
+   * readings move: each applied reading `r` sets it to
+   * `clamp(max(|r / c − 1|, margin × MARGIN_DECAY), MARGIN_MIN, MARGIN_MAX)`, where `c` is the
+   * correction before that reading (1 before the first). A jump widens it at once, readings that
+   * agree halve it back to the minimum. Readings not applied (too small, outliers, errors) leave
+   * it as it is.
+   */
+  get margin(): number {
+    return this.#margin
   }
 
   /** The ratio of the outlier set aside, waiting for the next reading (undefined: none); kept by a shared store with the state. */
@@ -124,14 +154,17 @@ export class TokenCalibration {
         return { outcome: 'outlier', correction: current, ratio }
       }
       // Two in a row on the same side: the content changed. Start again from this reading.
-      this.#set(reading)
+      this.#set(reading, reading)
       return { outcome: 'applied', correction: reading, ratio }
     }
-    this.#set(this.#readings === 0 || reading > current ? reading : current + CORRECTION_SMOOTHING * (reading - current))
+    this.#set(this.#readings === 0 || reading > current ? reading : current + CORRECTION_SMOOTHING * (reading - current), reading)
     return { outcome: 'applied', correction: this.#correction, ratio }
   }
 
-  #set(correction: number): void {
+  #set(correction: number, reading: number): void {
+    // How far this reading is from the correction it replaces: the drift the margin must cover.
+    const drift = Math.abs(reading / this.#correction - 1)
+    this.#margin = Math.min(MARGIN_MAX, Math.max(MARGIN_MIN, drift, this.#margin * MARGIN_DECAY))
     this.#correction = clampCorrection(correction)
     this.#readings++
     this.#heldOutlier = undefined
@@ -139,7 +172,7 @@ export class TokenCalibration {
 
   /** The correction as plain data. */
   state(): CalibrationState {
-    return { correction: this.#correction, readings: this.#readings }
+    return { correction: this.#correction, readings: this.#readings, margin: this.#margin }
   }
 
   /**
@@ -154,6 +187,7 @@ export class TokenCalibration {
     if (problem !== undefined) throw new InvalidArgumentError(`calibration.${problem}`, fieldOf(state, problem), calibrationExpected[problem])
     this.#correction = state.correction
     this.#readings = state.readings
+    this.#margin = state.margin ?? MARGIN_MIN
     this.#heldOutlier = heldOutlier
   }
 }
@@ -162,27 +196,29 @@ export class TokenCalibration {
 export const calibrationExpected = {
   correction: `a number from ${CORRECTION_MIN} to ${CORRECTION_MAX}`,
   readings: 'a non-negative integer',
+  margin: `a number from ${MARGIN_MIN} to ${MARGIN_MAX}`,
 } as const
 
 const fieldOf = (state: unknown, field: string): unknown =>
   typeof state === 'object' && state !== null ? (state as Record<string, unknown>)[field] : state
 
 /** The field of a would-be {@link CalibrationState} that is wrong, or undefined when it is valid. */
-export function calibrationStateProblem(state: unknown): 'correction' | 'readings' | undefined {
+export function calibrationStateProblem(state: unknown): 'correction' | 'readings' | 'margin' | undefined {
   const record = (typeof state === 'object' && state !== null ? state : {}) as Record<string, unknown>
-  const { correction, readings } = record
+  const { correction, readings, margin } = record
   if (typeof correction !== 'number' || !(correction >= CORRECTION_MIN && correction <= CORRECTION_MAX)) return 'correction'
   if (typeof readings !== 'number' || !Number.isSafeInteger(readings) || readings < 0) return 'readings'
+  if (margin !== undefined && (typeof margin !== 'number' || !(margin >= MARGIN_MIN && margin <= MARGIN_MAX))) return 'margin'
   return undefined
 }
 
 /**
  * Provider tokens counted against a calibrated budget per estimated token: the correction with
- * the safety margin, `correction × (1 + CALIBRATION_MARGIN)`; 1 for a history never calibrated.
+ * the safety margin, `correction × (1 + margin)`; 1 for a history never calibrated.
  * The Redis scripts compute the same (src/redis/lua/includes/state.lua, `budgetCorr`).
  */
 export function budgetFactor(calibration: TokenCalibration | undefined): number {
-  return calibration === undefined ? 1 : calibration.correction * (1 + CALIBRATION_MARGIN)
+  return calibration === undefined ? 1 : calibration.correction * (1 + calibration.margin)
 }
 
 /** A token budget in provider tokens as a budget in estimated tokens: `floor(maxTokens / budgetFactor)`. */
@@ -208,9 +244,9 @@ export function calibratedConfig<T>(cfg: Config<T>, calibration: TokenCalibratio
  */
 export function recalibrated<T>(cfg: Config<T>, reported: number, estimated: number): { result: CalibrationResult; cfg: Config<T> } {
   const calibration = cfg.calibration ?? new TokenCalibration(cfg.overheadTokens)
-  const before = calibration.correction
+  const before = budgetFactor(calibration)
   const result = calibration.calibrate(reported, estimated)
-  const moved = result.outcome === 'applied' && (cfg.calibration === undefined || result.correction !== before)
+  const moved = result.outcome === 'applied' && (cfg.calibration === undefined || budgetFactor(calibration) !== before)
   return { result, cfg: moved ? calibratedConfig(cfg, calibration) : cfg }
 }
 

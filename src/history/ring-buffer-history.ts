@@ -289,8 +289,9 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * Learns how the provider counts, from what it reported for the request just made: from then
    * on `tokens`, the `maxTokens` check of every push, `window({ maxTokens })` and `fits()` count
    * `countTokens`' estimate times a correction, in provider tokens. Each message keeps the
-   * estimate it was measured with; only the correction moves. A calibrated budget keeps a 2%
-   * safety margin (`CALIBRATION_MARGIN`): the history holds at most `maxTokens / 1.02` by that
+   * estimate it was measured with; only the correction moves. A calibrated budget keeps a
+   * safety margin ({@link RingBufferHistory.tokenMargin}, 2% to 25%, following how far the readings
+   * move): the history holds at most `maxTokens / (1 + tokenMargin)` by that
    * count, against the drift of the messages pushed and trimmed before the next reading. Nothing
    * is trimmed here: a history the new correction puts over that trims at its next push (`fits()`
    * already answers with it).
@@ -326,6 +327,17 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
     const { result, cfg } = recalibrated(this.#cfg, reportedInputTokens, estimated)
     if (cfg !== this.#cfg) this.#setConfig(cfg)
     return result
+  }
+
+  /**
+   * The safety margin of the calibrated token budget: the history holds at most
+   * `maxTokens / (tokenCorrection × (1 + tokenMargin))` estimated tokens. 0 until
+   * {@link RingBufferHistory.calibrate} applies a reading, then in [0.02, 0.25]: it widens to how
+   * far a reading moved the correction and halves back towards 0.02 as readings agree
+   * (`TokenCalibration.margin`).
+   */
+  get tokenMargin(): number {
+    return this.#cfg.calibration?.margin ?? 0
   }
 
   /** The token correction in effect: provider tokens per estimated token (1 until {@link RingBufferHistory.calibrate} learns one). */

@@ -55,8 +55,9 @@ export function snapshotFields(snapshot: unknown): SnapshotFields {
 // Each field read once, into a plain copy that is checked and kept.
 function calibrationOf(calibration: unknown): CalibrationState | undefined {
   if (calibration === undefined) return undefined
-  const { correction, readings } = (typeof calibration === 'object' && calibration !== null ? calibration : {}) as Record<string, unknown>
-  const state = { correction, readings }
+  const { correction, readings, margin } = (typeof calibration === 'object' && calibration !== null ? calibration : {}) as Record<string, unknown>
+  // A snapshot made before the margin adapted has none: it restores with the smallest.
+  const state = { correction, readings, margin }
   const problem = calibrationStateProblem(state)
   if (problem !== undefined) throw new InvalidSnapshotError(`calibration.${problem}`, state[problem], calibrationExpected[problem])
   return state as CalibrationState

@@ -8,7 +8,7 @@ import {
   OrphanResultError,
   RedisDataError,
 } from '../errors.js'
-import { type CalibrationResult, type CalibrationState, calibrationStateProblem, TokenCalibration } from '../history/calibration.js'
+import { type CalibrationResult, type CalibrationState, calibrationStateProblem, MARGIN_MIN, TokenCalibration } from '../history/calibration.js'
 import { defaultCountTokens, defaultSizeOf } from '../history/measures.js'
 import type { HistoryBudget, HistoryMeasure, HistorySnapshot } from '../history/types.js'
 import type { GroupRule, MessageFormat } from '../message-format.js'
@@ -240,8 +240,8 @@ export class RedisHistory<T> {
    * `RingBufferHistory.calibrate`'s rules (the same code: `TokenCalibration`), with the correction
    * kept in the session's state hash: every worker of the session shares it, and from then on the
    * `maxTokens` check of every push, `window({ maxTokens })`, `stats().tokens` and `fits()` count
-   * `countTokens`' estimate times the correction, in provider tokens, with the same 2% safety
-   * margin on the budget as `RingBufferHistory`. Each message keeps the estimate it was measured
+   * `countTokens`' estimate times the correction, in provider tokens, with the same safety
+   * margin on the budget as `RingBufferHistory` (adaptive, kept beside the correction). Each message keeps the estimate it was measured
    * with. Two workers calibrating at once both count: the update is a
    * compare-and-set on the server, tried again when another worker moved the correction between
    * the read and the write. The correction lasts through `clear()` and `reset()`; `snapshot()`
@@ -266,12 +266,12 @@ export class RedisHistory<T> {
       for (const m of sent) estimated += measureWith(this.#countTokens, m, 'countTokens')
     }
     for (;;) {
-      const [tokens, ...stored] = (await this.#run(calibrateScript, ['read', this.#fence, this.#ttl])) as [number, string, string, string]
+      const [tokens, ...stored] = (await this.#run(calibrateScript, ['read', this.#fence, this.#ttl])) as [number, string, string, string, string]
       const calibration = this.#calibrationOf(stored)
       const result = calibration.calibrate(reportedInputTokens, estimated ?? Number(tokens))
       if (result.outcome === 'tooSmall') return result
       const held = calibration.heldOutlier
-      const next = [String(calibration.correction), String(calibration.readings), held === undefined ? '' : String(held)]
+      const next = [String(calibration.correction), String(calibration.readings), held === undefined ? '' : String(held), String(calibration.margin)]
       const reply = (await this.#run(calibrateScript, ['set', this.#fence, this.#ttl, '1', ...stored, ...next])) as number[]
       if (Number(reply[0]) === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
       if (Number(reply[0]) === 1) return result
@@ -306,14 +306,15 @@ export class RedisHistory<T> {
     return Number(held) + bytes <= this.#maxBytes && Number(heldTokens) + tokens <= maxTokens
   }
 
-  // The stored correction (fields corr, crd, cho: '' when never calibrated) as a TokenCalibration.
-  #calibrationOf([correction, readings, held]: string[]): TokenCalibration {
+  // The stored correction (fields corr, crd, cho, cmg: '' when never calibrated; no cmg: the
+  // smallest margin) as a TokenCalibration.
+  #calibrationOf([correction, readings, held, margin]: string[]): TokenCalibration {
     const calibration = new TokenCalibration(this.#overheadTokens)
     if (correction === '' || correction === undefined) return calibration
-    const state = { correction: Number(correction), readings: Number(readings) }
+    const state = { correction: Number(correction), readings: Number(readings), margin: margin === '' || margin === undefined ? MARGIN_MIN : Number(margin) }
     const heldOutlier = held === '' || held === undefined ? undefined : Number(held)
     if (calibrationStateProblem(state) !== undefined || (heldOutlier !== undefined && !Number.isFinite(heldOutlier))) {
-      throw new RedisDataError(`its token correction is \`${correction}:${readings}:${held}\``, this.#keys[2] as string)
+      throw new RedisDataError(`its token correction is \`${correction}:${readings}:${held}:${margin}\``, this.#keys[2] as string)
     }
     calibration.load(state, heldOutlier)
     return calibration
@@ -321,19 +322,19 @@ export class RedisHistory<T> {
 
   // Writes a snapshot's correction, as it is (restore).
   async #setCalibration(state: CalibrationState): Promise<void> {
-    const reply = (await this.#run(calibrateScript, ['set', this.#fence, this.#ttl, '0', '', '', '', String(state.correction), String(state.readings), ''])) as number[]
+    const reply = (await this.#run(calibrateScript, ['set', this.#fence, this.#ttl, '0', '', '', '', '', String(state.correction), String(state.readings), '', String(state.margin ?? MARGIN_MIN)])) as number[]
     if (Number(reply[0]) === 2) throw new LeaseFencedError(Number(this.#fence), Number(reply[1]))
   }
 
   /** The content as a snapshot, the format `RingBufferHistory` reads. */
   async snapshot(): Promise<HistorySnapshot<T>> {
-    const [evicted, payloads, flags, correction, readings] = (await this.#read(['snapshot'])) as [number, string[], number[], string, string]
+    const [evicted, payloads, flags, correction, readings, margin] = (await this.#read(['snapshot'])) as [number, string[], number[], string, string, string]
     const pinned: number[] = []
     flags.forEach((f, i) => {
       if ((Number(f) & PINNED) !== 0) pinned.push(i)
     })
     const snapshot: HistorySnapshot<T> = { version: 1, messages: this.#decode(payloads), pinned, evictedCount: Number(evicted) }
-    if (correction !== '') snapshot.calibration = this.#calibrationOf([correction, readings, '']).state()
+    if (correction !== '') snapshot.calibration = this.#calibrationOf([correction, readings, '', margin]).state()
     return snapshot
   }
 

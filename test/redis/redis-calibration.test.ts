@@ -23,16 +23,17 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     expect(result).toEqual({ outcome: 'applied', correction: 2, ratio: 2 })
     expect(await second.tokenCorrection()).toBe(2)
     expect(await second.stats()).toMatchObject({ tokens: 600 })
-    // 1,000 provider tokens are 490 estimated ones now (1,000 / (2 × 1.02): the safety margin),
-    // for every worker: 300 + 250 does not fit.
+    // 1,000 provider tokens are 400 estimated ones now (1,000 / (2 × 1.25): a first reading 2× the
+    // estimate widens the margin to its largest), for every worker: 300 + 250 does not fit.
     expect(await second.fits(big(250))).toBe(false)
-    expect(await second.fits(big(150))).toBe(true)
+    expect(await second.fits(big(101))).toBe(false)
+    expect(await second.fits(big(100))).toBe(true)
     await second.push(big(250))
     expect((await first.toArray()).map((m) => m.content.length)).toEqual([1_000])
     // A window's maxTokens is in provider tokens too.
     await first.push(big(10))
-    expect(await first.window({ maxTokens: 530 })).toEqual([big(10)])
-    expect(await first.window({ maxTokens: 531 })).toHaveLength(2)
+    expect(await first.window({ maxTokens: 649 })).toEqual([big(10)])
+    expect(await first.window({ maxTokens: 650 })).toHaveLength(2)
   })
 
   test('readings from two workers both count, as one history would count them', async () => {
@@ -53,12 +54,12 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     const [history] = pair({ maxTokens: 400 })
     await history.push(big(300))
     await history.calibrate(600)
-    // Needed: 250 × 2 × 1.02 (the correction with the safety margin), rounded up.
-    await expect(history.push(big(250))).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE', budget: 'tokens', limit: 400, needed: 510 })
+    // Needed: 250 × 2 × 1.25 (the correction with the safety margin), rounded up.
+    await expect(history.push(big(250))).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE', budget: 'tokens', limit: 400, needed: 625 })
     const memory = new RingBufferHistory<Message>({ maxTokens: 400 })
     memory.push(big(300))
     memory.calibrate(600)
-    expect(() => memory.push(big(250))).toThrow(expect.objectContaining({ limit: 400, needed: 510 }))
+    expect(() => memory.push(big(250))).toThrow(expect.objectContaining({ limit: 400, needed: 625 }))
   })
 
   test('the correction travels in snapshots, both ways, and lasts through clear()', async () => {
@@ -68,7 +69,7 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     await history.clear()
     expect(await history.tokenCorrection()).toBe(1.5)
     const snapshot = await history.snapshot()
-    expect(snapshot.calibration).toEqual({ correction: 1.5, readings: 1 })
+    expect(snapshot.calibration).toEqual({ correction: 1.5, readings: 1, margin: 0.25 })
     expect(RingBufferHistory.restore<Message>(snapshot).tokenCorrection).toBe(1.5)
     const [other] = pair()
     await other.restore(snapshot)
@@ -97,5 +98,26 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     await expect(broken.calibrate(600)).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
     await broken.clear()
     expect(await broken.tokenCorrection()).toBe(1)
+  })
+
+  test('the margin is kept beside the correction: a session stored without one counts 2%, one out of range is bad data', async () => {
+    const prefix = ctx.prefix()
+    const history = new RedisHistory<Message>({ client: ctx.client, key: 'c', prefix, maxTokens: 1_000 })
+    const memory = new RingBufferHistory<Message>({ maxTokens: 1_000 })
+    await history.push(big(300))
+    memory.push(big(300))
+    await history.calibrate(600)
+    memory.calibrate(600)
+    expect((await history.snapshot()).calibration).toEqual(memory.snapshot().calibration)
+    // 1,000 / (2 × 1.25) = 400 estimated tokens: 100 more fit, 101 do not.
+    expect(await history.fits(big(100))).toBe(true)
+    expect(await history.fits(big(101))).toBe(false)
+    const state = `${prefix}{c}:s`
+    // Stored before the margin adapted: no field, 2%. floor(1,000 / (2 × 1.02)) = 490.
+    await ctx.client.hdel(state, 'cmg')
+    expect(await history.fits(big(190))).toBe(true)
+    expect(await history.fits(big(191))).toBe(false)
+    await ctx.client.hset(state, 'cmg', '0.9')
+    await expect(history.stats()).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
   })
 })

@@ -11,12 +11,12 @@
     ARGV[2] fencing token ('' = none)
     ARGV[3] idleTtlMs
     for 'set':
-    ARGV[4] '1': compare first; ARGV[5..7] the stored correction, readings and held outlier read
-            ('' when none)
-    ARGV[8..10] the new correction, readings and held outlier ('' = none)
+    ARGV[4] '1': compare first; ARGV[5..8] the stored correction, readings, held outlier and
+            margin read ('' when none)
+    ARGV[9..12] the new correction, readings, held outlier and margin ('' = none)
 
   Output:
-    'read': {tokens, correction, readings, held outlier} (the last three '' when never calibrated)
+    'read': {tokens, correction, readings, held outlier, margin} ('' each when not stored)
     'set':  {1} written; {0} changed meanwhile, nothing written; {2, newest token} fenced out
 ]]
 --- @include "includes/errors"
@@ -31,15 +31,15 @@ local mode, fenceToken, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 return run(function()
   local s = loadState()
-  local h = redis.call('HMGET', stateKey, 'corr', 'crd', 'cho')
-  local stored = {h[1] or '', h[2] or '', h[3] or ''}
+  local h = redis.call('HMGET', stateKey, 'corr', 'crd', 'cho', 'cmg')
+  local stored = {h[1] or '', h[2] or '', h[3] or '', h[4] or ''}
   if mode == 'read' then
     if s.n > 0 or redis.call('EXISTS', stateKey) == 1 then refresh(ttl, s, false) end
-    return {s.t, stored[1], stored[2], stored[3]}
+    return {s.t, stored[1], stored[2], stored[3], stored[4]}
   end
   if not fenced(s, fenceToken) then return {2, s.fence} end
-  if ARGV[4] == '1' and (stored[1] ~= ARGV[5] or stored[2] ~= ARGV[6] or stored[3] ~= ARGV[7]) then return {0} end
-  redis.call('HSET', stateKey, 'corr', ARGV[8], 'crd', ARGV[9], 'cho', ARGV[10], 'fence', int(s.fence))
+  if ARGV[4] == '1' and (stored[1] ~= ARGV[5] or stored[2] ~= ARGV[6] or stored[3] ~= ARGV[7] or stored[4] ~= ARGV[8]) then return {0} end
+  redis.call('HSET', stateKey, 'corr', ARGV[9], 'crd', ARGV[10], 'cho', ARGV[11], 'cmg', ARGV[12], 'fence', int(s.fence))
   refresh(ttl, s, true)
   return {1}
 end)

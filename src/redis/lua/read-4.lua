@@ -15,7 +15,7 @@
 
   Output:
     'all', 'window': the payloads
-    'snapshot': {trimmed, payloads, flags, correction, readings} ('' each when never calibrated)
+    'snapshot': {trimmed, payloads, flags, correction, readings, margin} ('' each when not stored)
     'stats': {length, bytes, tokens (as estimated), trimmed, position, line, token correction,
               budget factor (the correction with the safety margin; 1 when never calibrated)}
     'window' takes maxTokens in provider tokens: divided here by the budget factor
@@ -45,8 +45,8 @@ return run(function()
       local _, _, _, f = parseInfo(e)
       flags[x] = f
     end
-    local c = redis.call('HMGET', stateKey, 'corr', 'crd')
-    reply = {s.ev, redis.call('LRANGE', messagesKey, 0, -1), flags, c[1] or '', c[2] or ''}
+    local c = redis.call('HMGET', stateKey, 'corr', 'crd', 'cmg')
+    reply = {s.ev, redis.call('LRANGE', messagesKey, 0, -1), flags, c[1] or '', c[2] or '', c[3] or ''}
   else
     local function lim(v) if v == '' then return math.huge end return tonumber(v) end
     local maxM, maxB, maxT, rules, trimTo = lim(ARGV[4]), lim(ARGV[5]), lim(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
