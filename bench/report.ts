@@ -78,12 +78,12 @@ const LIMITS: Record<string, string> = {
     'calibration of a history filled by the ÷ 4 estimate: its correction jumps (1 to 1.6 on CJK-heavy ' +
     'conversations), the next push trims two fifths of it, and what is left is not the mix that was measured ' +
     '(1.11× with a fixed 2% margin); from the fifth calibration on the drift stays near 3% (1.02× with 2%). The margin adapts to it: ' +
-    'each reading widens it to how far it moved the correction (at most 25%) and it shrinks by 0.9 a reading back to 2%. A history is never above its budget ' +
-    'by the exact count only with an exact counter in `countTokens` (1.00×, and the test ' +
-    '`history-exact-counter`); with calibration, keep `inputBudget({ headroom })` above the drift (0.05 covers ' +
+    'each reading widens it to how far it moved the correction (at most 25%) and it shrinks by 0.9 a reading back to 3% (2% let two of the 600 conversations reach 1.004×). A history is guaranteed ' +
+    'never above its budget by the exact count only with an exact counter in `countTokens` (1.00×, and the test ' +
+    '`history-exact-counter`); with calibration on other traffic, keep `inputBudget({ headroom })` above the drift (0.05 covers ' +
     'every settled request measured here), or ask `fits()` before a request that must not cross it. With ' +
     '`estimateTextTokens` as `countTokens` the ratios differ far less between kinds of text (median 0.95 to 1.10 ' +
-    'of o200k), the drift falls to under 1%, and the margin, back at 2%, keeps the exact ' +
+    'of o200k), the drift falls to under 1%, and the margin, back at 3%, keeps the exact ' +
     'count under maxTokens (the "text estimate, calibrated" rows); the default estimate is still ÷ 4.',
   'cache-context-trimTo 0.5':
     'What limits it: whole turns. A trim to half the budget stops on a user turn, so it lands up to one turn ' +

@@ -30,18 +30,18 @@ describe('RingBufferHistory.calibrate', () => {
     expect(h.window({ maxTokens: 3_750 }).map((m) => m.content[0])).toEqual(['b', 'c'])
   })
 
-  it('keeps a calibrated budget 2% below maxTokens (CALIBRATION_MARGIN), so the drift between readings stays under it', () => {
+  it('keeps a calibrated budget 3% (MARGIN_MIN) below maxTokens, so the drift between readings stays under it', () => {
     const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
     for (let i = 0; i < 5; i++) h.push(user(of(1_000)))
     // Uncalibrated, the budget is maxTokens itself: 10 messages of 1,000 fit.
     expect(h.fits(user(of(1_000)), user(of(1_000)), user(of(1_000)), user(of(1_000)), user(of(1_000)))).toBe(true)
     expect(h.calibrate(5_000).correction).toBe(1)
-    // Calibrated at 1: floor(10,000 / 1.02) = 9,803 estimated tokens, 9 messages.
+    // Calibrated at 1: floor(10,000 / 1.03) = 9,708 estimated tokens, 9 messages.
     for (let i = 0; i < 5; i++) h.push(user(of(1_000)))
     expect(h.length).toBe(9)
     expect(h.tokens).toBe(9_000)
-    expect(h.fits(user(of(804)))).toBe(false)
-    expect(h.fits(user(of(803)))).toBe(true)
+    expect(h.fits(user(of(709)))).toBe(false)
+    expect(h.fits(user(of(708)))).toBe(true)
   })
 
   it('calibrates from a window that was sent, found in the history by identity', () => {
@@ -218,7 +218,7 @@ describe('RingBufferHistory.calibrate: the adaptive margin', () => {
       margins.push(h.tokenMargin)
     }
     for (let i = 1; i < margins.length; i++) expect(margins[i]).toBeLessThanOrEqual(margins[i - 1] as number)
-    expect(margins.at(-1)).toBe(0.02)
+    expect(margins.at(-1)).toBe(0.03)
   })
 
   it('bad readings, tiny prompts and outliers leave the correction and the margin as they were', () => {
@@ -233,7 +233,7 @@ describe('RingBufferHistory.calibrate: the adaptive margin', () => {
     expect([h.tokenCorrection, h.tokenMargin]).toEqual(before)
   })
 
-  it('snapshot, restore and clone carry the margin; a snapshot without one restores with 2%', () => {
+  it('snapshot, restore and clone carry the margin; a snapshot without one restores with 3%', () => {
     const h = new RingBufferHistory<Msg>({ maxTokens: 10_000 })
     h.push(user(of(1_000)))
     h.calibrate(1_200)
@@ -243,7 +243,7 @@ describe('RingBufferHistory.calibrate: the adaptive margin', () => {
     h.clear()
     expect(h.tokenMargin).toBeCloseTo(0.2)
     const old = { version: 1 as const, messages: [], pinned: [], evictedCount: 0, calibration: { correction: 1.2, readings: 1 } }
-    expect(RingBufferHistory.restore(old).tokenMargin).toBe(0.02)
+    expect(RingBufferHistory.restore(old).tokenMargin).toBe(0.03)
     expect(() => RingBufferHistory.restore({ ...old, calibration: { ...old.calibration, margin: 0.5 } })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT', field: 'calibration.margin' }),
     )

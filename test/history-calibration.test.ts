@@ -89,11 +89,11 @@ describe('TokenCalibration', () => {
   it('loads a state made elsewhere, and refuses one out of range, unchanged', () => {
     const c = new TokenCalibration()
     c.load({ correction: 1.7, readings: 3 })
-    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.02 })
+    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.03 })
     for (const bad of [{ correction: 0.1, readings: 1 }, { correction: 9, readings: 1 }, { correction: NaN, readings: 1 }, { correction: 1, readings: -1 }, { correction: 1, readings: 1.5 }, null, 'x']) {
       expect(() => c.load(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     }
-    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.02 })
+    expect(c.state()).toEqual({ correction: 1.7, readings: 3, margin: 0.03 })
   })
 
   it('property: the correction stays in range, and after an applied reading it is at least the reading (never counts less than was just measured)', () => {

@@ -290,7 +290,7 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
    * on `tokens`, the `maxTokens` check of every push, `window({ maxTokens })` and `fits()` count
    * `countTokens`' estimate times a correction, in provider tokens. Each message keeps the
    * estimate it was measured with; only the correction moves. A calibrated budget keeps a
-   * safety margin ({@link RingBufferHistory.tokenMargin}, 2% to 25%, following how far the readings
+   * safety margin ({@link RingBufferHistory.tokenMargin}, 3% to 25%, following how far the readings
    * move): the history holds at most `maxTokens / (1 + tokenMargin)` by that
    * count, against the drift of the messages pushed and trimmed before the next reading. Nothing
    * is trimmed here: a history the new correction puts over that trims at its next push (`fits()`
@@ -332,8 +332,8 @@ export class RingBufferHistory<T> extends HistoryReaders<T> implements HistoryVi
   /**
    * The safety margin of the calibrated token budget: the history holds at most
    * `maxTokens / (tokenCorrection × (1 + tokenMargin))` estimated tokens. 0 until
-   * {@link RingBufferHistory.calibrate} applies a reading, then in [0.02, 0.25]: it widens to how
-   * far a reading moved the correction and halves back towards 0.02 as readings agree
+   * {@link RingBufferHistory.calibrate} applies a reading, then in [0.03, 0.25]: it widens to how
+   * far a reading moved the correction and shrinks back (by a tenth per reading) towards 0.03 as readings agree
    * (`TokenCalibration.margin`).
    */
   get tokenMargin(): number {

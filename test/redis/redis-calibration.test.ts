@@ -100,7 +100,7 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     expect(await broken.tokenCorrection()).toBe(1)
   })
 
-  test('the margin is kept beside the correction: a session stored without one counts 2%, one out of range is bad data', async () => {
+  test('the margin is kept beside the correction: a session stored without one counts 3%, one out of range is bad data', async () => {
     const prefix = ctx.prefix()
     const history = new RedisHistory<Message>({ client: ctx.client, key: 'c', prefix, maxTokens: 1_000 })
     const memory = new RingBufferHistory<Message>({ maxTokens: 1_000 })
@@ -113,10 +113,10 @@ describeRedis('RedisHistory calibrate', (ctx) => {
     expect(await history.fits(big(100))).toBe(true)
     expect(await history.fits(big(101))).toBe(false)
     const state = `${prefix}{c}:s`
-    // Stored before the margin adapted: no field, 2%. floor(1,000 / (2 × 1.02)) = 490.
+    // Stored before the margin adapted: no field, 3%. floor(1,000 / (2 × 1.03)) = 485.
     await ctx.client.hdel(state, 'cmg')
-    expect(await history.fits(big(190))).toBe(true)
-    expect(await history.fits(big(191))).toBe(false)
+    expect(await history.fits(big(185))).toBe(true)
+    expect(await history.fits(big(186))).toBe(false)
     await ctx.client.hset(state, 'cmg', '0.9')
     await expect(history.stats()).rejects.toMatchObject({ code: 'ERR_REDIS_DATA' })
   })

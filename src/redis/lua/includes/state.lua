@@ -16,7 +16,7 @@ end
 -- that is missing or inconsistent is no error: only the fence and the checkpoint fields are read.
 -- The smallest and largest safety margin of a calibrated token budget (field cmg, written by
 -- calibrate-4.lua; missing: the smallest): MARGIN_MIN and MARGIN_MAX in src/history/calibration.ts.
-local MARGIN_MIN, MARGIN_MAX = 0.02, 0.25
+local MARGIN_MIN, MARGIN_MAX = 0.03, 0.25
 
 local function loadState(replacing)
   -- A key of another type fails these reads with WRONGTYPE before anything is written (run()
@@ -30,7 +30,7 @@ local function loadState(replacing)
     if not replacing then bad('its token correction is `' .. tostring(h[13]) .. '`') end
     s.corr, s.dropCorr = 1, true
   end
-  local margin = tonumber(h[14] or '0.02')
+  local margin = tonumber(h[14] or '0.03')
   if not s.dropCorr and (margin == nil or margin < MARGIN_MIN or margin > MARGIN_MAX) then
     if not replacing then bad('its token margin is `' .. tostring(h[14]) .. '`') end
     s.corr, s.dropCorr = 1, true
