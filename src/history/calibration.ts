@@ -70,9 +70,9 @@ export interface CalibrationState {
   /** How many readings have been applied. */
   readings: number
   /**
-   * The safety margin of the budget, in [0.03, 0.25] (see {@link TokenCalibration.margin}).
+   * The safety margin of the budget, in [0.03, 0.25] (see `RingBufferHistory#tokenMargin`).
    *
-   * @defaultValue 0.03 (a state saved before the margin adapted: {@link MARGIN_MIN})
+   * @defaultValue 0.03 (a state saved before the margin adapted)
    */
   margin?: number
 }
